@@ -1,0 +1,31 @@
+# The targets the README and CI run. `make demo` and `make test` work on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)  ## install, create the demo community (SQLite) and serve it
+	$(BIN)/tabadol demo --data demo-data
+
+test: $(STAMP)  ## install and run the whole test suite (what CI runs)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+
+bench: $(STAMP)  ## the foundation benchmark (see bench/README.md)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) demo-data .pytest_cache

@@ -1,0 +1,336 @@
+"""The `tabadol` command: a thin skin over the services; every error is one line, exit 1."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from tabadol.config import load_settings
+from tabadol.domain.errors import TabadolError
+from tabadol.domain.timestamps import format_us
+from tabadol.services import demo as demo_service
+from tabadol.services import directory, transfer
+from tabadol.services.directory import OPERATOR
+from tabadol.services.node import Node, init_node, open_node
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+org_app = typer.Typer(no_args_is_help=True, help="Member organizations.")
+token_app = typer.Typer(no_args_is_help=True, help="API tokens (bearer; stored hashed).")
+group_app = typer.Typer(no_args_is_help=True, help="Sharing groups and bilateral channels.")
+collection_app = typer.Typer(no_args_is_help=True, help="TAXII collections (audience channels).")
+app.add_typer(org_app, name="org")
+app.add_typer(token_app, name="token")
+app.add_typer(group_app, name="group")
+app.add_typer(collection_app, name="collection")
+
+out = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+DataDir = Annotated[
+    Path,
+    typer.Option("--data", "-d", envvar="TABADOL_DATA", help="The node's data directory."),
+]
+DEFAULT_DATA = Path("tabadol-data")
+
+
+def fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(1)
+
+
+@contextmanager
+def node_at(data: Path) -> Iterator[Node]:
+    """Open the node, turning every tabadol error into one line and exit code 1."""
+    try:
+        with open_node(data) as node:
+            yield node
+    except TabadolError as exc:
+        raise fail(exc.description) from None
+
+
+def guarded(fn: Callable[[], T]) -> T:
+    try:
+        return fn()
+    except TabadolError as exc:
+        raise fail(exc.description) from None
+    except OSError as exc:
+        raise fail(f"{exc.filename or ''}: {exc.strerror}") from None
+
+
+# --- node ------------------------------------------------------------------------------------
+@app.command()
+def init(
+    data: Annotated[Path, typer.Argument(help="Directory to create.")] = DEFAULT_DATA,
+    name: Annotated[str | None, typer.Option(help="Title of the node.")] = None,
+) -> None:
+    """Create a data directory: tabadol.toml, the SQLite database and the node key."""
+    settings = guarded(lambda: load_settings(data, node_name=name))
+    guarded(lambda: init_node(data, settings))
+    out.print(f"initialized {data}")
+
+
+@app.command()
+def serve(
+    data: DataDir = DEFAULT_DATA,
+    host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port.")] = None,
+) -> None:
+    """Run the node (TAXII 2.1 at /taxii2/, native API at /api/v1/) under uvicorn."""
+    import uvicorn
+
+    from tabadol.web.app import create_app
+
+    settings = guarded(lambda: load_settings(data, host=host, port=port))
+    with node_at(data):
+        pass  # fail early, with one line, if the directory is not usable
+    out.print(f"tabadol serving {data} on http://{settings.host}:{settings.port}/taxii2/")
+    uvicorn.run(
+        create_app(lambda: open_node(data, host=host, port=port)),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+    )
+
+
+@app.command()
+def demo(
+    data: DataDir = Path("demo-data"),
+    host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port.")] = None,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Set up, print, exit.")] = False,
+) -> None:
+    """Create (once) a demo community and serve it: 3 members, a working group, fa/ar/en."""
+    if not (data / "keys").exists():
+        guarded(lambda: init_node(data, load_settings(data, node_name="tabadol demo")))
+    with node_at(data) as node:
+        guarded(lambda: demo_service.populate(node))
+        tokens = guarded(lambda: demo_service.demo_tokens(node))
+        settings = node.settings
+    base = f"http://{host or settings.host}:{port or settings.port}"
+    out.print(f"\n[bold]tabadol demo node[/bold] — data in {data}")
+    out.print(f"  TAXII 2.1 discovery: {base}/taxii2/")
+    out.print(f"  native API docs:     {base}/api/v1/docs")
+    for token in tokens:
+        out.print(f"  {token.org} ({token.role}): {token.secret}", highlight=False, soft_wrap=True)
+    out.print(
+        f'\n  try: curl -H "Authorization: Bearer {tokens[0].secret}" '
+        f'-H "Accept: application/taxii+json;version=2.1" {base}/taxii2/root/collections/\n',
+        highlight=False,
+        soft_wrap=True,
+    )
+    if not no_serve:
+        serve(data, host, port)
+
+
+# --- organizations ---------------------------------------------------------------------------
+@org_app.command("add")
+def org_add(
+    name: str,
+    data: DataDir = DEFAULT_DATA,
+    guest: Annotated[bool, typer.Option(help="Not a member: reads public only.")] = False,
+) -> None:
+    """Add an organization (with its STIX identity and its private channel)."""
+    with node_at(data) as node:
+        org = guarded(lambda: directory.add_org(node, name, member=not guest))
+    out.print(f"added {org.name} ({org.identity_id})", highlight=False)
+
+
+@org_app.command("list")
+def org_list(data: DataDir = DEFAULT_DATA) -> None:
+    """List organizations."""
+    with node_at(data) as node:
+        table = Table("name", "identity", "member", "created")
+        for org in node.store.list_orgs():
+            table.add_row(
+                org.name, org.identity_id, "yes" if org.member else "guest", format_us(org.created)
+            )
+        out.print(table)
+
+
+# --- tokens ----------------------------------------------------------------------------------
+@token_app.command("create")
+def token_create(
+    org: Annotated[
+        str | None, typer.Argument(help="Organization (omit with --node-admin).")
+    ] = None,
+    data: DataDir = DEFAULT_DATA,
+    role: Annotated[str, typer.Option(help="admin, publisher or reader.")] = "publisher",
+    label: Annotated[str, typer.Option(help="A note to recognise the token by.")] = "",
+    node_admin: Annotated[bool, typer.Option(help="A token of the node's operator.")] = False,
+) -> None:
+    """Create a token. The secret is printed once, as the last line."""
+    if (org is None) != node_admin:
+        raise fail("name an organization, or pass --node-admin")
+    with node_at(data) as node:
+        token, secret = guarded(lambda: directory.create_token(node, OPERATOR, org, role, label))
+    err.print(f"token {token.id} for {org or 'the node operator'} ({token.role}); shown once:")
+    print(secret)
+
+
+@token_app.command("list")
+def token_list(
+    org: Annotated[str | None, typer.Argument(help="Organization (omit for node-admin).")] = None,
+    data: DataDir = DEFAULT_DATA,
+) -> None:
+    """List tokens (never their secrets)."""
+    with node_at(data) as node:
+        tokens = guarded(lambda: directory.list_tokens(node, OPERATOR, org))
+        table = Table("id", "prefix", "role", "label", "created", "revoked")
+        for t in tokens:
+            table.add_row(
+                str(t.id),
+                t.prefix + "…",
+                t.role,
+                t.label,
+                format_us(t.created),
+                format_us(t.revoked) if t.revoked else "",
+            )
+        out.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: int, data: DataDir = DEFAULT_DATA) -> None:
+    """Revoke a token at once."""
+    with node_at(data) as node:
+        guarded(lambda: directory.revoke_token(node, OPERATOR, token_id))
+    out.print(f"revoked token {token_id}")
+
+
+# --- groups ----------------------------------------------------------------------------------
+@group_app.command("create")
+def group_create(
+    name: str,
+    owner: Annotated[str, typer.Option(help="The owning organization.")],
+    data: DataDir = DEFAULT_DATA,
+) -> None:
+    """Create a sharing group owned by an organization (a two-org group: bilateral channel)."""
+    with node_at(data) as node:
+        group = guarded(lambda: directory.create_group(node, OPERATOR, name, owner))
+    out.print(f"created group {group.name} ({group.uuid})", highlight=False)
+
+
+@group_app.command("add")
+def group_add(
+    group: str,
+    org: str,
+    data: DataDir = DEFAULT_DATA,
+    owner: Annotated[bool, typer.Option(help="Make the org an owner too.")] = False,
+) -> None:
+    """Add a member organization to a group."""
+    with node_at(data) as node:
+        guarded(lambda: directory.add_group_member(node, OPERATOR, group, org, owner=owner))
+    out.print(f"{org} is now in {group}")
+
+
+@group_app.command("remove")
+def group_remove(group: str, org: str, data: DataDir = DEFAULT_DATA) -> None:
+    """Remove an organization from a group."""
+    with node_at(data) as node:
+        guarded(lambda: directory.remove_group_member(node, OPERATOR, group, org))
+    out.print(f"{org} is no longer in {group}")
+
+
+@group_app.command("list")
+def group_list(data: DataDir = DEFAULT_DATA) -> None:
+    """List groups with their owners and members."""
+    with node_at(data) as node:
+        names = {o.id: o.name for o in node.store.list_orgs()}
+        table = Table("name", "owners", "members")
+        for g in directory.list_groups(node, OPERATOR):
+            table.add_row(
+                g.name,
+                ", ".join(sorted(names[o] for o in g.owners)),
+                ", ".join(sorted(names[m] for m in g.members)),
+            )
+        out.print(table)
+
+
+@collection_app.command("list")
+def collection_list(data: DataDir = DEFAULT_DATA) -> None:
+    """List the TAXII collections: one per audience channel."""
+    with node_at(data) as node:
+        table = Table("id", "title", "audience")
+        for c in node.store.list_collections():
+            table.add_row(c.uuid, c.title, c.kind.value)
+        out.print(table)
+
+
+# --- import / export -------------------------------------------------------------------------
+@app.command("import")
+def import_(
+    bundle: Annotated[Path, typer.Argument(help="A STIX 2.1 bundle (JSON).")],
+    org: Annotated[str, typer.Option(help="Publish as this organization.")],
+    collection: Annotated[str, typer.Option(help="Collection title or id.")],
+    data: DataDir = DEFAULT_DATA,
+    batch: Annotated[int, typer.Option(min=1, max=5000, help="Objects per transaction.")] = 500,
+) -> None:
+    """Import a bundle; resumable (stored versions are skipped); errors summarized."""
+    objects = guarded(lambda: transfer.read_bundle(bundle))
+    with node_at(data) as node:
+        columns = (
+            TextColumn("importing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=err, transient=True) as bar:
+            task = bar.add_task("import", total=len(objects))
+            summary = guarded(
+                lambda: transfer.import_objects(
+                    node,
+                    org,
+                    collection,
+                    objects,
+                    batch=batch,
+                    progress=lambda n: bar.advance(task, n),
+                )
+            )
+    out.print(
+        f"{summary.total} objects: {summary.stored} stored, "
+        f"{summary.already_present} already present, {summary.failed} refused"
+    )
+    for reason, count in summary.reasons.most_common(10):
+        out.print(f"  {count} × {reason}", highlight=False)
+    if summary.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def export(
+    org: Annotated[str, typer.Option(help="Export what this organization may read.")],
+    data: DataDir = DEFAULT_DATA,
+    collection: Annotated[str | None, typer.Option(help="Only this collection.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File (default stdout).")
+    ] = None,
+    all_versions: Annotated[bool, typer.Option(help="Every version, not only the latest.")] = False,
+) -> None:
+    """Export a STIX 2.1 bundle of what an organization may read."""
+    with node_at(data) as node:
+        chunks = transfer.export_objects(node, org, collection, all_versions=all_versions)
+
+        def write() -> int:
+            if output is None:
+                return transfer.write_bundle(chunks, sys.stdout.buffer)
+            with output.open("wb") as handle:
+                return transfer.write_bundle(chunks, handle)
+
+        count = guarded(write)
+    err.print(f"exported {count} objects")
+
+
+def run() -> None:
+    """Entry point: the app, with no traceback ever reaching the user."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,105 @@
+"""The one access policy: who may read, write and manage what.
+
+Every read path asks `visibility()` for the set of collections a principal may read and hands
+it to the storage, which renders it inside the query (never a filter applied afterwards, which
+would leak through counts and break paging). Write and admin paths ask the `may_*` functions.
+The node's operator (node-admin token) manages the directory but reads only public content:
+operating a node does not entitle anyone to a member's restricted items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from tabadol.domain.audience import AudienceKind
+from tabadol.domain.model import Collection, Group, Principal, PrincipalKind, Role
+
+
+@dataclass(frozen=True, slots=True)
+class Visibility:
+    """The collections (internal ids) a principal may read: the read predicate."""
+
+    collection_ids: frozenset[int]
+
+    def narrowed_to(self, collection_id: int) -> Visibility:
+        return Visibility(self.collection_ids & {collection_id})
+
+    @property
+    def empty(self) -> bool:
+        return not self.collection_ids
+
+
+def may_read(principal: Principal, collection: Collection, *, anonymous_public: bool) -> bool:
+    """Whether `principal` belongs to the audience of `collection`."""
+    kind = collection.kind
+    if kind is AudienceKind.PUBLIC:
+        if principal.kind is PrincipalKind.ANONYMOUS:
+            return anonymous_public
+        return True
+    if principal.kind is not PrincipalKind.ORG or principal.org is None:
+        return False
+    if kind is AudienceKind.MEMBERS:
+        return principal.org.member
+    if kind is AudienceKind.ORG:
+        return collection.ref == principal.org.id
+    return collection.ref in principal.group_ids  # GROUP
+
+
+def may_write(principal: Principal, collection: Collection) -> bool:
+    """Whether `principal` may publish into `collection` (always within what it may read)."""
+    if principal.kind is not PrincipalKind.ORG or principal.org is None:
+        return False
+    if principal.role not in (Role.ADMIN, Role.PUBLISHER):
+        return False
+    if collection.kind in (AudienceKind.PUBLIC, AudienceKind.MEMBERS):
+        return principal.org.member
+    return may_read(principal, collection, anonymous_public=False)
+
+
+def visibility(
+    principal: Principal, collections: Iterable[Collection], *, anonymous_public: bool
+) -> Visibility:
+    """The read predicate of `principal` over all collections of the node."""
+    return Visibility(
+        frozenset(
+            c.id for c in collections if may_read(principal, c, anonymous_public=anonymous_public)
+        )
+    )
+
+
+def may_delete(principal: Principal, collection: Collection, author_org_id: int) -> bool:
+    """Only the publishing org (with a publisher or admin token) deletes its own versions."""
+    return may_write(principal, collection) and principal.org_id == author_org_id
+
+
+def may_manage_org(principal: Principal, org_id: int) -> bool:
+    """Tokens of an org are managed by its admins and by the node's operator."""
+    if principal.kind is PrincipalKind.NODE_ADMIN:
+        return True
+    return principal.org_id == org_id and principal.role is Role.ADMIN
+
+
+def may_manage_group(principal: Principal, group: Group) -> bool:
+    """A group's membership is changed only by an admin of one of its owner orgs."""
+    if principal.kind is PrincipalKind.NODE_ADMIN:
+        return True
+    return (
+        principal.org_id is not None
+        and principal.org_id in group.owners
+        and principal.role is Role.ADMIN
+    )
+
+
+def may_see_group(principal: Principal, group: Group) -> bool:
+    """A group's existence and members are visible to its members and the operator."""
+    if principal.kind is PrincipalKind.NODE_ADMIN:
+        return True
+    return principal.org_id is not None and principal.org_id in group.members
+
+
+def may_create_group(principal: Principal) -> bool:
+    """Member orgs create groups through an admin token; the operator may too."""
+    if principal.kind is PrincipalKind.NODE_ADMIN:
+        return True
+    return principal.is_member and principal.role is Role.ADMIN

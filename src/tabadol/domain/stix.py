@@ -1,0 +1,199 @@
+"""Fast STIX 2.1 checks for the ingest path.
+
+The `stix2` object model costs milliseconds per object, which would cap ingest far below the
+target, so ingest checks the rules that matter for storage and access here (identifiers,
+timestamps, spec_version, required properties of the known types, reference forms, property
+names) and the test suite runs `stix2-validator` over what the node emits.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from tabadol.domain.timestamps import TimestampError, parse_us
+from tabadol.domain.tlp import TLP, strictest_tlp
+
+_TYPE = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9]$", re.ASCII)
+_UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+_IDENTIFIER = re.compile(rf"^([a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9])--({_UUID})$", re.ASCII)
+_PROPERTY_NAME = re.compile(r"^[a-z0-9_]{3,250}$", re.ASCII)
+
+SCO_TYPES = frozenset(
+    [
+        "artifact",
+        "autonomous-system",
+        "directory",
+        "domain-name",
+        "email-addr",
+        "email-message",
+        "file",
+        "ipv4-addr",
+        "ipv6-addr",
+        "mac-addr",
+        "mutex",
+        "network-traffic",
+        "process",
+        "software",
+        "url",
+        "user-account",
+        "windows-registry-key",
+        "x509-certificate",
+    ]
+)
+
+# Properties a known type must have besides the common ones (STIX 2.1 section 4-6).
+_REQUIRED: dict[str, tuple[str, ...]] = {
+    "attack-pattern": ("name",),
+    "campaign": ("name",),
+    "course-of-action": ("name",),
+    "grouping": ("context", "object_refs"),
+    "identity": ("name",),
+    "incident": ("name",),
+    "indicator": ("pattern", "pattern_type", "valid_from"),
+    "infrastructure": ("name",),
+    "intrusion-set": ("name",),
+    "malware": ("is_family",),
+    "malware-analysis": ("product",),
+    "note": ("content", "object_refs"),
+    "observed-data": ("first_observed", "last_observed", "number_observed"),
+    "opinion": ("opinion", "object_refs"),
+    "report": ("name", "published", "object_refs"),
+    "threat-actor": ("name",),
+    "tool": ("name",),
+    "vulnerability": ("name",),
+    "relationship": ("relationship_type", "source_ref", "target_ref"),
+    "sighting": ("sighting_of_ref",),
+    "marking-definition": (),
+    "language-content": ("object_ref", "object_modified", "contents"),
+    "extension-definition": ("name", "schema", "version", "extension_types"),
+}
+_TIMESTAMP_PROPERTIES = (
+    "valid_from",
+    "valid_until",
+    "published",
+    "first_seen",
+    "last_seen",
+    "first_observed",
+    "last_observed",
+    "object_modified",
+)
+_NO_MODIFIED = frozenset({"marking-definition"})
+
+
+class InvalidObject(ValueError):
+    """One object of an envelope is not valid STIX 2.1; the others go on."""
+
+
+@dataclass(slots=True)
+class CheckedObject:
+    """An object that passed the checks, with the columns the store indexes."""
+
+    obj: dict[str, Any]
+    type: str
+    id: str
+    spec_version: str
+    version_us: int | None  # None: an object without timestamps; the node's date_added serves
+    created_by_ref: str | None
+    tlp: TLP | None
+
+
+def is_identifier(value: object, of_type: str | None = None) -> bool:
+    """Whether `value` is a STIX identifier (`type--uuid`), optionally of one type."""
+    if not isinstance(value, str):
+        return False
+    match = _IDENTIFIER.match(value)
+    return match is not None and (of_type is None or match.group(1) == of_type)
+
+
+def check_object(obj: object) -> CheckedObject:
+    """Check one object; raise InvalidObject with a reason a person can act on."""
+    if not isinstance(obj, dict):
+        raise InvalidObject("a STIX object must be a JSON object")
+    stix_type = obj.get("type")
+    if (
+        not isinstance(stix_type, str)
+        or not 3 <= len(stix_type) <= 250
+        or not _TYPE.match(stix_type)
+    ):
+        raise InvalidObject("'type' must be 3-250 lower-case ASCII letters, digits or hyphens")
+    stix_id = obj.get("id")
+    if not is_identifier(stix_id, stix_type):
+        raise InvalidObject(f"'id' must be '{stix_type}--<uuid>'")
+    assert isinstance(stix_id, str)
+    is_sco = stix_type in SCO_TYPES
+    spec_version = obj.get("spec_version", "2.1" if is_sco else None)
+    if spec_version is None:
+        raise InvalidObject("'spec_version' is required")
+    if spec_version != "2.1":
+        raise InvalidObject(f"'spec_version' must be '2.1', not {spec_version!r}")
+    version_us = _check_timestamps(obj, stix_type, is_sco)
+    for name in _REQUIRED.get(stix_type, ()):
+        if name not in obj:
+            raise InvalidObject(f"a {stix_type} requires {name!r}")
+    _check_properties(obj)
+    created_by_ref = obj.get("created_by_ref")
+    if created_by_ref is not None and not is_identifier(created_by_ref, "identity"):
+        raise InvalidObject("'created_by_ref' must be an identity id")
+    return CheckedObject(
+        obj=obj,
+        type=stix_type,
+        id=stix_id,
+        spec_version=spec_version,
+        version_us=version_us,
+        created_by_ref=created_by_ref,
+        tlp=strictest_tlp(obj.get("object_marking_refs")),
+    )
+
+
+def _timestamp(obj: dict[str, Any], name: str) -> int:
+    try:
+        return parse_us(obj[name])
+    except TimestampError as exc:
+        raise InvalidObject(f"{name!r}: {exc}") from None
+
+
+def _check_timestamps(obj: dict[str, Any], stix_type: str, is_sco: bool) -> int | None:
+    if not is_sco:
+        for name in ("created",) if stix_type in _NO_MODIFIED else ("created", "modified"):
+            if name not in obj:
+                raise InvalidObject(f"{name!r} is required")
+    created = _timestamp(obj, "created") if "created" in obj else None
+    modified = _timestamp(obj, "modified") if "modified" in obj else None
+    if created is not None and modified is not None and modified < created:
+        raise InvalidObject("'modified' is earlier than 'created'")
+    for name in _TIMESTAMP_PROPERTIES:
+        if name in obj:
+            _timestamp(obj, name)
+    return modified if modified is not None else created
+
+
+def _check_properties(obj: dict[str, Any]) -> None:
+    for name, value in obj.items():
+        if name in ("id", "type"):
+            continue
+        if not _PROPERTY_NAME.match(name):
+            raise InvalidObject(
+                f"property name {name[:60]!r} must be 3-250 characters of a-z, 0-9 and '_'"
+            )
+        if name.endswith("_ref") and not is_identifier(value):
+            raise InvalidObject(f"{name!r} must be a STIX identifier")
+        if name.endswith("_refs") and not (
+            isinstance(value, list) and all(is_identifier(v) for v in value)
+        ):
+            raise InvalidObject(f"{name!r} must be a list of STIX identifiers")
+    markings = obj.get("object_marking_refs")
+    if markings is not None and not all(
+        is_identifier(ref, "marking-definition") for ref in markings
+    ):
+        raise InvalidObject("'object_marking_refs' must list marking-definition ids")
+    if "revoked" in obj and not isinstance(obj["revoked"], bool):
+        raise InvalidObject("'revoked' must be true or false")
+    confidence = obj.get("confidence")
+    if confidence is not None and (
+        not isinstance(confidence, int)
+        or isinstance(confidence, bool)
+        or not 0 <= confidence <= 100
+    ):
+        raise InvalidObject("'confidence' must be an integer from 0 to 100")

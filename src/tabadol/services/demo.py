@@ -1,0 +1,209 @@
+"""A small demo community: three members, a working group of two, reports in three languages."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from tabadol.domain.audience import AudienceKind
+from tabadol.domain.model import Collection, Org, Role
+from tabadol.domain.timestamps import format_us
+from tabadol.domain.tlp import TLP
+from tabadol.services import directory
+from tabadol.services.directory import OPERATOR, collection_by_kind, org_principal
+from tabadol.services.node import Node
+from tabadol.services.publish import publish_objects
+
+ORGS = ("Pardis CERT", "Al-Rafidain Cyber Centre", "Northwind Security Agency")
+GROUP = "ICS Working Group"
+
+
+@dataclass(frozen=True)
+class DemoToken:
+    org: str
+    role: str
+    secret: str
+
+
+def _sdo(kind: str, now: str, **props: Any) -> dict[str, Any]:
+    return {
+        "type": kind,
+        "spec_version": "2.1",
+        "id": f"{kind}--{uuid.uuid4()}",
+        "created": now,
+        "modified": now,
+        **props,
+    }
+
+
+def _indicator(now: str, name: str, pattern: str, tlp: TLP) -> dict[str, Any]:
+    return _sdo(
+        "indicator",
+        now,
+        name=name,
+        pattern=pattern,
+        pattern_type="stix",
+        valid_from=now,
+        indicator_types=["malicious-activity"],
+        object_marking_refs=[tlp.marking_id],
+    )
+
+
+def _report(
+    now: str, name: str, description: str, refs: list[str], lang: str, tlp: TLP
+) -> dict[str, Any]:
+    return _sdo(
+        "report",
+        now,
+        name=name,
+        description=description,
+        published=now,
+        report_types=["threat-report"],
+        object_refs=refs,
+        lang=lang,
+        object_marking_refs=[tlp.marking_id],
+    )
+
+
+def _publish(node: Node, org: Org, collection: Collection, objects: list[dict[str, Any]]) -> None:
+    status = publish_objects(node, org_principal(node, org, Role.PUBLISHER), collection, objects)
+    if status.failures:
+        raise RuntimeError(f"demo content refused: {status.failures}")
+
+
+def populate(node: Node) -> None:
+    """Create the demo community in an empty node (idempotent: skips if already there)."""
+    if node.store.org_by_name(ORGS[0]) is not None:
+        return
+    pardis, rafidain, northwind = (directory.add_org(node, name) for name in ORGS)
+    group = directory.create_group(node, OPERATOR, GROUP, pardis.name)
+    directory.add_group_member(node, OPERATOR, GROUP, rafidain.name)
+    now = format_us(node.clock())
+    members = collection_by_kind(node, AudienceKind.MEMBERS)
+    public = collection_by_kind(node, AudienceKind.PUBLIC)
+    working_group = collection_by_kind(node, AudienceKind.GROUP, group.id)
+    own = collection_by_kind(node, AudienceKind.ORG, northwind.id)
+
+    phishing_ip = _indicator(
+        now, "Phishing server", "[ipv4-addr:value = '198.51.100.23']", TLP.GREEN
+    )
+    _publish(
+        node,
+        pardis,
+        members,
+        [
+            phishing_ip,
+            _report(
+                now,
+                "کارزار فیشینگ علیه مشتریان بانک‌ها",
+                "از هفته‌ی گذشته پیامک‌هایی با پیوند به درگاه پرداخت جعلی برای مشتریان بانک‌ها ارسال "
+                "می‌شود. سرور فیشینگ در نشانی ۱۹۸٫۵۱٫۱۰۰٫۲۳ میزبانی می‌شود و دامنه‌ی "
+                "pay-mellat[.]example را به کار می‌برد. بیش از ۷۰۰ کاربر گزارش داده‌اند.",
+                [phishing_ip["id"]],
+                "fa",
+                TLP.GREEN,
+            ),
+        ],
+    )
+    _publish(
+        node,
+        rafidain,
+        members,
+        [
+            _report(
+                now,
+                "حملة تصيّد تستهدف عملاء المصارف",
+                "رصدنا رسائل نصية تحتوي على روابط إلى بوابة دفع مزيفة. يستضيف الخادم على العنوان "
+                "١٩٨٫٥١٫١٠٠٫٢٣ صفحات تصيّد باللغة الفارسية والعربية. نوصي بحظر العنوان فوراً.",
+                [phishing_ip["id"]],
+                "ar",
+                TLP.GREEN,
+            )
+        ],
+    )
+    advisory = _indicator(
+        now,
+        "Ransomware payment wallet",
+        "[x-crypto-wallet:value = 'bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq']",
+        TLP.CLEAR,
+    )
+    _publish(
+        node,
+        northwind,
+        public,
+        [
+            advisory,
+            _report(
+                now,
+                "Advisory: ransomware campaign against municipal services",
+                "A ransomware group is encrypting file servers of municipal services and asks for "
+                "payment to a Bitcoin wallet. Patch VPN appliances and keep offline backups.",
+                [advisory["id"]],
+                "en",
+                TLP.CLEAR,
+            ),
+        ],
+    )
+    plc = _sdo(
+        "vulnerability",
+        now,
+        name="CVE-2024-0000 (demo) in PLC web interface",
+        object_marking_refs=[TLP.AMBER.marking_id],
+    )
+    _publish(
+        node,
+        pardis,
+        working_group,
+        [
+            plc,
+            _report(
+                now,
+                "آسیب‌پذیری در رابط وب کنترل‌گرهای صنعتی",
+                "در کنترل‌گرهای منطقی برنامه‌پذیر نصب‌شده در ایستگاه‌های پمپاژ، رابط وب بدون "
+                "احراز هویت در دسترس است. فقط برای اعضای کارگروه.",
+                [plc["id"]],
+                "fa",
+                TLP.AMBER,
+            ),
+        ],
+    )
+    _publish(
+        node,
+        rafidain,
+        working_group,
+        [
+            _sdo(
+                "note",
+                now,
+                content="تم التحقق من الثغرة في محطتين لدينا. التحديث متاح من المصنّع.",
+                object_refs=[plc["id"]],
+                lang="ar",
+                object_marking_refs=[TLP.AMBER.marking_id],
+            )
+        ],
+    )
+    _publish(
+        node,
+        northwind,
+        own,
+        [
+            _sdo(
+                "note",
+                now,
+                content="Internal: incident 2026-114 is contained; do not share yet.",
+                object_refs=[advisory["id"]],
+                lang="en",
+                object_marking_refs=[TLP.AMBER_STRICT.marking_id],
+            )
+        ],
+    )
+
+
+def demo_tokens(node: Node) -> list[DemoToken]:
+    """A fresh admin token per demo org (secrets are shown once, so each run makes new ones)."""
+    tokens = []
+    for name in ORGS:
+        _, secret = directory.create_token(node, OPERATOR, name, Role.ADMIN.value, "demo")
+        tokens.append(DemoToken(name, Role.ADMIN.value, secret))
+    return tokens

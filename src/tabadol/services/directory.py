@@ -1,0 +1,222 @@
+"""Members and access: organizations, tokens, sharing groups, and who a request comes from."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import uuid
+
+from tabadol.domain.audience import AudienceKind
+from tabadol.domain.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from tabadol.domain.model import Group, Org, Principal, PrincipalKind, Role, Token
+from tabadol.domain.policy import may_create_group, may_manage_group, may_manage_org, may_see_group
+from tabadol.domain.timestamps import format_us
+from tabadol.services.node import Node, collection_uuid
+
+TOKEN_PREFIX = "tbd_"
+NODE_ADMIN_ROLE = "node-admin"
+_NAME = re.compile(r"^[^\x00-\x1f\x7f]{1,100}$")
+
+
+def _check_name(what: str, name: str) -> str:
+    name = name.strip()
+    if not _NAME.match(name):
+        raise InvalidInput(f"{what} name must be 1-100 printable characters")
+    return name
+
+
+def hash_secret(secret: str) -> bytes:
+    """Tokens are 256-bit random secrets, so one SHA-256 is enough to store them safely
+    (a slow password hash protects low-entropy secrets; these have none to protect)."""
+    return hashlib.sha256(secret.encode()).digest()
+
+
+OPERATOR = Principal(kind=PrincipalKind.NODE_ADMIN)
+
+
+# --- organizations ---------------------------------------------------------------------------
+def add_org(node: Node, name: str, *, member: bool = True) -> Org:
+    """Create an org with its STIX identity, its private channel, and (for members) publish
+    its identity into `members` so every member can resolve `created_by_ref`."""
+    from tabadol.services.publish import publish_objects  # the use cases sit side by side
+
+    name = _check_name("organization", name)
+    now = node.clock()
+    org = node.store.create_org(name, f"identity--{uuid.uuid4()}", member, now)
+    node.store.create_collection(
+        collection_uuid(node, f"org:{org.id}"),
+        AudienceKind.ORG,
+        org.id,
+        org.name,
+        f"Private to {org.name}.",
+    )
+    if member:
+        stamp = format_us(now)
+        identity = {
+            "type": "identity",
+            "spec_version": "2.1",
+            "id": org.identity_id,
+            "created": stamp,
+            "modified": stamp,
+            "name": org.name,
+            "identity_class": "organization",
+            "created_by_ref": org.identity_id,
+        }
+        members = collection_by_kind(node, AudienceKind.MEMBERS)
+        publish_objects(node, org_principal(node, org, Role.PUBLISHER), members, [identity])
+    return org
+
+
+def require_org(node: Node, name: str) -> Org:
+    org = node.store.org_by_name(name)
+    if org is None:
+        raise NotFound(f"no organization named {name!r}")
+    return org
+
+
+def collection_by_kind(node: Node, kind: AudienceKind, ref: int | None = None):  # type: ignore[no-untyped-def]
+    for collection in node.store.list_collections():
+        if collection.kind is kind and collection.ref == ref:
+            return collection
+    raise NotFound(f"no {kind.value} collection")
+
+
+# --- principals and tokens -------------------------------------------------------------------
+def org_principal(node: Node, org: Org, role: Role, token_id: int | None = None) -> Principal:
+    return Principal(
+        kind=PrincipalKind.ORG,
+        org=org,
+        role=role,
+        group_ids=node.store.group_ids_of(org.id),
+        token_id=token_id,
+    )
+
+
+def authenticate(node: Node, authorization: str | None) -> Principal:
+    """The principal behind an `Authorization: Bearer …` header; anonymous without one."""
+    if not authorization:
+        return Principal(kind=PrincipalKind.ANONYMOUS)
+    scheme, _, secret = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise Unauthorized("use 'Authorization: Bearer <token>'")
+    token = node.store.token_by_hash(hash_secret(secret.strip()))
+    if token is None or token.revoked is not None:
+        raise Unauthorized("unknown or revoked token")
+    if token.org_id is None:
+        return Principal(kind=PrincipalKind.NODE_ADMIN, token_id=token.id)
+    org = node.store.org_by_id(token.org_id)
+    assert org is not None
+    return org_principal(node, org, Role(token.role), token.id)
+
+
+def create_token(
+    node: Node, actor: Principal, org_name: str | None, role: str, label: str = ""
+) -> tuple[Token, str]:
+    """A new token; the secret is returned once and only its hash is stored."""
+    if org_name is None:
+        if actor.kind is not PrincipalKind.NODE_ADMIN:
+            raise Forbidden("only the node's operator creates node-admin tokens")
+        org_id, role = None, NODE_ADMIN_ROLE
+    else:
+        org = require_org(node, org_name)
+        if not may_manage_org(actor, org.id):
+            raise Forbidden(f"you may not manage the tokens of {org.name!r}")
+        try:
+            role = Role(role).value
+        except ValueError:
+            raise InvalidInput(f"role must be one of {', '.join(r.value for r in Role)}") from None
+        org_id = org.id
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = node.store.create_token(
+        org_id, role, label[:200], hash_secret(secret), secret[:10], node.clock()
+    )
+    return token, secret
+
+
+def list_tokens(node: Node, actor: Principal, org_name: str | None) -> list[Token]:
+    if org_name is None:
+        if actor.kind is not PrincipalKind.NODE_ADMIN:
+            raise Forbidden("only the node's operator lists node-admin tokens")
+        return node.store.list_tokens(None)
+    org = require_org(node, org_name)
+    if not may_manage_org(actor, org.id):
+        raise Forbidden(f"you may not manage the tokens of {org.name!r}")
+    return node.store.list_tokens(org.id)
+
+
+def revoke_token(node: Node, actor: Principal, token_id: int) -> Token:
+    token = node.store.token_by_id(token_id)
+    if (
+        token is None
+        or (token.org_id is None and actor.kind is not PrincipalKind.NODE_ADMIN)
+        or (token.org_id is not None and not may_manage_org(actor, token.org_id))
+    ):
+        raise NotFound(f"no token {token_id} that you manage")
+    if not node.store.revoke_token(token_id, node.clock()):
+        raise InvalidInput(f"token {token_id} is already revoked")
+    revoked = node.store.token_by_id(token_id)
+    assert revoked is not None
+    return revoked
+
+
+# --- sharing groups --------------------------------------------------------------------------
+def create_group(node: Node, actor: Principal, name: str, owner_name: str) -> Group:
+    """A sharing group owned by `owner_name`; its channel is titled after the group."""
+    name = _check_name("group", name)
+    owner = require_org(node, owner_name)
+    if not may_create_group(actor) or (
+        actor.kind is PrincipalKind.ORG and actor.org_id != owner.id
+    ):
+        raise Forbidden("a group is created by an admin of its owner organization")
+    if not owner.member:
+        raise InvalidInput(f"{owner.name!r} is a guest organization; only members own groups")
+    group = node.store.create_group(str(uuid.uuid4()), name, owner.id, node.clock())
+    node.store.create_collection(
+        collection_uuid(node, f"group:{group.uuid}"),
+        AudienceKind.GROUP,
+        group.id,
+        group.name,
+        f"Sharing group {group.name}.",
+    )
+    return group
+
+
+def require_group(node: Node, actor: Principal, name: str) -> Group:
+    group = node.store.group_by_name(name)
+    if group is None or not may_see_group(actor, group):
+        raise NotFound(f"no group named {name!r}")
+    return group
+
+
+def add_group_member(
+    node: Node, actor: Principal, group_name: str, org_name: str, *, owner: bool = False
+) -> Group:
+    group = require_group(node, actor, group_name)
+    if not may_manage_group(actor, group):
+        raise Forbidden(f"only admins of an owner of {group.name!r} change its members")
+    org = require_org(node, org_name)
+    if not org.member:
+        raise InvalidInput(f"{org.name!r} is a guest organization; groups hold members only")
+    node.store.set_group_member(group.id, org.id, owner or org.id in group.owners)
+    updated = node.store.group_by_id(group.id)
+    assert updated is not None
+    return updated
+
+
+def remove_group_member(node: Node, actor: Principal, group_name: str, org_name: str) -> Group:
+    group = require_group(node, actor, group_name)
+    if not may_manage_group(actor, group):
+        raise Forbidden(f"only admins of an owner of {group.name!r} change its members")
+    org = require_org(node, org_name)
+    if org.id in group.owners and len(group.owners) == 1:
+        raise InvalidInput(f"{org.name!r} is the last owner of {group.name!r}")
+    if not node.store.remove_group_member(group.id, org.id):
+        raise NotFound(f"{org.name!r} is not a member of {group.name!r}")
+    updated = node.store.group_by_id(group.id)
+    assert updated is not None
+    return updated
+
+
+def list_groups(node: Node, actor: Principal) -> list[Group]:
+    return [g for g in node.store.list_groups() if may_see_group(actor, g)]

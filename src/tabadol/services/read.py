@@ -1,0 +1,198 @@
+"""Read use cases: collections, objects, one object, versions, manifest, status, delete.
+
+Each resolves the collection through the policy first (an unreadable collection answers
+exactly like a missing one) and hands the storage the caller's Visibility.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from tabadol.domain.errors import Forbidden, InvalidFilter, NotFound
+from tabadol.domain.filters import (
+    ObjectFilter,
+    VersionFilter,
+    parse_object_filter,
+    parse_page,
+)
+from tabadol.domain.model import Collection, Principal
+from tabadol.domain.policy import Visibility, may_delete, may_read, may_write, visibility
+from tabadol.services.node import Node
+from tabadol.storage.base import StatusRecord, StoredRow
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    rows: list[StoredRow]
+    more: bool
+    next_token: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CollectionView:
+    collection: Collection
+    can_read: bool
+    can_write: bool
+
+
+def _may_read(node: Node, principal: Principal, collection: Collection) -> bool:
+    return may_read(principal, collection, anonymous_public=node.settings.anonymous_public_read)
+
+
+def list_collections(node: Node, principal: Principal) -> list[CollectionView]:
+    """The collections the principal may read or write (TAXII 2.1 section 5.1)."""
+    views = []
+    for collection in node.store.list_collections():
+        can_read = _may_read(node, principal, collection)
+        can_write = may_write(principal, collection)
+        if can_read or can_write:
+            views.append(CollectionView(collection, can_read, can_write))
+    return views
+
+
+def get_collection(node: Node, principal: Principal, collection_uuid: str) -> CollectionView:
+    for view in list_collections(node, principal):
+        if view.collection.uuid == collection_uuid:
+            return view
+    raise NotFound("no such collection")
+
+
+def readable_collection(node: Node, principal: Principal, collection_uuid: str) -> Collection:
+    view = get_collection(node, principal, collection_uuid)
+    if not view.can_read:
+        raise Forbidden("you may publish into this collection but not read it")
+    return view.collection
+
+
+def visible(node: Node, principal: Principal) -> Visibility:
+    """The read predicate of `principal` over the whole node (export, search)."""
+    return visibility(
+        principal,
+        node.store.list_collections(),
+        anonymous_public=node.settings.anonymous_public_read,
+    )
+
+
+def _page(
+    node: Node,
+    vis: Visibility,
+    flt: ObjectFilter,
+    params: Mapping[str, str],
+    scope: str,
+) -> Page:
+    request = parse_page(
+        params, default=node.settings.page_size_default, maximum=node.settings.page_size_max
+    )
+    fingerprint = flt.fingerprint(scope)
+    after = (
+        node.page_tokens.position(request.next_token, fingerprint)
+        if request.next_token is not None
+        else None
+    )
+    rows = node.store.query_objects(vis, flt, after, request.limit + 1)
+    more = len(rows) > request.limit
+    rows = rows[: request.limit]
+    token = node.page_tokens.issue(rows[-1].date_added, fingerprint) if more else None
+    return Page(rows, more, token)
+
+
+def get_objects(
+    node: Node, principal: Principal, collection_uuid: str, params: Mapping[str, str]
+) -> Page:
+    """TAXII 2.1 section 5.4: a page of objects; latest versions unless match[version] asks."""
+    collection = readable_collection(node, principal, collection_uuid)
+    flt = parse_object_filter(params)
+    vis = visible(node, principal).narrowed_to(collection.id)
+    return _page(node, vis, flt, params, f"objects:{collection.uuid}")
+
+
+def get_manifest(
+    node: Node, principal: Principal, collection_uuid: str, params: Mapping[str, str]
+) -> Page:
+    """TAXII 2.1 section 5.3: the same selection as objects, rendered as manifest records."""
+    collection = readable_collection(node, principal, collection_uuid)
+    flt = parse_object_filter(params)
+    vis = visible(node, principal).narrowed_to(collection.id)
+    return _page(node, vis, flt, params, f"manifest:{collection.uuid}")
+
+
+def _object_filter(params: Mapping[str, str], stix_id: str, default_last: bool) -> ObjectFilter:
+    flt = parse_object_filter(params, allow_id_type=False, default_last=default_last)
+    return ObjectFilter(
+        added_after=flt.added_after,
+        ids=frozenset({stix_id}),
+        versions=flt.versions,
+        spec_versions=flt.spec_versions,
+    )
+
+
+def _exists(node: Node, vis: Visibility, stix_id: str) -> bool:
+    probe = ObjectFilter(ids=frozenset({stix_id}), versions=VersionFilter(last=False, all=True))
+    return bool(node.store.query_objects(vis, probe, None, 1))
+
+
+def get_object(
+    node: Node,
+    principal: Principal,
+    collection_uuid: str,
+    stix_id: str,
+    params: Mapping[str, str],
+) -> Page:
+    """TAXII 2.1 section 5.6: one object's versions; 404 if the caller sees none."""
+    collection = readable_collection(node, principal, collection_uuid)
+    vis = visible(node, principal).narrowed_to(collection.id)
+    flt = _object_filter(params, stix_id, default_last=True)
+    page = _page(node, vis, flt, params, f"object:{collection.uuid}:{stix_id}")
+    if not page.rows and "next" not in params and not _exists(node, vis, stix_id):
+        raise NotFound("no such object")
+    return page
+
+
+def get_versions(
+    node: Node,
+    principal: Principal,
+    collection_uuid: str,
+    stix_id: str,
+    params: Mapping[str, str],
+) -> Page:
+    """TAXII 2.1 section 5.8: every version of one object, oldest added first."""
+    if "match[version]" in params:
+        raise InvalidFilter("match[version] does not apply to the versions endpoint")
+    collection = readable_collection(node, principal, collection_uuid)
+    vis = visible(node, principal).narrowed_to(collection.id)
+    flt = _object_filter(params, stix_id, default_last=False)
+    page = _page(node, vis, flt, params, f"versions:{collection.uuid}:{stix_id}")
+    if not page.rows and "next" not in params and not _exists(node, vis, stix_id):
+        raise NotFound("no such object")
+    return page
+
+
+def delete_object(
+    node: Node,
+    principal: Principal,
+    collection_uuid: str,
+    stix_id: str,
+    params: Mapping[str, str],
+) -> int:
+    """TAXII 2.1 section 5.7: delete matching versions (default all); publisher only."""
+    collection = readable_collection(node, principal, collection_uuid)
+    vis = visible(node, principal).narrowed_to(collection.id)
+    if not _exists(node, vis, stix_id):
+        raise NotFound("no such object")
+    authors = node.store.authors_of(collection.id, stix_id)
+    if not all(may_delete(principal, collection, author) for author in authors):
+        raise Forbidden("only the organization that published an object deletes it")
+    flt = _object_filter(params, stix_id, default_last=False)
+    deleted = node.store.delete_versions(collection.id, stix_id, flt, node.clock())
+    if deleted == 0:
+        raise NotFound("no version of this object matches the filter")
+    return deleted
+
+
+def get_status(node: Node, principal: Principal, status_id: str) -> StatusRecord:
+    """TAXII 2.1 section 4.3: a status is visible to the organization that made the request only."""
+    status = node.store.status(status_id)
+    if status is None or principal.org_id is None or status.org_id != principal.org_id:
+        raise NotFound("no such status")
+    return status

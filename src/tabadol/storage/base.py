@@ -1,0 +1,121 @@
+"""The storage contract: what the services need from a database, and nothing of TAXII.
+
+Two implementations are planned (SQLite, the embedded default, and PostgreSQL); the same
+contract test suite runs against each. Every read of objects takes a `Visibility` from the
+policy and applies it inside the query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Protocol
+
+from tabadol.domain.audience import AudienceKind
+from tabadol.domain.filters import ObjectFilter
+from tabadol.domain.model import Collection, Group, Org, Token
+from tabadol.domain.policy import Visibility
+
+
+class WriteOutcome(Enum):
+    STORED = "stored"
+    EXISTS = "exists"  # the same (collection, id, version): an idempotent no-op
+    OWNED_BY_OTHER = "owned-by-other"  # another org published this id in this collection
+
+
+@dataclass(frozen=True, slots=True)
+class NewVersion:
+    """One object version ready to store, with its index columns."""
+
+    stix_id: str
+    type: str
+    spec_version: str
+    version_us: int | None  # None: use the node's date_added
+    created_by_ref: str | None
+    tlp: str
+    tlp_defaulted: bool
+    body: bytes  # the object as compact JSON
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRow:
+    """One stored version as read back: enough for objects, manifest and versions."""
+
+    date_added: int
+    stix_id: str
+    version_us: int
+    spec_version: str
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class StatusRecord:
+    """A TAXII status resource: the outcome of one POST."""
+
+    uuid: str
+    org_id: int | None
+    request_us: int
+    total: int
+    successes: Sequence[tuple[str, str, str]]  # (id, version, message)
+    failures: Sequence[tuple[str, str, str]]
+
+
+StatusBuilder = Callable[[list[tuple[WriteOutcome, int]]], StatusRecord]
+
+
+class Store(Protocol):
+    # --- directory -----------------------------------------------------------------------
+    def create_org(self, name: str, identity_id: str, member: bool, now: int) -> Org: ...
+    def org_by_name(self, name: str) -> Org | None: ...
+    def org_by_id(self, org_id: int) -> Org | None: ...
+    def org_by_identity(self, identity_id: str) -> Org | None: ...
+    def list_orgs(self) -> list[Org]: ...
+
+    def create_token(
+        self, org_id: int | None, role: str, label: str, secret_hash: bytes, prefix: str, now: int
+    ) -> Token: ...
+    def token_by_hash(self, secret_hash: bytes) -> Token | None: ...
+    def list_tokens(self, org_id: int | None) -> list[Token]: ...
+    def token_by_id(self, token_id: int) -> Token | None: ...
+    def revoke_token(self, token_id: int, now: int) -> bool: ...
+
+    def create_group(self, uuid: str, name: str, owner_org: int, now: int) -> Group: ...
+    def group_by_name(self, name: str) -> Group | None: ...
+    def group_by_id(self, group_id: int) -> Group | None: ...
+    def list_groups(self) -> list[Group]: ...
+    def set_group_member(self, group_id: int, org_id: int, owner: bool) -> None: ...
+    def remove_group_member(self, group_id: int, org_id: int) -> bool: ...
+    def group_ids_of(self, org_id: int) -> frozenset[int]: ...
+
+    def create_collection(
+        self, uuid: str, kind: AudienceKind, ref: int | None, title: str, description: str
+    ) -> Collection: ...
+    def list_collections(self) -> list[Collection]: ...
+
+    # --- objects ------------------------------------------------------------------------
+    def write_versions(
+        self,
+        collection_id: int,
+        author_org: int,
+        versions: Sequence[NewVersion],
+        now: int,
+        status_of: StatusBuilder | None = None,
+    ) -> list[tuple[WriteOutcome, int]]:
+        """Store versions in ONE transaction (with the status, if asked); return each
+        version's outcome and version (µs). Acknowledge only after this returns."""
+        ...
+
+    def query_objects(
+        self, visible: Visibility, flt: ObjectFilter, after: int | None, limit: int
+    ) -> list[StoredRow]: ...
+    def authors_of(self, collection_id: int, stix_id: str) -> set[int]: ...
+    def delete_versions(
+        self, collection_id: int, stix_id: str, flt: ObjectFilter, now: int
+    ) -> int: ...
+    def count_objects(self, visible: Visibility) -> int: ...
+
+    def save_status(self, status: StatusRecord) -> None: ...
+    def status(self, uuid: str) -> StatusRecord | None: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,64 @@
+"""SQL for object reads, built from a Visibility and a filter (parameters, never text)."""
+
+from __future__ import annotations
+
+from tabadol.domain.filters import ObjectFilter
+from tabadol.domain.policy import Visibility
+
+_SELECT = "SELECT date_added, stix_id, version_us, spec_version, body FROM objects"
+
+
+def _in(column: str, values: frozenset[str] | frozenset[int]) -> tuple[str, tuple[object, ...]]:
+    if len(values) == 1:
+        return f"{column} = ?", tuple(values)
+    return f"{column} IN ({','.join('?' * len(values))})", tuple(sorted(values))
+
+
+def version_clause(flt: ObjectFilter) -> tuple[str, tuple[object, ...]]:
+    """The `match[version]` condition, prefixed with AND; empty when every version matches."""
+    versions = flt.versions
+    if versions.all:
+        return "", ()
+    parts: list[str] = []
+    params: tuple[object, ...] = ()
+    if versions.last:
+        parts.append("is_last = 1")
+    if versions.first:
+        parts.append("is_first = 1")
+    if versions.at:
+        clause, params = _in("version_us", versions.at)
+        parts.append(clause)
+    if not parts:
+        return " AND 0", ()
+    return f" AND ({' OR '.join(parts)})", params
+
+
+def object_query(
+    visible: Visibility, flt: ObjectFilter, after: int | None, limit: int
+) -> tuple[str, tuple[object, ...]]:
+    """SELECT the page of versions visible to the caller, in `date_added` order."""
+    where, params = _in("collection_id", visible.collection_ids)
+    clauses = [where]
+    args: list[object] = list(params)
+    low = (
+        max(v for v in (flt.added_after, after) if v is not None)
+        if (flt.added_after is not None or after is not None)
+        else None
+    )
+    if low is not None:
+        clauses.append("date_added > ?")
+        args.append(low)
+    for column, values in (
+        ("stix_id", flt.ids),
+        ("type", flt.types),
+        ("spec_version", flt.spec_versions),
+    ):
+        if values:
+            clause, params = _in(column, values)
+            clauses.append(clause)
+            args.extend(params)
+    versions_sql, version_params = version_clause(flt)
+    args.extend(version_params)
+    sql = f"{_SELECT} WHERE {' AND '.join(clauses)}{versions_sql} ORDER BY date_added LIMIT ?"
+    args.append(limit)
+    return sql, tuple(args)

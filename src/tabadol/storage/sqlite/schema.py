@@ -1,0 +1,91 @@
+"""SQLite schema migrations, applied in order and recorded in `PRAGMA user_version`."""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: directory, collections, objects, statuses
+    """
+    CREATE TABLE orgs (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        identity_id TEXT NOT NULL UNIQUE,
+        member INTEGER NOT NULL,
+        created INTEGER NOT NULL
+    );
+    CREATE TABLE tokens (
+        id INTEGER PRIMARY KEY,
+        org_id INTEGER REFERENCES orgs(id),
+        role TEXT NOT NULL,
+        label TEXT NOT NULL,
+        secret_hash BLOB NOT NULL UNIQUE,
+        prefix TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        revoked INTEGER
+    );
+    CREATE TABLE groups (
+        id INTEGER PRIMARY KEY,
+        uuid TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL UNIQUE,
+        created_by INTEGER NOT NULL REFERENCES orgs(id),
+        created INTEGER NOT NULL
+    );
+    CREATE TABLE group_members (
+        group_id INTEGER NOT NULL REFERENCES groups(id),
+        org_id INTEGER NOT NULL REFERENCES orgs(id),
+        owner INTEGER NOT NULL,
+        PRIMARY KEY (group_id, org_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX group_members_by_org ON group_members(org_id);
+    CREATE TABLE collections (
+        id INTEGER PRIMARY KEY,
+        uuid TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        ref INTEGER,
+        title TEXT NOT NULL,
+        description TEXT NOT NULL,
+        UNIQUE (kind, ref)
+    );
+    CREATE TABLE objects (
+        seq INTEGER PRIMARY KEY,
+        collection_id INTEGER NOT NULL,
+        stix_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        spec_version TEXT NOT NULL,
+        version_us INTEGER NOT NULL,
+        date_added INTEGER NOT NULL,
+        is_first INTEGER NOT NULL,
+        is_last INTEGER NOT NULL,
+        author_org INTEGER NOT NULL,
+        created_by_ref TEXT,
+        tlp TEXT NOT NULL,
+        tlp_defaulted INTEGER NOT NULL,
+        body BLOB NOT NULL
+    );
+    CREATE UNIQUE INDEX objects_version ON objects(collection_id, stix_id, version_us);
+    CREATE UNIQUE INDEX objects_date_added ON objects(date_added);
+    CREATE INDEX objects_by_collection ON objects(collection_id, date_added);
+    CREATE INDEX objects_by_type ON objects(collection_id, type, date_added);
+    CREATE INDEX objects_last ON objects(collection_id, date_added) WHERE is_last = 1;
+    CREATE TABLE tombstones (
+        seq INTEGER PRIMARY KEY,
+        collection_id INTEGER NOT NULL,
+        stix_id TEXT NOT NULL,
+        version_us INTEGER NOT NULL,
+        author_org INTEGER NOT NULL,
+        deleted_at INTEGER NOT NULL
+    );
+    CREATE TABLE statuses (
+        uuid TEXT PRIMARY KEY,
+        org_id INTEGER,
+        request_us INTEGER NOT NULL,
+        total INTEGER NOT NULL,
+        successes TEXT NOT NULL,
+        failures TEXT NOT NULL
+    );
+    CREATE TABLE counters (
+        name TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+    );
+    INSERT INTO counters(name, value) VALUES ('date_added', 0);
+    """,
+]

@@ -1,0 +1,429 @@
+"""The SQLite implementation of the storage contract (the embedded default)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+
+import orjson
+
+from tabadol.domain.audience import AudienceKind
+from tabadol.domain.errors import Conflict
+from tabadol.domain.filters import ObjectFilter
+from tabadol.domain.model import Collection, Group, Org, Token
+from tabadol.domain.policy import Visibility
+from tabadol.storage.base import (
+    NewVersion,
+    StatusBuilder,
+    StatusRecord,
+    StoredRow,
+    WriteOutcome,
+)
+from tabadol.storage.sqlite.connections import Connections
+from tabadol.storage.sqlite.queries import object_query, version_clause
+
+_ORG_COLUMNS = "id, name, identity_id, member, created"
+_TOKEN_COLUMNS = "id, prefix, org_id, role, label, created, revoked"
+_COLLECTION_COLUMNS = "id, uuid, kind, ref, title, description"
+
+
+def _org(row: tuple) -> Org:  # type: ignore[type-arg]
+    return Org(id=row[0], name=row[1], identity_id=row[2], member=bool(row[3]), created=row[4])
+
+
+def _token(row: tuple) -> Token:  # type: ignore[type-arg]
+    return Token(*row)
+
+
+def _collection(row: tuple) -> Collection:  # type: ignore[type-arg]
+    return Collection(
+        id=row[0],
+        uuid=row[1],
+        kind=AudienceKind(row[2]),
+        ref=row[3],
+        title=row[4],
+        description=row[5],
+    )
+
+
+class SQLiteStore:
+    """Objects as compact JSON plus index columns; every read takes a Visibility."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = Connections(path)
+
+    def close(self) -> None:
+        self._db.close()
+
+    # --- orgs -------------------------------------------------------------------------------
+    def create_org(self, name: str, identity_id: str, member: bool, now: int) -> Org:
+        def txn(conn: sqlite3.Connection) -> Org:
+            try:
+                cur = conn.execute(
+                    "INSERT INTO orgs(name, identity_id, member, created) VALUES (?, ?, ?, ?)",
+                    (name, identity_id, int(member), now),
+                )
+            except sqlite3.IntegrityError:
+                raise Conflict(f"an organization named {name!r} already exists") from None
+            return Org(cur.lastrowid or 0, name, identity_id, member, now)
+
+        return self._db.run_write(txn)
+
+    def _one_org(self, where: str, value: object) -> Org | None:
+        row = (
+            self._db.reader()
+            .execute(f"SELECT {_ORG_COLUMNS} FROM orgs WHERE {where} = ?", (value,))
+            .fetchone()
+        )
+        return _org(row) if row else None
+
+    def org_by_name(self, name: str) -> Org | None:
+        return self._one_org("name", name)
+
+    def org_by_id(self, org_id: int) -> Org | None:
+        return self._one_org("id", org_id)
+
+    def org_by_identity(self, identity_id: str) -> Org | None:
+        return self._one_org("identity_id", identity_id)
+
+    def list_orgs(self) -> list[Org]:
+        rows = self._db.reader().execute(f"SELECT {_ORG_COLUMNS} FROM orgs ORDER BY id")
+        return [_org(r) for r in rows]
+
+    # --- tokens -----------------------------------------------------------------------------
+    def create_token(
+        self, org_id: int | None, role: str, label: str, secret_hash: bytes, prefix: str, now: int
+    ) -> Token:
+        def txn(conn: sqlite3.Connection) -> Token:
+            cur = conn.execute(
+                "INSERT INTO tokens(org_id, role, label, secret_hash, prefix, created)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (org_id, role, label, secret_hash, prefix, now),
+            )
+            return Token(cur.lastrowid or 0, prefix, org_id, role, label, now, None)
+
+        return self._db.run_write(txn)
+
+    def token_by_hash(self, secret_hash: bytes) -> Token | None:
+        row = (
+            self._db.reader()
+            .execute(f"SELECT {_TOKEN_COLUMNS} FROM tokens WHERE secret_hash = ?", (secret_hash,))
+            .fetchone()
+        )
+        return _token(row) if row else None
+
+    def token_by_id(self, token_id: int) -> Token | None:
+        row = (
+            self._db.reader()
+            .execute(f"SELECT {_TOKEN_COLUMNS} FROM tokens WHERE id = ?", (token_id,))
+            .fetchone()
+        )
+        return _token(row) if row else None
+
+    def list_tokens(self, org_id: int | None) -> list[Token]:
+        if org_id is None:
+            rows = self._db.reader().execute(
+                f"SELECT {_TOKEN_COLUMNS} FROM tokens WHERE org_id IS NULL ORDER BY id"
+            )
+        else:
+            rows = self._db.reader().execute(
+                f"SELECT {_TOKEN_COLUMNS} FROM tokens WHERE org_id = ? ORDER BY id", (org_id,)
+            )
+        return [_token(r) for r in rows]
+
+    def revoke_token(self, token_id: int, now: int) -> bool:
+        def txn(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
+                "UPDATE tokens SET revoked = ? WHERE id = ? AND revoked IS NULL", (now, token_id)
+            )
+            return cur.rowcount == 1
+
+        return self._db.run_write(txn)
+
+    # --- groups -----------------------------------------------------------------------------
+    def create_group(self, uuid: str, name: str, owner_org: int, now: int) -> Group:
+        def txn(conn: sqlite3.Connection) -> int:
+            try:
+                cur = conn.execute(
+                    "INSERT INTO groups(uuid, name, created_by, created) VALUES (?, ?, ?, ?)",
+                    (uuid, name, owner_org, now),
+                )
+            except sqlite3.IntegrityError:
+                raise Conflict(f"a group named {name!r} already exists") from None
+            group_id = cur.lastrowid or 0
+            conn.execute(
+                "INSERT INTO group_members(group_id, org_id, owner) VALUES (?, ?, 1)",
+                (group_id, owner_org),
+            )
+            return group_id
+
+        group = self.group_by_id(self._db.run_write(txn))
+        assert group is not None
+        return group
+
+    def _groups(self, where: str = "", params: tuple[object, ...] = ()) -> list[Group]:
+        conn = self._db.reader()
+        rows = conn.execute(
+            f"SELECT id, uuid, name, created_by, created FROM groups {where} ORDER BY id", params
+        ).fetchall()
+        groups = []
+        for gid, uuid, name, created_by, created in rows:
+            members = conn.execute(
+                "SELECT org_id, owner FROM group_members WHERE group_id = ?", (gid,)
+            ).fetchall()
+            groups.append(
+                Group(
+                    id=gid,
+                    uuid=uuid,
+                    name=name,
+                    created_by=created_by,
+                    owners=frozenset(o for o, owner in members if owner),
+                    members=frozenset(o for o, _ in members),
+                    created=created,
+                )
+            )
+        return groups
+
+    def group_by_name(self, name: str) -> Group | None:
+        found = self._groups("WHERE name = ?", (name,))
+        return found[0] if found else None
+
+    def group_by_id(self, group_id: int) -> Group | None:
+        found = self._groups("WHERE id = ?", (group_id,))
+        return found[0] if found else None
+
+    def list_groups(self) -> list[Group]:
+        return self._groups()
+
+    def set_group_member(self, group_id: int, org_id: int, owner: bool) -> None:
+        self._db.run_write(
+            lambda conn: conn.execute(
+                "INSERT INTO group_members(group_id, org_id, owner) VALUES (?, ?, ?)"
+                " ON CONFLICT(group_id, org_id) DO UPDATE SET owner = excluded.owner",
+                (group_id, org_id, int(owner)),
+            )
+        )
+
+    def remove_group_member(self, group_id: int, org_id: int) -> bool:
+        def txn(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
+                "DELETE FROM group_members WHERE group_id = ? AND org_id = ?", (group_id, org_id)
+            )
+            return cur.rowcount == 1
+
+        return self._db.run_write(txn)
+
+    def group_ids_of(self, org_id: int) -> frozenset[int]:
+        rows = self._db.reader().execute(
+            "SELECT group_id FROM group_members WHERE org_id = ?", (org_id,)
+        )
+        return frozenset(r[0] for r in rows)
+
+    # --- collections ------------------------------------------------------------------------
+    def create_collection(
+        self, uuid: str, kind: AudienceKind, ref: int | None, title: str, description: str
+    ) -> Collection:
+        def txn(conn: sqlite3.Connection) -> Collection:
+            cur = conn.execute(
+                "INSERT INTO collections(uuid, kind, ref, title, description)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (uuid, kind.value, ref, title, description),
+            )
+            return Collection(cur.lastrowid or 0, uuid, kind, ref, title, description)
+
+        return self._db.run_write(txn)
+
+    def list_collections(self) -> list[Collection]:
+        rows = self._db.reader().execute(
+            f"SELECT {_COLLECTION_COLUMNS} FROM collections ORDER BY id"
+        )
+        return [_collection(r) for r in rows]
+
+    # --- objects ----------------------------------------------------------------------------
+    def write_versions(
+        self,
+        collection_id: int,
+        author_org: int,
+        versions: Sequence[NewVersion],
+        now: int,
+        status_of: StatusBuilder | None = None,
+    ) -> list[tuple[WriteOutcome, int]]:
+        def txn(conn: sqlite3.Connection) -> list[tuple[WriteOutcome, int]]:
+            last_added = conn.execute(
+                "SELECT value FROM counters WHERE name = 'date_added'"
+            ).fetchone()[0]
+            date_added = max(now, last_added + 1)
+            outcomes = []
+            for version in versions:
+                outcome = _write_one_txn(conn, collection_id, author_org, version, date_added)
+                outcomes.append(outcome)
+                if outcome[0] is WriteOutcome.STORED:
+                    date_added += 1
+            conn.execute(
+                "UPDATE counters SET value = ? WHERE name = 'date_added'", (date_added - 1,)
+            )
+            if status_of is not None:
+                _save_status_txn(conn, status_of(outcomes))
+            return outcomes
+
+        return self._db.run_write(txn)
+
+    def query_objects(
+        self, visible: Visibility, flt: ObjectFilter, after: int | None, limit: int
+    ) -> list[StoredRow]:
+        if visible.empty:
+            return []
+        sql, params = object_query(visible, flt, after, limit)
+        rows = self._db.reader().execute(sql, params).fetchall()
+        return [StoredRow(*row) for row in rows]
+
+    def count_objects(self, visible: Visibility) -> int:
+        if visible.empty:
+            return 0
+        marks = ",".join("?" * len(visible.collection_ids))
+        row = (
+            self._db.reader()
+            .execute(
+                f"SELECT count(*) FROM objects WHERE collection_id IN ({marks})",
+                tuple(visible.collection_ids),
+            )
+            .fetchone()
+        )
+        return int(row[0])
+
+    def authors_of(self, collection_id: int, stix_id: str) -> set[int]:
+        rows = self._db.reader().execute(
+            "SELECT DISTINCT author_org FROM objects WHERE collection_id = ? AND stix_id = ?",
+            (collection_id, stix_id),
+        )
+        return {r[0] for r in rows}
+
+    def delete_versions(self, collection_id: int, stix_id: str, flt: ObjectFilter, now: int) -> int:
+        versions_sql, version_params = version_clause(flt)
+        spec_sql = ""
+        spec_params: tuple[object, ...] = ()
+        if flt.spec_versions:
+            spec_sql = f" AND spec_version IN ({','.join('?' * len(flt.spec_versions))})"
+            spec_params = tuple(flt.spec_versions)
+        where = f"collection_id = ? AND stix_id = ?{versions_sql}{spec_sql}"
+        params = (collection_id, stix_id, *version_params, *spec_params)
+
+        def txn(conn: sqlite3.Connection) -> int:
+            conn.execute(
+                "INSERT INTO tombstones(collection_id, stix_id, version_us, author_org,"
+                f" deleted_at) SELECT collection_id, stix_id, version_us, author_org, ?"
+                f" FROM objects WHERE {where}",
+                (now, *params),
+            )
+            deleted = conn.execute(f"DELETE FROM objects WHERE {where}", params).rowcount
+            _refresh_first_last_txn(conn, collection_id, stix_id)
+            return deleted
+
+        return self._db.run_write(txn)
+
+    # --- statuses ---------------------------------------------------------------------------
+    def save_status(self, status: StatusRecord) -> None:
+        self._db.run_write(lambda conn: _save_status_txn(conn, status))
+
+    def status(self, uuid: str) -> StatusRecord | None:
+        row = (
+            self._db.reader()
+            .execute(
+                "SELECT uuid, org_id, request_us, total, successes, failures FROM statuses"
+                " WHERE uuid = ?",
+                (uuid,),
+            )
+            .fetchone()
+        )
+        if row is None:
+            return None
+        return StatusRecord(
+            uuid=row[0],
+            org_id=row[1],
+            request_us=row[2],
+            total=row[3],
+            successes=[tuple(s) for s in orjson.loads(row[4])],
+            failures=[tuple(f) for f in orjson.loads(row[5])],
+        )
+
+
+def _write_one_txn(
+    conn: sqlite3.Connection,
+    collection_id: int,
+    author_org: int,
+    version: NewVersion,
+    date_added: int,
+) -> tuple[WriteOutcome, int]:
+    version_us = version.version_us if version.version_us is not None else date_added
+    owner, first, last, same = conn.execute(
+        "SELECT author_org, min(version_us), max(version_us), sum(version_us = ?)"
+        " FROM objects WHERE collection_id = ? AND stix_id = ?",
+        (version_us, collection_id, version.stix_id),
+    ).fetchone()
+    if same:
+        return WriteOutcome.EXISTS, version_us
+    if owner is not None and owner != author_org:
+        return WriteOutcome.OWNED_BY_OTHER, version_us
+    is_first = first is None or version_us < first
+    is_last = last is None or version_us > last
+    if first is not None and is_first:
+        conn.execute(
+            "UPDATE objects SET is_first = 0 WHERE collection_id = ? AND stix_id = ?"
+            " AND is_first = 1",
+            (collection_id, version.stix_id),
+        )
+    if last is not None and is_last:
+        conn.execute(
+            "UPDATE objects SET is_last = 0 WHERE collection_id = ? AND stix_id = ?"
+            " AND is_last = 1",
+            (collection_id, version.stix_id),
+        )
+    conn.execute(
+        "INSERT INTO objects(collection_id, stix_id, type, spec_version, version_us, date_added,"
+        " is_first, is_last, author_org, created_by_ref, tlp, tlp_defaulted, body)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            collection_id,
+            version.stix_id,
+            version.type,
+            version.spec_version,
+            version_us,
+            date_added,
+            int(is_first),
+            int(is_last),
+            author_org,
+            version.created_by_ref,
+            version.tlp,
+            int(version.tlp_defaulted),
+            version.body,
+        ),
+    )
+    return WriteOutcome.STORED, version_us
+
+
+def _refresh_first_last_txn(conn: sqlite3.Connection, collection_id: int, stix_id: str) -> None:
+    conn.execute(
+        "UPDATE objects SET"
+        " is_first = (version_us = (SELECT min(version_us) FROM objects o"
+        "   WHERE o.collection_id = objects.collection_id AND o.stix_id = objects.stix_id)),"
+        " is_last = (version_us = (SELECT max(version_us) FROM objects o"
+        "   WHERE o.collection_id = objects.collection_id AND o.stix_id = objects.stix_id))"
+        " WHERE collection_id = ? AND stix_id = ?",
+        (collection_id, stix_id),
+    )
+
+
+def _save_status_txn(conn: sqlite3.Connection, status: StatusRecord) -> None:
+    conn.execute(
+        "INSERT INTO statuses(uuid, org_id, request_us, total, successes, failures)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            status.uuid,
+            status.org_id,
+            status.request_us,
+            status.total,
+            orjson.dumps(list(status.successes)),
+            orjson.dumps(list(status.failures)),
+        ),
+    )

@@ -1,0 +1,203 @@
+"""The native JSON API (/api/v1): the directory (orgs, tokens, groups) and whoami.
+
+Documented by the OpenAPI schema at /api/v1/openapi.json. Errors use the same body as TAXII.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+
+from tabadol.domain.errors import Forbidden, Unauthorized
+from tabadol.domain.model import Group, Org, Principal, PrincipalKind, Token
+from tabadol.domain.timestamps import format_us
+from tabadol.services import directory
+from tabadol.services.node import Node
+
+router = APIRouter(prefix="/api/v1", tags=["native API"])
+_bearer = HTTPBearer(auto_error=False, description="A token from `tabadol token create`.")
+
+
+def _node(request: Request) -> Node:
+    node: Node = request.app.state.node
+    return node
+
+
+def caller(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The authenticated principal; the native API has no anonymous access."""
+    principal = directory.authenticate(_node(request), request.headers.get("authorization"))
+    if principal.kind is PrincipalKind.ANONYMOUS:
+        raise Unauthorized("this API needs a bearer token")
+    return principal
+
+
+Caller = Annotated[Principal, Depends(caller)]
+
+
+class OrgOut(BaseModel):
+    name: str
+    identity_id: str = Field(description="The STIX identity object of the organization.")
+    member: bool = Field(description="False for a guest organization (reads public only).")
+    created: str
+
+    @classmethod
+    def of(cls, org: Org) -> OrgOut:
+        return cls(
+            name=org.name,
+            identity_id=org.identity_id,
+            member=org.member,
+            created=format_us(org.created),
+        )
+
+
+class OrgIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    member: bool = True
+
+
+class TokenOut(BaseModel):
+    id: int
+    prefix: str = Field(description="The first characters of the secret, to recognise it.")
+    org: str | None
+    role: str
+    label: str
+    created: str
+    revoked: str | None
+
+
+class TokenCreated(TokenOut):
+    token: str = Field(description="The secret. Shown once: it is stored hashed.")
+
+
+class TokenIn(BaseModel):
+    role: str = Field(default="publisher", description="admin, publisher or reader.")
+    label: str = Field(default="", max_length=200)
+
+
+class GroupOut(BaseModel):
+    name: str
+    id: str
+    owners: list[str]
+    members: list[str]
+    created: str
+
+
+class GroupIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    owner: str = Field(description="The organization that owns the group.")
+
+
+class MemberIn(BaseModel):
+    org: str
+    owner: bool = False
+
+
+class WhoAmI(BaseModel):
+    kind: str
+    org: str | None
+    role: str | None
+    groups: list[str]
+
+
+def _token_out(node: Node, token: Token) -> dict[str, object]:
+    org = node.store.org_by_id(token.org_id) if token.org_id is not None else None
+    return {
+        "id": token.id,
+        "prefix": token.prefix,
+        "org": org.name if org else None,
+        "role": token.role,
+        "label": token.label,
+        "created": format_us(token.created),
+        "revoked": format_us(token.revoked) if token.revoked is not None else None,
+    }
+
+
+def _group_out(node: Node, group: Group) -> GroupOut:
+    names = {org.id: org.name for org in node.store.list_orgs()}
+    return GroupOut(
+        name=group.name,
+        id=group.uuid,
+        owners=sorted(names[o] for o in group.owners),
+        members=sorted(names[m] for m in group.members),
+        created=format_us(group.created),
+    )
+
+
+@router.get("/whoami", response_model=WhoAmI)
+def whoami(request: Request, principal: Caller) -> WhoAmI:
+    """Who the token belongs to, and the groups it reads."""
+    groups = directory.list_groups(_node(request), principal)
+    return WhoAmI(
+        kind=principal.kind.value,
+        org=principal.org.name if principal.org else None,
+        role=principal.role.value if principal.role else None,
+        groups=[g.name for g in groups if g.id in principal.group_ids],
+    )
+
+
+@router.get("/orgs", response_model=list[OrgOut])
+def list_orgs(request: Request, principal: Caller) -> list[OrgOut]:
+    """The member directory: visible to members and to the operator."""
+    if not (principal.is_member or principal.kind is PrincipalKind.NODE_ADMIN):
+        raise Forbidden("the member directory is for members")
+    return [OrgOut.of(o) for o in _node(request).store.list_orgs()]
+
+
+@router.post("/orgs", response_model=OrgOut, status_code=201)
+def add_org(request: Request, principal: Caller, body: OrgIn) -> OrgOut:
+    """Add an organization (the node's operator only)."""
+    if principal.kind is not PrincipalKind.NODE_ADMIN:
+        raise Forbidden("only the node's operator adds organizations")
+    return OrgOut.of(directory.add_org(_node(request), body.name, member=body.member))
+
+
+@router.get("/orgs/{org}/tokens", response_model=list[TokenOut])
+def list_tokens(request: Request, principal: Caller, org: str) -> list[dict[str, object]]:
+    node = _node(request)
+    return [_token_out(node, t) for t in directory.list_tokens(node, principal, org)]
+
+
+@router.post("/orgs/{org}/tokens", response_model=TokenCreated, status_code=201)
+def create_token(request: Request, principal: Caller, org: str, body: TokenIn) -> dict[str, object]:
+    """Create a token for `org`: its admins and the operator may. The secret is shown once."""
+    node = _node(request)
+    token, secret = directory.create_token(node, principal, org, body.role, body.label)
+    return {**_token_out(node, token), "token": secret}
+
+
+@router.delete("/tokens/{token_id}", response_model=TokenOut)
+def revoke_token(request: Request, principal: Caller, token_id: int) -> dict[str, object]:
+    node = _node(request)
+    return _token_out(node, directory.revoke_token(node, principal, token_id))
+
+
+@router.get("/groups", response_model=list[GroupOut])
+def list_groups(request: Request, principal: Caller) -> list[GroupOut]:
+    """The groups the caller belongs to (all of them, for the operator)."""
+    node = _node(request)
+    return [_group_out(node, g) for g in directory.list_groups(node, principal)]
+
+
+@router.post("/groups", response_model=GroupOut, status_code=201)
+def create_group(request: Request, principal: Caller, body: GroupIn) -> GroupOut:
+    node = _node(request)
+    return _group_out(node, directory.create_group(node, principal, body.name, body.owner))
+
+
+@router.post("/groups/{group}/members", response_model=GroupOut)
+def add_member(request: Request, principal: Caller, group: str, body: MemberIn) -> GroupOut:
+    node = _node(request)
+    updated = directory.add_group_member(node, principal, group, body.org, owner=body.owner)
+    return _group_out(node, updated)
+
+
+@router.delete("/groups/{group}/members/{org}", response_model=GroupOut)
+def remove_member(request: Request, principal: Caller, group: str, org: str) -> GroupOut:
+    node = _node(request)
+    return _group_out(node, directory.remove_group_member(node, principal, group, org))
