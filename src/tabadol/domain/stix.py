@@ -177,6 +177,8 @@ def _check_properties(obj: dict[str, Any]) -> None:
             raise InvalidObject(
                 f"property name {name[:60]!r} must be 3-250 characters of a-z, 0-9 and '_'"
             )
+        if name.startswith("x_"):
+            continue  # custom properties follow their own rules (ATT&CK leaves some _ref empty)
         if name.endswith("_ref") and not is_identifier(value):
             raise InvalidObject(f"{name!r} must be a STIX identifier")
         if name.endswith("_refs") and not (

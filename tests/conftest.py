@@ -1,0 +1,189 @@
+"""Shared fixtures: a real node on a real SQLite file, a community in it, HTTP clients."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from tabadol.domain.model import Org
+from tabadol.services import directory
+from tabadol.services.directory import OPERATOR
+from tabadol.services.node import Node, init_node, open_node
+from tabadol.web.app import create_app
+from tabadol.web.media import TAXII_21
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+ICS_BUNDLE = DATA / "ics-attack-18.1.json"
+MOBILE_BUNDLE = DATA / "mobile-attack-17.1.json"
+START_US = 1_767_225_600_000_000  # 2026-01-01T00:00:00Z
+
+
+class StepClock:
+    """An injectable clock: each reading is one millisecond after the previous one."""
+
+    def __init__(self, start: int = START_US, step: int = 1000) -> None:
+        self._counter = itertools.count(start, step)
+
+    def __call__(self) -> int:
+        return next(self._counter)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "node"
+    init_node(path)
+    return path
+
+
+@pytest.fixture
+def node(data_dir: Path) -> Iterator[Node]:
+    with open_node(data_dir, clock=StepClock()) as opened:
+        yield opened
+
+
+@dataclass
+class Community:
+    """Three member orgs (A, B, C), a guest org G, a group of A and B, tokens by role."""
+
+    node: Node
+    orgs: dict[str, Org]
+    tokens: dict[str, str] = field(default_factory=dict)  # "A:publisher" -> secret
+    collections: dict[str, str] = field(default_factory=dict)  # title -> TAXII id
+
+    def token(self, org: str, role: str = "publisher") -> str:
+        return self.tokens[f"{org}:{role}"]
+
+    def auth(self, org: str, role: str = "publisher") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(org, role)}", "Accept": TAXII_21}
+
+
+@pytest.fixture
+def community(node: Node) -> Community:
+    orgs = {name: directory.add_org(node, f"Org {name}") for name in "ABC"}
+    orgs["G"] = directory.add_org(node, "Org G", member=False)
+    directory.create_group(node, OPERATOR, "AB group", "Org A")
+    directory.add_group_member(node, OPERATOR, "AB group", "Org B")
+    com = Community(node, orgs)
+    for name in "ABCG":
+        for role in ("admin", "publisher", "reader"):
+            _, secret = directory.create_token(node, OPERATOR, f"Org {name}", role)
+            com.tokens[f"{name}:{role}"] = secret
+    _, com.tokens["operator"] = directory.create_token(node, OPERATOR, None, "node-admin")
+    com.collections = {c.title: c.uuid for c in node.store.list_collections()}
+    return com
+
+
+@pytest.fixture
+def client(node: Node) -> Iterator[TestClient]:
+    with TestClient(create_app(lambda: node), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def stix_id(kind: str) -> str:
+    return f"{kind}--{uuid.uuid4()}"
+
+
+def make_indicator(
+    *, modified: str = "2026-01-02T03:04:05.000Z", marking: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    obj: dict[str, Any] = {
+        "type": "indicator",
+        "spec_version": "2.1",
+        "id": stix_id("indicator"),
+        "created": "2026-01-01T00:00:00.000Z",
+        "modified": modified,
+        "name": "bad IP",
+        "pattern": "[ipv4-addr:value = '198.51.100.7']",
+        "pattern_type": "stix",
+        "valid_from": "2026-01-01T00:00:00Z",
+    }
+    if marking is not None:
+        obj["object_marking_refs"] = [marking]
+    obj.update(extra)
+    return obj
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    """`tabadol serve` in its own process on a loopback port."""
+
+    data_dir: Path
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir / "server.log"
+
+    def _log(self) -> int:
+        return os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 20.0) -> None:
+        env = {**os.environ, "TABADOL_LOG_LEVEL": "warning"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tabadol", "serve", "--data", str(self.data_dir),
+             "--port", str(self.port)],
+            env=env, stdout=subprocess.DEVNULL, stderr=self._log(),
+        )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log_path.read_text()}")
+            try:
+                httpx.get(f"{self.url}/taxii2/", timeout=0.5)
+                return
+            except httpx.TransportError:
+                time.sleep(0.05)
+        self.stop()
+        raise RuntimeError("server did not start in time")
+
+    def kill(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+@pytest.fixture
+def live_server_factory() -> Iterator[Callable[[Path], LiveServer]]:
+    servers: list[LiveServer] = []
+
+    def start(data: Path) -> LiveServer:
+        server = LiveServer(data, free_port())
+        server.start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
