@@ -52,6 +52,13 @@ def format_us(micros: int) -> str:
     return f"{base}.{fraction:06d}Z"
 
 
+def format_date_added(micros: int) -> str:
+    """`date_added` always with six fractional digits, so that the node's own timestamps
+    also sort correctly as text (clients compare them as strings)."""
+    seconds, fraction = divmod(micros, 1_000_000)
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{fraction:06d}Z"
+
+
 def parse_filter_timestamp(name: str, value: str) -> int:
     """Parse a timestamp given in a query parameter; a bad one is the caller's 400."""
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 
-from tabadol.domain.timestamps import format_us
+from tabadol.domain.timestamps import format_date_added, format_us
 from tabadol.services.read import CollectionView, Page
 from tabadol.storage.base import StatusRecord
 from tabadol.web.media import STIX_21
@@ -27,7 +27,7 @@ def manifest(page: Page) -> bytes:
     records = [
         {
             "id": row.stix_id,
-            "date_added": format_us(row.date_added),
+            "date_added": format_date_added(row.date_added),
             "version": format_us(row.version_us),
             "media_type": STIX_21,
         }
@@ -47,8 +47,8 @@ def date_headers(page: Page) -> dict[str, str]:
     if not page.rows:
         return {}
     return {
-        "X-TAXII-Date-Added-First": format_us(page.rows[0].date_added),
-        "X-TAXII-Date-Added-Last": format_us(page.rows[-1].date_added),
+        "X-TAXII-Date-Added-First": format_date_added(page.rows[0].date_added),
+        "X-TAXII-Date-Added-Last": format_date_added(page.rows[-1].date_added),
     }
 
 
@@ -76,7 +76,7 @@ def status(record: StatusRecord) -> dict[str, object]:
     return {
         "id": record.uuid,
         "status": "complete",
-        "request_timestamp": format_us(record.request_us),
+        "request_timestamp": format_date_added(record.request_us),
         "total_count": record.total,
         "success_count": len(record.successes),
         "successes": details(record.successes),
