@@ -144,10 +144,20 @@ class LiveServer:
     def start(self, timeout: float = 20.0) -> None:
         env = {**os.environ, "TABADOL_LOG_LEVEL": "warning"}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tabadol", "serve", "--data", str(self.data_dir),
-             "--port", str(self.port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=self._log(),
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "tabadol",
+                "serve",
+                "--data",
+                str(self.data_dir),
+                "--port",
+                str(self.port),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=self._log(),
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

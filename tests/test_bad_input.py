@@ -96,11 +96,15 @@ BAD_OBJECTS = {
     "impossible date": make_indicator(modified="2026-02-30T00:00:00Z"),
     "modified before created": make_indicator(modified="2025-01-01T00:00:00Z"),
     "indicator without pattern": {k: v for k, v in make_indicator().items() if k != "pattern"},
-    "bad created_by_ref": make_indicator(created_by_ref="malware--0b0f9e0e-5b1a-4b8b-9d8e-3f3a4f3b2c1d"),
+    "bad created_by_ref": make_indicator(
+        created_by_ref="malware--0b0f9e0e-5b1a-4b8b-9d8e-3f3a4f3b2c1d"
+    ),
     "bad property name": make_indicator(**{"Bad-Name": 1}),
     "confidence out of range": make_indicator(confidence=101),
-    "object_marking_refs not markings": make_indicator(object_marking_refs=["identity--0b0f9e0e-5b1a-4b8b-9d8e-3f3a4f3b2c1d"]),
-}  # fmt: skip
+    "object_marking_refs not markings": make_indicator(
+        object_marking_refs=["identity--0b0f9e0e-5b1a-4b8b-9d8e-3f3a4f3b2c1d"]
+    ),
+}
 
 
 @pytest.mark.parametrize("bad", BAD_OBJECTS.values(), ids=BAD_OBJECTS.keys())
@@ -128,8 +132,11 @@ MEDIA_CASES = {
     "taxii 2.0 content type": ({"Content-Type": "application/taxii+json;version=2.0"}, 415),
     "no content type": ({"Content-Type": ""}, 415),
     "xml accept": ({"Content-Type": TAXII_21, "Accept": "application/xml"}, 406),
-    "taxii 2.0 accept": ({"Content-Type": TAXII_21, "Accept": "application/taxii+json;version=2.0"}, 406),
-}  # fmt: skip
+    "taxii 2.0 accept": (
+        {"Content-Type": TAXII_21, "Accept": "application/taxii+json;version=2.0"},
+        406,
+    ),
+}
 
 
 @pytest.mark.parametrize(("headers", "status"), MEDIA_CASES.values(), ids=MEDIA_CASES.keys())
@@ -213,9 +220,8 @@ def test_bad_query_is_400(client: TestClient, community: Community, query: str) 
 def small_limits(data_dir: Path) -> Iterator[tuple[TestClient, Node]]:
     with open_node(
         data_dir, clock=StepClock(), max_request_bytes=2000, max_objects_per_envelope=3
-    ) as node:
-        with TestClient(create_app(lambda: node)) as test_client:
-            yield test_client, node
+    ) as node, TestClient(create_app(lambda: node)) as test_client:
+        yield test_client, node
 
 
 def _member_setup(node: Node) -> tuple[str, dict[str, str]]:

@@ -51,9 +51,11 @@ def test_token_create_prints_the_secret_last(data: Path) -> None:
     """The token is the last stdout line; listing shows its prefix only; revoke works once."""
     out, _ = tabadol("token", "create", "Pardis CERT", "--role", "reader", "--data", data)
     secret = out.strip().splitlines()[-1]
-    assert secret.startswith("tbd_") and len(secret) > 40
+    assert secret.startswith("tbd_")
+    assert len(secret) > 40
     listed, _ = tabadol("token", "list", "Pardis CERT", "--data", data)
-    assert secret[:10] in listed and secret not in listed
+    assert secret[:10] in listed
+    assert secret not in listed
     tabadol("token", "revoke", "1", "--data", data)
     _, err = tabadol("token", "revoke", "1", "--data", data, ok=False)
     assert "already revoked" in err
@@ -68,12 +70,23 @@ def test_token_create_prints_the_secret_last(data: Path) -> None:
         (["token", "create"], "name an organization"),
         (["group", "add", "No group", "Rafidain"], "no group"),
         (["group", "create", "WG", "--owner", "Nobody"], "no organization"),
-        (["import", "missing.json", "--org", "Pardis CERT", "--collection", "public"], "missing.json"),
+        (
+            ["import", "missing.json", "--org", "Pardis CERT", "--collection", "public"],
+            "missing.json",
+        ),
         (["export", "--org", "Pardis CERT", "--collection", "Rafidain"], "no collection"),
     ],
-    ids=["duplicate org", "unknown org", "unknown role", "no org", "unknown group",
-         "unknown owner", "missing file", "unreadable collection"],
-)  # fmt: skip
+    ids=[
+        "duplicate org",
+        "unknown org",
+        "unknown role",
+        "no org",
+        "unknown group",
+        "unknown owner",
+        "missing file",
+        "unreadable collection",
+    ],
+)
 def test_errors_are_one_line(data: Path, args: list[str], message: str) -> None:
     """Each mistake prints one line naming the problem and exits non-zero."""
     _, err = tabadol(*args, "--data", data, ok=False)
@@ -86,7 +99,8 @@ def test_groups(data: Path) -> None:
     tabadol("group", "create", "Bilateral", "--owner", "Pardis CERT", "--data", data)
     tabadol("group", "add", "Bilateral", "Rafidain", "--data", data)
     listed, _ = tabadol("group", "list", "--data", data)
-    assert "Bilateral" in listed and "Rafidain" in listed
+    assert "Bilateral" in listed
+    assert "Rafidain" in listed
     tabadol("group", "remove", "Bilateral", "Rafidain", "--data", data)
     listed, _ = tabadol("group", "list", "--data", data)
     assert "Rafidain" not in listed
@@ -103,8 +117,9 @@ def test_import_is_resumable_and_export_is_valid(data: Path, tmp_path: Path) -> 
         "import", half, "--org", "Pardis CERT", "--collection", "public", "--data", data
     )
     assert "700 stored" in out
-    out, _ = tabadol("import", ICS_BUNDLE, "--org", "Pardis CERT", "--collection", "public",
-                     "--data", data)  # fmt: skip
+    out, _ = tabadol(
+        "import", ICS_BUNDLE, "--org", "Pardis CERT", "--collection", "public", "--data", data
+    )
     total = len(bundle["objects"])
     assert f"{total - 700} stored, 700 already present, 0 refused" in out
 
@@ -121,11 +136,14 @@ def test_import_is_resumable_and_export_is_valid(data: Path, tmp_path: Path) -> 
 def test_export_follows_the_policy(data: Path, tmp_path: Path) -> None:
     """Another org's private channel never appears in an export."""
     secret_note = {
-        "type": "note", "spec_version": "2.1",
+        "type": "note",
+        "spec_version": "2.1",
         "id": "note--6b1c6a52-2a0e-4b38-9a0d-2b1f1c7d9e01",
-        "created": "2026-01-01T00:00:00.000Z", "modified": "2026-01-01T00:00:00.000Z",
-        "content": "private", "object_refs": ["note--6b1c6a52-2a0e-4b38-9a0d-2b1f1c7d9e02"],
-    }  # fmt: skip
+        "created": "2026-01-01T00:00:00.000Z",
+        "modified": "2026-01-01T00:00:00.000Z",
+        "content": "private",
+        "object_refs": ["note--6b1c6a52-2a0e-4b38-9a0d-2b1f1c7d9e02"],
+    }
     path = tmp_path / "note.json"
     path.write_text(json.dumps({"type": "bundle", "objects": [secret_note]}))
     tabadol("import", path, "--org", "Pardis CERT", "--collection", "Pardis CERT", "--data", data)
@@ -140,18 +158,21 @@ def test_import_reports_refused_objects(data: Path, tmp_path: Path) -> None:
     bad = {"type": "indicator", "id": "indicator--42"}
     path = tmp_path / "bad.json"
     path.write_text(json.dumps({"type": "bundle", "objects": [bad, bad]}))
-    out, _ = tabadol("import", path, "--org", "Pardis CERT", "--collection", "members",
-                     "--data", data, ok=False)  # fmt: skip
+    out, _ = tabadol(
+        "import", path, "--org", "Pardis CERT", "--collection", "members", "--data", data, ok=False
+    )
     assert "2 refused" in out
     assert "2 × 'id' must be 'indicator--<uuid>'" in out
 
 
 @pytest.mark.parametrize(
     "args",
-    [["org", "list", "--data", "/nonexistent/dir"],
-     ["import", "{bad}", "--org", "X", "--collection", "public", "--data", "{data}"]],
+    [
+        ["org", "list", "--data", "/nonexistent/dir"],
+        ["import", "{bad}", "--org", "X", "--collection", "public", "--data", "{data}"],
+    ],
     ids=["not a data directory", "malformed bundle"],
-)  # fmt: skip
+)
 def test_real_process_errors_have_no_traceback(data: Path, tmp_path: Path, args: list[str]) -> None:
     """Run as a real process: one line on stderr, exit 1, no Python traceback."""
     bad = tmp_path / "bad.json"

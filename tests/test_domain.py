@@ -32,9 +32,16 @@ def test_timestamps_parse_to_microseconds(text: str, micros: int) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["2026-01-01", "2026-01-01T00:00:00", "2026-01-01T00:00:00+00:00", "2026-13-01T00:00:00Z",
-     "2026-01-01 00:00:00Z", "２０２６-01-01T00:00:00Z", 20260101],
-)  # fmt: skip
+    [
+        "2026-01-01",
+        "2026-01-01T00:00:00",
+        "2026-01-01T00:00:00+00:00",
+        "2026-13-01T00:00:00Z",
+        "2026-01-01 00:00:00Z",
+        "２０２６-01-01T00:00:00Z",
+        20260101,
+    ],
+)
 def test_bad_timestamps_are_refused(text: object) -> None:
     """Anything but `YYYY-MM-DDTHH:MM:SS[.s]Z` in ASCII digits is refused."""
     with pytest.raises(TimestampError):
@@ -116,8 +123,11 @@ def test_check_object_reasons(change: dict, reason: str) -> None:
 def test_sco_without_timestamps_is_accepted() -> None:
     """Cyber observables have no created/modified; spec_version defaults to 2.1."""
     checked = check_object(
-        {"type": "ipv4-addr", "id": "ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd",
-         "value": "198.51.100.3"}
-    )  # fmt: skip
+        {
+            "type": "ipv4-addr",
+            "id": "ipv4-addr--ff26c055-6336-5bc5-b98d-13d6226742dd",
+            "value": "198.51.100.3",
+        }
+    )
     assert checked.version_us is None
     assert checked.spec_version == "2.1"

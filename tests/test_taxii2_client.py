@@ -89,8 +89,11 @@ def test_add_get_pages_manifest_versions_delete(
     assert len({o["id"] for o in seen}) == len(seen) == len({o["id"] for o in objects})
     assert_valid_stix(seen)
 
-    manifest = [m for page in as_pages(public.get_manifest, per_request=1000)
-                for m in page.get("objects", [])]  # fmt: skip
+    manifest = [
+        m
+        for page in as_pages(public.get_manifest, per_request=1000)
+        for m in page.get("objects", [])
+    ]
     assert {m["id"] for m in manifest} == {o["id"] for o in seen}
     assert len(manifest) == len(seen)
 

@@ -44,8 +44,12 @@ def three_versions(stix_id: str | None = None) -> list[dict]:
     stix_id = stix_id or first["id"]
     return [
         {**first, "id": stix_id, "modified": stamp}
-        for stamp in ("2026-01-03T00:00:00.000Z", "2026-01-01T00:00:00.000Z", "2026-01-02T00:00:00.000Z")
-    ]  # fmt: skip
+        for stamp in (
+            "2026-01-03T00:00:00.000Z",
+            "2026-01-01T00:00:00.000Z",
+            "2026-01-02T00:00:00.000Z",
+        )
+    ]
 
 
 def test_discovery_and_api_root(client: TestClient, community: Community) -> None:
@@ -84,11 +88,16 @@ def test_versions_first_last_all(client: TestClient, community: Community) -> No
     assert modified(**{"match[version]": "first"}) == ["2026-01-01T00:00:00.000Z"]
     assert len(modified(**{"match[version]": "all"})) == 3
     assert modified(**{"match[version]": "first,last"}) == [
-        "2026-01-01T00:00:00.000Z", "2026-01-03T00:00:00.000Z"]  # fmt: skip
+        "2026-01-01T00:00:00.000Z",
+        "2026-01-03T00:00:00.000Z",
+    ]
     assert modified(**{"match[version]": "2026-01-02T00:00:00Z"}) == ["2026-01-02T00:00:00.000Z"]
     listed = get(client, community, "members", f"objects/{stix_id}/versions/").json()
     assert sorted(listed["versions"]) == [
-        "2026-01-01T00:00:00.000Z", "2026-01-02T00:00:00.000Z", "2026-01-03T00:00:00.000Z"]  # fmt: skip
+        "2026-01-01T00:00:00.000Z",
+        "2026-01-02T00:00:00.000Z",
+        "2026-01-03T00:00:00.000Z",
+    ]
 
 
 def test_repost_is_idempotent(client: TestClient, community: Community) -> None:
@@ -113,13 +122,26 @@ def test_date_added_headers_and_paging(client: TestClient, community: Community)
     assert first.headers["X-TAXII-Date-Added-First"] < first.headers["X-TAXII-Date-Added-Last"]
     seen = [o["id"] for o in body["objects"]]
     while body["more"]:
-        page = get(client, community, "members", "objects/", limit="2", next=body["next"],
-                   **{"match[type]": "indicator"})  # fmt: skip
+        page = get(
+            client,
+            community,
+            "members",
+            "objects/",
+            limit="2",
+            next=body["next"],
+            **{"match[type]": "indicator"},
+        )
         body = page.json()
         seen += [o["id"] for o in body.get("objects", [])]
     assert seen == [o["id"] for o in objs]
-    added = get(client, community, "members", "objects/", added_after=first.headers["X-TAXII-Date-Added-Last"],
-                **{"match[type]": "indicator"}).json()  # fmt: skip
+    added = get(
+        client,
+        community,
+        "members",
+        "objects/",
+        added_after=first.headers["X-TAXII-Date-Added-Last"],
+        **{"match[type]": "indicator"},
+    ).json()
     assert [o["id"] for o in added["objects"]] == [o["id"] for o in objs[2:]]
 
 
@@ -127,8 +149,15 @@ def test_next_token_is_bound_to_its_filters(client: TestClient, community: Commu
     """A `next` token reused with other filters is refused instead of skipping objects."""
     post(client, community, "members", [make_indicator() for _ in range(3)])
     body = get(client, community, "members", "objects/", limit="1").json()
-    other = get(client, community, "members", "objects/", limit="1", next=body["next"],
-                **{"match[type]": "malware"})  # fmt: skip
+    other = get(
+        client,
+        community,
+        "members",
+        "objects/",
+        limit="1",
+        next=body["next"],
+        **{"match[type]": "malware"},
+    )
     assert other.status_code == 400
 
 
@@ -203,11 +232,14 @@ def test_limit_is_clamped_to_the_maximum(data_dir: Path) -> None:
         members = next(c.uuid for c in node.store.list_collections() if c.title == "members")
         headers = {"Authorization": f"Bearer {secret}", "Content-Type": TAXII_21}
         with TestClient(create_app(lambda: node)) as client:
-            client.post(f"/taxii2/root/collections/{members}/objects/",
-                        content=json.dumps({"objects": [make_indicator() for _ in range(3)]}),
-                        headers=headers)  # fmt: skip
-            body = client.get(f"/taxii2/root/collections/{members}/objects/?limit=100",
-                              headers=headers).json()  # fmt: skip
+            client.post(
+                f"/taxii2/root/collections/{members}/objects/",
+                content=json.dumps({"objects": [make_indicator() for _ in range(3)]}),
+                headers=headers,
+            )
+            body = client.get(
+                f"/taxii2/root/collections/{members}/objects/?limit=100", headers=headers
+            ).json()
     assert len(body["objects"]) == 2
     assert body["more"] is True
 
@@ -215,11 +247,13 @@ def test_limit_is_clamped_to_the_maximum(data_dir: Path) -> None:
 @pytest.mark.parametrize("enabled", [True, False], ids=["anonymous on", "anonymous off"])
 def test_anonymous_reads_public_only_when_enabled(data_dir: Path, enabled: bool) -> None:
     """With anonymous_public_read the public channel is readable without a token, nothing else."""
-    with open_node(data_dir, clock=StepClock(), anonymous_public_read=enabled) as node:
-        with TestClient(create_app(lambda: node)) as client:
-            response = client.get("/taxii2/root/collections/", headers={"Accept": TAXII_21})
-            if not enabled:
-                assert response.status_code == 401
-                return
-            titles = [c["title"] for c in response.json()["collections"]]
+    with (
+        open_node(data_dir, clock=StepClock(), anonymous_public_read=enabled) as node,
+        TestClient(create_app(lambda: node)) as client,
+    ):
+        response = client.get("/taxii2/root/collections/", headers={"Accept": TAXII_21})
+    if not enabled:
+        assert response.status_code == 401
+        return
+    titles = [c["title"] for c in response.json()["collections"]]
     assert titles == ["public"]
