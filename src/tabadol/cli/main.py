@@ -21,7 +21,11 @@ from tabadol.services import directory, transfer
 from tabadol.services.directory import OPERATOR
 from tabadol.services.node import Node, init_node, open_node
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="tabadol: members exchange STIX 2.1 through a node that speaks TAXII 2.1.",
+)
 org_app = typer.Typer(no_args_is_help=True, help="Member organizations.")
 token_app = typer.Typer(no_args_is_help=True, help="API tokens (bearer; stored hashed).")
 group_app = typer.Typer(no_args_is_help=True, help="Sharing groups and bilateral channels.")
