@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from tabadol.domain.policy import Visibility
@@ -218,9 +220,12 @@ def test_bad_query_is_400(client: TestClient, community: Community, query: str) 
 
 @pytest.fixture
 def small_limits(data_dir: Path) -> Iterator[tuple[TestClient, Node]]:
-    with open_node(
-        data_dir, clock=StepClock(), max_request_bytes=2000, max_objects_per_envelope=3
-    ) as node, TestClient(create_app(lambda: node)) as test_client:
+    with (
+        open_node(
+            data_dir, clock=StepClock(), max_request_bytes=2000, max_objects_per_envelope=3
+        ) as node,
+        TestClient(create_app(lambda: node)) as test_client,
+    ):
         yield test_client, node
 
 
@@ -258,3 +263,77 @@ def test_unknown_route_and_method(client: TestClient, community: Community) -> N
     assert_taxii_error(client.get("/taxii2/root/nothing/", headers=community.auth("A")), 404)
     response = client.put("/taxii2/root/collections/", headers=community.auth("A"), content=b"{}")
     assert_taxii_error(response, 405)
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+_object_like = st.fixed_dictionaries(
+    {},
+    optional={
+        "type": st.sampled_from(["indicator", "report", "x-custom", "Bad", "", "ipv4-addr"]),
+        "id": st.sampled_from(["indicator--0b0f9e0e-5b1a-4b8b-9d8e-3f3a4f3b2c1d", "x--1", ""]),
+        "spec_version": st.sampled_from(["2.1", "2.0", 2.1]),
+        "created": st.sampled_from(["2026-01-01T00:00:00Z", "2026-01-01", 0]),
+        "modified": st.sampled_from(["2026-01-02T00:00:00.000Z", "x"]),
+        "object_marking_refs": st.lists(st.text(max_size=10), max_size=2),
+        "created_by_ref": _json_values,
+        "x_extra": _json_values,
+    },
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    envelope=st.one_of(
+        _json_values,
+        st.fixed_dictionaries({"objects": st.lists(_object_like | _json_values, max_size=5)}),
+    )
+)
+def test_random_envelopes_never_cause_a_server_error(
+    client: TestClient, community: Community, envelope: object
+) -> None:
+    """Whatever JSON arrives, the answer is 202 or a 4xx TAXII error, never a 5xx."""
+    response = client.post(
+        OBJECTS.format(community.collections["AB group"]),
+        content=json.dumps(envelope),
+        headers={**community.auth("A"), "Content-Type": TAXII_21},
+    )
+    assert response.status_code == 202 or 400 <= response.status_code < 500, response.text
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    params=st.dictionaries(
+        st.sampled_from(
+            [
+                "added_after",
+                "limit",
+                "next",
+                "match[id]",
+                "match[type]",
+                "match[version]",
+                "match[spec_version]",
+                "match[x]",
+            ]
+        ),
+        st.text(max_size=40),
+        max_size=4,
+    )
+)
+def test_random_filters_never_cause_a_server_error(
+    client: TestClient, community: Community, params: dict[str, str]
+) -> None:
+    """Whatever the query string, GET objects answers 200 or a 4xx, never a 5xx."""
+    response = client.get(
+        OBJECTS.format(community.collections["members"]), params=params, headers=community.auth("A")
+    )
+    assert response.status_code == 200 or 400 <= response.status_code < 500, response.text
