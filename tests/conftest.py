@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import socket
 import subprocess
@@ -17,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from starlette.testclient import TestClient
+from stix2validator import ValidationOptions, validate_instance
 
 from tabadol.domain.model import Org
 from tabadol.services import directory
@@ -87,9 +89,40 @@ def community(node: Node) -> Community:
     return com
 
 
+_VALIDATION = ValidationOptions(version="2.1", strict=False)
+_validated: set[bytes] = set()
+
+
+def assert_valid_stix(objects: list[Any]) -> None:
+    """stix2-validator finds no error in any of `objects` (each distinct object checked once)."""
+    for obj in objects:
+        key = json.dumps(obj, sort_keys=True).encode()
+        if key in _validated:
+            continue
+        result = validate_instance(obj, _VALIDATION)
+        assert result.is_valid, (obj.get("id"), [str(e) for e in result.errors])
+        _validated.add(key)
+
+
+def _validate_emitted(response: httpx.Response) -> None:
+    """Response hook: every STIX object in a TAXII envelope the server sends is validated."""
+    if not response.headers.get("content-type", "").startswith("application/taxii+json"):
+        return
+    response.read()
+    if response.status_code != 200 or not response.content:
+        return
+    body = response.json()
+    objects = body.get("objects") if isinstance(body, dict) else None
+    if isinstance(objects, list):
+        assert_valid_stix([o for o in objects if isinstance(o, dict) and "spec_version" in o])
+
+
 @pytest.fixture
 def client(node: Node) -> Iterator[TestClient]:
-    with TestClient(create_app(lambda: node), raise_server_exceptions=False) as test_client:
+    """In-process HTTP to the app; every emitted STIX object goes through stix2-validator."""
+    app = create_app(lambda: node)
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        test_client.event_hooks["response"].append(_validate_emitted)
         yield test_client
 
 

@@ -7,23 +7,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from stix2validator import ValidationOptions, validate_instance
 from taxii2client.v21 import ApiRoot, Collection, Server, as_pages
 
 from tabadol.services import directory
 from tabadol.services.directory import OPERATOR
 from tabadol.services.node import open_node
 
-from .conftest import ICS_BUNDLE, LiveServer, make_indicator
-
-VALIDATION = ValidationOptions(version="2.1", strict=False)
-
-
-def assert_valid_stix(objects: list[dict]) -> None:
-    """stix2-validator finds no error in any object the server emitted."""
-    for obj in objects:
-        result = validate_instance(obj, VALIDATION)
-        assert result.is_valid, (obj["id"], [str(e) for e in result.errors])
+from .conftest import ICS_BUNDLE, LiveServer, assert_valid_stix, make_indicator
 
 
 @pytest.fixture
