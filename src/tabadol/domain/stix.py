@@ -169,11 +169,25 @@ def _check_timestamps(obj: dict[str, Any], stix_type: str, is_sco: bool) -> int 
     return modified if modified is not None else created
 
 
+_GOOD_NAMES: set[str] = set()  # property names already seen valid: ingest sees few distinct ones
+_GOOD_NAMES_MAX = 50_000
+
+
+def _valid_name(name: str) -> bool:
+    if name in _GOOD_NAMES:
+        return True
+    if not _PROPERTY_NAME.match(name):
+        return False
+    if len(_GOOD_NAMES) < _GOOD_NAMES_MAX:
+        _GOOD_NAMES.add(name)
+    return True
+
+
 def _check_properties(obj: dict[str, Any]) -> None:
     for name, value in obj.items():
         if name in ("id", "type"):
             continue
-        if not _PROPERTY_NAME.match(name):
+        if not _valid_name(name):
             raise InvalidObject(
                 f"property name {name[:60]!r} must be 3-250 characters of a-z, 0-9 and '_'"
             )
