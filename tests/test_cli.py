@@ -75,6 +75,9 @@ def test_token_create_prints_the_secret_last(data: Path) -> None:
             "missing.json",
         ),
         (["export", "--org", "Pardis CERT", "--collection", "Rafidain"], "no collection"),
+        (["org", "add", "members"], "reserved"),
+        (["org", "add", "Public"], "reserved"),
+        (["group", "create", "Rafidain", "--owner", "Pardis CERT"], "already exists"),
     ],
     ids=[
         "duplicate org",
@@ -85,6 +88,9 @@ def test_token_create_prints_the_secret_last(data: Path) -> None:
         "unknown owner",
         "missing file",
         "unreadable collection",
+        "reserved members",
+        "reserved public",
+        "group named like an org",
     ],
 )
 def test_errors_are_one_line(data: Path, args: list[str], message: str) -> None:

@@ -257,3 +257,14 @@ def test_anonymous_reads_public_only_when_enabled(data_dir: Path, enabled: bool)
         return
     titles = [c["title"] for c in response.json()["collections"]]
     assert titles == ["public"]
+
+
+def test_another_org_reposting_a_version_is_refused(
+    client: TestClient, community: Community
+) -> None:
+    """B re-posting A's exact version is told the id belongs to another publisher here."""
+    obj = make_indicator()
+    post(client, community, "members", [obj], org="A")
+    status = post(client, community, "members", [obj], org="B")
+    assert status["success_count"] == 0
+    assert status["failures"][0]["message"] == "another organization publishes this id here"

@@ -52,8 +52,8 @@ def may_write(principal: Principal, collection: Collection) -> bool:
         return False
     if principal.role not in (Role.ADMIN, Role.PUBLISHER):
         return False
-    if collection.kind in (AudienceKind.PUBLIC, AudienceKind.MEMBERS):
-        return principal.org.member
+    if not principal.org.member:
+        return False  # a guest reads public items and publishes nothing
     return may_read(principal, collection, anonymous_public=False)
 
 

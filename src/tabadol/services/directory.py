@@ -8,11 +8,12 @@ import secrets
 import uuid
 
 from tabadol.domain.audience import AudienceKind
-from tabadol.domain.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from tabadol.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 from tabadol.domain.model import Group, Org, Principal, PrincipalKind, Role, Token
 from tabadol.domain.policy import may_create_group, may_manage_group, may_manage_org, may_see_group
 from tabadol.domain.timestamps import format_us
 from tabadol.services.node import Node, collection_uuid
+from tabadol.storage.base import Channel
 
 TOKEN_PREFIX = "tbd_"
 NODE_ADMIN_ROLE = "node-admin"
@@ -23,6 +24,19 @@ def _check_name(what: str, name: str) -> str:
     name = name.strip()
     if not _NAME.match(name):
         raise InvalidInput(f"{what} name must be 1-100 printable characters")
+    return name
+
+
+_RESERVED = frozenset(kind.value for kind in AudienceKind)
+
+
+def _check_channel_name(node: Node, what: str, name: str) -> str:
+    """Org and group names title their channels, so they must be unique among channels."""
+    name = _check_name(what, name)
+    if name.lower() in _RESERVED:
+        raise InvalidInput(f"{name!r} is reserved for a channel of the node")
+    if any(c.title == name for c in node.store.list_collections()):
+        raise Conflict(f"a channel named {name!r} already exists")
     return name
 
 
@@ -41,16 +55,15 @@ def add_org(node: Node, name: str, *, member: bool = True) -> Org:
     its identity into `members` so every member can resolve `created_by_ref`."""
     from tabadol.services.publish import publish_objects  # the use cases sit side by side
 
-    name = _check_name("organization", name)
+    name = _check_channel_name(node, "organization", name)
     now = node.clock()
-    org = node.store.create_org(name, f"identity--{uuid.uuid4()}", member, now)
-    node.store.create_collection(
-        collection_uuid(node, f"org:{org.id}"),
-        AudienceKind.ORG,
-        org.id,
-        org.name,
-        f"Private to {org.name}.",
+    identity_id = f"identity--{uuid.uuid4()}"
+    channel = (
+        Channel(collection_uuid(node, f"org:{identity_id}"), name, f"Private to {name}.")
+        if member
+        else None  # a guest reads public items only: it has no channel of its own
     )
+    org = node.store.create_org(name, identity_id, member, now, channel)
     if member:
         stamp = format_us(now)
         identity = {
@@ -163,7 +176,7 @@ def revoke_token(node: Node, actor: Principal, token_id: int) -> Token:
 # --- sharing groups --------------------------------------------------------------------------
 def create_group(node: Node, actor: Principal, name: str, owner_name: str) -> Group:
     """A sharing group owned by `owner_name`; its channel is titled after the group."""
-    name = _check_name("group", name)
+    name = _check_channel_name(node, "group", name)
     owner = require_org(node, owner_name)
     if not may_create_group(actor) or (
         actor.kind is PrincipalKind.ORG and actor.org_id != owner.id
@@ -171,15 +184,9 @@ def create_group(node: Node, actor: Principal, name: str, owner_name: str) -> Gr
         raise Forbidden("a group is created by an admin of its owner organization")
     if not owner.member:
         raise InvalidInput(f"{owner.name!r} is a guest organization; only members own groups")
-    group = node.store.create_group(str(uuid.uuid4()), name, owner.id, node.clock())
-    node.store.create_collection(
-        collection_uuid(node, f"group:{group.uuid}"),
-        AudienceKind.GROUP,
-        group.id,
-        group.name,
-        f"Sharing group {group.name}.",
-    )
-    return group
+    group_uuid = str(uuid.uuid4())
+    channel = Channel(collection_uuid(node, f"group:{group_uuid}"), name, f"Sharing group {name}.")
+    return node.store.create_group(group_uuid, name, owner.id, node.clock(), channel)
 
 
 def require_group(node: Node, actor: Principal, name: str) -> Group:

@@ -25,6 +25,15 @@ class WriteOutcome(Enum):
 
 
 @dataclass(frozen=True, slots=True)
+class Channel:
+    """The TAXII face of a new audience channel, created with its org or group."""
+
+    uuid: str
+    title: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
 class NewVersion:
     """One object version ready to store, with its index columns."""
 
@@ -66,7 +75,12 @@ StatusBuilder = Callable[[list[tuple[WriteOutcome, int]]], StatusRecord]
 
 class Store(Protocol):
     # --- directory -----------------------------------------------------------------------
-    def create_org(self, name: str, identity_id: str, member: bool, now: int) -> Org: ...
+    def create_org(
+        self, name: str, identity_id: str, member: bool, now: int, channel: Channel | None = None
+    ) -> Org:
+        """Create an org (and its private channel, in the same transaction)."""
+        ...
+
     def org_by_name(self, name: str) -> Org | None: ...
     def org_by_id(self, org_id: int) -> Org | None: ...
     def org_by_identity(self, identity_id: str) -> Org | None: ...
@@ -80,7 +94,12 @@ class Store(Protocol):
     def token_by_id(self, token_id: int) -> Token | None: ...
     def revoke_token(self, token_id: int, now: int) -> bool: ...
 
-    def create_group(self, uuid: str, name: str, owner_org: int, now: int) -> Group: ...
+    def create_group(
+        self, uuid: str, name: str, owner_org: int, now: int, channel: Channel | None = None
+    ) -> Group:
+        """Create a group owned by `owner_org` (and its channel, in the same transaction)."""
+        ...
+
     def group_by_name(self, name: str) -> Group | None: ...
     def group_by_id(self, group_id: int) -> Group | None: ...
     def list_groups(self) -> list[Group]: ...

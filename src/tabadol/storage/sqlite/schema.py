@@ -42,9 +42,9 @@ MIGRATIONS: list[str] = [
         kind TEXT NOT NULL,
         ref INTEGER,
         title TEXT NOT NULL,
-        description TEXT NOT NULL,
-        UNIQUE (kind, ref)
+        description TEXT NOT NULL
     );
+    CREATE UNIQUE INDEX collections_channel ON collections(kind, ifnull(ref, -1));
     CREATE TABLE objects (
         seq INTEGER PRIMARY KEY,
         collection_id INTEGER NOT NULL,

@@ -14,6 +14,7 @@ from tabadol.domain.filters import ObjectFilter
 from tabadol.domain.model import Collection, Group, Org, Token
 from tabadol.domain.policy import Visibility
 from tabadol.storage.base import (
+    Channel,
     NewVersion,
     StatusBuilder,
     StatusRecord,
@@ -57,7 +58,9 @@ class SQLiteStore:
         self._db.close()
 
     # --- orgs -------------------------------------------------------------------------------
-    def create_org(self, name: str, identity_id: str, member: bool, now: int) -> Org:
+    def create_org(
+        self, name: str, identity_id: str, member: bool, now: int, channel: Channel | None = None
+    ) -> Org:
         def txn(conn: sqlite3.Connection) -> Org:
             try:
                 cur = conn.execute(
@@ -66,7 +69,10 @@ class SQLiteStore:
                 )
             except sqlite3.IntegrityError:
                 raise Conflict(f"an organization named {name!r} already exists") from None
-            return Org(cur.lastrowid or 0, name, identity_id, member, now)
+            org = Org(cur.lastrowid or 0, name, identity_id, member, now)
+            if channel is not None:
+                _create_collection_txn(conn, channel, AudienceKind.ORG, org.id)
+            return org
 
         return self._db.run_write(txn)
 
@@ -96,11 +102,14 @@ class SQLiteStore:
         self, org_id: int | None, role: str, label: str, secret_hash: bytes, prefix: str, now: int
     ) -> Token:
         def txn(conn: sqlite3.Connection) -> Token:
-            cur = conn.execute(
-                "INSERT INTO tokens(org_id, role, label, secret_hash, prefix, created)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (org_id, role, label, secret_hash, prefix, now),
-            )
+            try:
+                cur = conn.execute(
+                    "INSERT INTO tokens(org_id, role, label, secret_hash, prefix, created)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (org_id, role, label, secret_hash, prefix, now),
+                )
+            except sqlite3.IntegrityError:
+                raise Conflict("a token with this secret already exists") from None
             return Token(cur.lastrowid or 0, prefix, org_id, role, label, now, None)
 
         return self._db.run_write(txn)
@@ -142,7 +151,9 @@ class SQLiteStore:
         return self._db.run_write(txn)
 
     # --- groups -----------------------------------------------------------------------------
-    def create_group(self, uuid: str, name: str, owner_org: int, now: int) -> Group:
+    def create_group(
+        self, uuid: str, name: str, owner_org: int, now: int, channel: Channel | None = None
+    ) -> Group:
         def txn(conn: sqlite3.Connection) -> int:
             try:
                 cur = conn.execute(
@@ -156,6 +167,8 @@ class SQLiteStore:
                 "INSERT INTO group_members(group_id, org_id, owner) VALUES (?, ?, 1)",
                 (group_id, owner_org),
             )
+            if channel is not None:
+                _create_collection_txn(conn, channel, AudienceKind.GROUP, group_id)
             return group_id
 
         group = self.group_by_id(self._db.run_write(txn))
@@ -224,15 +237,8 @@ class SQLiteStore:
     def create_collection(
         self, uuid: str, kind: AudienceKind, ref: int | None, title: str, description: str
     ) -> Collection:
-        def txn(conn: sqlite3.Connection) -> Collection:
-            cur = conn.execute(
-                "INSERT INTO collections(uuid, kind, ref, title, description)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (uuid, kind.value, ref, title, description),
-            )
-            return Collection(cur.lastrowid or 0, uuid, kind, ref, title, description)
-
-        return self._db.run_write(txn)
+        channel = Channel(uuid, title, description)
+        return self._db.run_write(lambda conn: _create_collection_txn(conn, channel, kind, ref))
 
     def list_collections(self) -> list[Collection]:
         rows = self._db.reader().execute(
@@ -348,6 +354,21 @@ class SQLiteStore:
         )
 
 
+def _create_collection_txn(
+    conn: sqlite3.Connection, channel: Channel, kind: AudienceKind, ref: int | None
+) -> Collection:
+    try:
+        cur = conn.execute(
+            "INSERT INTO collections(uuid, kind, ref, title, description) VALUES (?, ?, ?, ?, ?)",
+            (channel.uuid, kind.value, ref, channel.title, channel.description),
+        )
+    except sqlite3.IntegrityError:
+        raise Conflict(f"the {kind.value} channel {channel.title!r} already exists") from None
+    return Collection(
+        cur.lastrowid or 0, channel.uuid, kind, ref, channel.title, channel.description
+    )
+
+
 def _write_one_txn(
     conn: sqlite3.Connection,
     collection_id: int,
@@ -361,10 +382,10 @@ def _write_one_txn(
         " FROM objects WHERE collection_id = ? AND stix_id = ?",
         (version_us, collection_id, version.stix_id),
     ).fetchone()
-    if same:
-        return WriteOutcome.EXISTS, version_us
     if owner is not None and owner != author_org:
         return WriteOutcome.OWNED_BY_OTHER, version_us
+    if same:
+        return WriteOutcome.EXISTS, version_us
     is_first = first is None or version_us < first
     is_last = last is None or version_us > last
     if first is not None and is_first:
