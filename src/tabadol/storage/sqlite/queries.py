@@ -59,6 +59,10 @@ def object_query(
             args.extend(params)
     versions_sql, version_params = version_clause(flt)
     args.extend(version_params)
-    sql = f"{_SELECT} WHERE {' AND '.join(clauses)}{versions_sql} ORDER BY date_added LIMIT ?"
+    # With match[id] the rows are few: find them by id and sort them. Without the unary plus,
+    # SQLite walks a date_added index over the whole collection to avoid the sort (1.4 s
+    # instead of 1 ms at 1M objects).
+    order = "+date_added" if flt.ids else "date_added"
+    sql = f"{_SELECT} WHERE {' AND '.join(clauses)}{versions_sql} ORDER BY {order} LIMIT ?"
     args.append(limit)
     return sql, tuple(args)
