@@ -95,4 +95,5 @@ class ChannelDefaults:
     public: TLP = TLP.CLEAR
 
     def for_kind(self, kind: AudienceKind) -> TLP:
-        return getattr(self, kind.value)  # type: ignore[no-any-return]
+        level: TLP = getattr(self, kind.value)
+        return level

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from tabadol.domain.errors import InvalidFilter
 
@@ -27,6 +28,11 @@ def parse_us(value: object) -> int:
     """Microseconds since the epoch of a STIX timestamp, or TimestampError."""
     if not isinstance(value, str):
         raise TimestampError("timestamp must be a string")
+    return _parse_text(value)
+
+
+@lru_cache(maxsize=65_536)  # ingest sees the same created/modified strings again and again
+def _parse_text(value: str) -> int:
     match = _STIX_TIMESTAMP.match(value)
     if match is None:
         raise TimestampError(f"{value!r} is not an RFC 3339 UTC timestamp (…THH:MM:SS[.s]Z)")

@@ -9,7 +9,7 @@ import uuid
 
 from tabadol.domain.audience import AudienceKind
 from tabadol.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
-from tabadol.domain.model import Group, Org, Principal, PrincipalKind, Role, Token
+from tabadol.domain.model import Collection, Group, Org, Principal, PrincipalKind, Role, Token
 from tabadol.domain.policy import may_create_group, may_manage_group, may_manage_org, may_see_group
 from tabadol.domain.timestamps import format_us
 from tabadol.services.node import Node, collection_uuid
@@ -88,7 +88,7 @@ def require_org(node: Node, name: str) -> Org:
     return org
 
 
-def collection_by_kind(node: Node, kind: AudienceKind, ref: int | None = None):  # type: ignore[no-untyped-def]
+def collection_by_kind(node: Node, kind: AudienceKind, ref: int | None = None) -> Collection:
     for collection in node.store.list_collections():
         if collection.kind is kind and collection.ref == ref:
             return collection

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import orjson
 
 from tabadol.domain.timestamps import format_date_added, format_us
@@ -64,9 +66,9 @@ def collection(view: CollectionView) -> dict[str, object]:
 
 
 def status(record: StatusRecord) -> dict[str, object]:
-    def details(entries: object) -> list[dict[str, str]]:
+    def details(entries: Sequence[tuple[str, str, str]]) -> list[dict[str, str]]:
         out = []
-        for stix_id, version, message in entries:  # type: ignore[attr-defined]
+        for stix_id, version, message in entries:
             item = {"id": stix_id, "version": version}
             if message:
                 item["message"] = message

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -29,15 +31,15 @@ _TOKEN_COLUMNS = "id, prefix, org_id, role, label, created, revoked"
 _COLLECTION_COLUMNS = "id, uuid, kind, ref, title, description"
 
 
-def _org(row: tuple) -> Org:  # type: ignore[type-arg]
+def _org(row: tuple[Any, ...]) -> Org:
     return Org(id=row[0], name=row[1], identity_id=row[2], member=bool(row[3]), created=row[4])
 
 
-def _token(row: tuple) -> Token:  # type: ignore[type-arg]
+def _token(row: tuple[Any, ...]) -> Token:
     return Token(*row)
 
 
-def _collection(row: tuple) -> Collection:  # type: ignore[type-arg]
+def _collection(row: tuple[Any, ...]) -> Collection:
     return Collection(
         id=row[0],
         uuid=row[1],
@@ -259,15 +261,11 @@ class SQLiteStore:
             last_added = conn.execute(
                 "SELECT value FROM counters WHERE name = 'date_added'"
             ).fetchone()[0]
-            date_added = max(now, last_added + 1)
-            outcomes = []
-            for version in versions:
-                outcome = _write_one_txn(conn, collection_id, author_org, version, date_added)
-                outcomes.append(outcome)
-                if outcome[0] is WriteOutcome.STORED:
-                    date_added += 1
+            outcomes, next_added = _write_batch_txn(
+                conn, collection_id, author_org, versions, max(now, last_added + 1)
+            )
             conn.execute(
-                "UPDATE counters SET value = ? WHERE name = 'date_added'", (date_added - 1,)
+                "UPDATE counters SET value = ? WHERE name = 'date_added'", (next_added - 1,)
             )
             if status_of is not None:
                 _save_status_txn(conn, status_of(outcomes))
@@ -369,58 +367,110 @@ def _create_collection_txn(
     )
 
 
-def _write_one_txn(
+_ID_CHUNK = 5000  # ids per IN (...) query, well under SQLite's variable limit
+
+
+@dataclass
+class _Known:
+    """What the collection already holds (or this batch added) of one object id."""
+
+    owner: int
+    versions: set[int]
+    first: int | None = None  # the stored first/last before this batch, if any
+    last: int | None = None
+
+
+def _known_versions_txn(
+    conn: sqlite3.Connection, collection_id: int, stix_ids: list[str]
+) -> dict[str, _Known]:
+    known: dict[str, _Known] = {}
+    for start in range(0, len(stix_ids), _ID_CHUNK):
+        chunk = stix_ids[start : start + _ID_CHUNK]
+        rows = conn.execute(
+            "SELECT stix_id, author_org, version_us FROM objects WHERE collection_id = ?"
+            f" AND stix_id IN ({','.join('?' * len(chunk))})",
+            (collection_id, *chunk),
+        )
+        for stix_id, owner, version_us in rows:
+            entry = known.setdefault(stix_id, _Known(owner, set()))
+            entry.versions.add(version_us)
+    for entry in known.values():
+        entry.first, entry.last = min(entry.versions), max(entry.versions)
+    return known
+
+
+def _write_batch_txn(
     conn: sqlite3.Connection,
     collection_id: int,
     author_org: int,
-    version: NewVersion,
+    versions: Sequence[NewVersion],
     date_added: int,
-) -> tuple[WriteOutcome, int]:
-    version_us = version.version_us if version.version_us is not None else date_added
-    owner, first, last, same = conn.execute(
-        "SELECT author_org, min(version_us), max(version_us), sum(version_us = ?)"
-        " FROM objects WHERE collection_id = ? AND stix_id = ?",
-        (version_us, collection_id, version.stix_id),
-    ).fetchone()
-    if owner is not None and owner != author_org:
-        return WriteOutcome.OWNED_BY_OTHER, version_us
-    if same:
-        return WriteOutcome.EXISTS, version_us
-    is_first = first is None or version_us < first
-    is_last = last is None or version_us > last
-    if first is not None and is_first:
-        conn.execute(
-            "UPDATE objects SET is_first = 0 WHERE collection_id = ? AND stix_id = ?"
-            " AND is_first = 1",
-            (collection_id, version.stix_id),
+) -> tuple[list[tuple[WriteOutcome, int]], int]:
+    """Decide each version's outcome from one look-up of the envelope's ids, then insert
+    the new ones with `executemany` and fix the first/last flags of what was there before.
+    Measured: about twice as fast as a SELECT and an INSERT per object."""
+    known = _known_versions_txn(conn, collection_id, list({v.stix_id for v in versions}))
+    outcomes: list[tuple[WriteOutcome, int]] = []
+    rows: list[list[object]] = []
+    touched: list[str] = []  # the stix_id of each row, in order
+    for version in versions:
+        version_us = version.version_us if version.version_us is not None else date_added
+        entry = known.get(version.stix_id)
+        if entry is not None and entry.owner != author_org:
+            outcomes.append((WriteOutcome.OWNED_BY_OTHER, version_us))
+            continue
+        if entry is not None and version_us in entry.versions:
+            outcomes.append((WriteOutcome.EXISTS, version_us))
+            continue
+        if entry is None:
+            entry = known[version.stix_id] = _Known(author_org, set())
+        entry.versions.add(version_us)
+        rows.append(
+            [
+                collection_id,
+                version.stix_id,
+                version.type,
+                version.spec_version,
+                version_us,
+                date_added,
+                0,
+                0,
+                author_org,
+                version.created_by_ref,
+                version.tlp,
+                int(version.tlp_defaulted),
+                version.body,
+            ]
         )
-    if last is not None and is_last:
-        conn.execute(
-            "UPDATE objects SET is_last = 0 WHERE collection_id = ? AND stix_id = ?"
-            " AND is_last = 1",
-            (collection_id, version.stix_id),
-        )
-    conn.execute(
+        touched.append(version.stix_id)
+        outcomes.append((WriteOutcome.STORED, version_us))
+        date_added += 1
+    for stix_id in set(touched):
+        entry = known[stix_id]
+        if entry.first is not None and min(entry.versions) < entry.first:
+            _clear_flag_txn(conn, "is_first", collection_id, stix_id, entry.first)
+        if entry.last is not None and max(entry.versions) > entry.last:
+            _clear_flag_txn(conn, "is_last", collection_id, stix_id, entry.last)
+    for stix_id, row in zip(touched, rows, strict=True):
+        entry = known[stix_id]
+        row[6] = int(row[4] == min(entry.versions))
+        row[7] = int(row[4] == max(entry.versions))
+    conn.executemany(
         "INSERT INTO objects(collection_id, stix_id, type, spec_version, version_us, date_added,"
         " is_first, is_last, author_org, created_by_ref, tlp, tlp_defaulted, body)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            collection_id,
-            version.stix_id,
-            version.type,
-            version.spec_version,
-            version_us,
-            date_added,
-            int(is_first),
-            int(is_last),
-            author_org,
-            version.created_by_ref,
-            version.tlp,
-            int(version.tlp_defaulted),
-            version.body,
-        ),
+        rows,
     )
-    return WriteOutcome.STORED, version_us
+    return outcomes, date_added
+
+
+def _clear_flag_txn(
+    conn: sqlite3.Connection, flag: str, collection_id: int, stix_id: str, version_us: int
+) -> None:
+    conn.execute(
+        f"UPDATE objects SET {flag} = 0 WHERE collection_id = ? AND stix_id = ? AND version_us = ?",
+        (collection_id, stix_id, version_us),
+    )
 
 
 def _refresh_first_last_txn(conn: sqlite3.Connection, collection_id: int, stix_id: str) -> None:
