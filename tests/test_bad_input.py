@@ -103,6 +103,7 @@ BAD_OBJECTS = {
     ),
     "bad property name": make_indicator(**{"Bad-Name": 1}),
     "confidence out of range": make_indicator(confidence=101),
+    "integer beyond 64 bits": make_indicator(x_big=2**70),
     "object_marking_refs not markings": make_indicator(
         object_marking_refs=["identity--0b0f9e0e-5b1a-4b8b-9d8e-3f3a4f3b2c1d"]
     ),

@@ -169,35 +169,39 @@ def _check_timestamps(obj: dict[str, Any], stix_type: str, is_sco: bool) -> int 
     return modified if modified is not None else created
 
 
-_GOOD_NAMES: set[str] = set()  # property names already seen valid: ingest sees few distinct ones
-_GOOD_NAMES_MAX = 50_000
+# How each property name is checked, remembered per name: ingest sees few distinct names.
+_PLAIN, _REF, _REFS, _UNCHECKED = range(4)
+_NAME_KINDS: dict[str, int] = {"id": _UNCHECKED, "type": _UNCHECKED}
+_NAME_KINDS_MAX = 50_000
 
 
-def _valid_name(name: str) -> bool:
-    if name in _GOOD_NAMES:
-        return True
+def _name_kind(name: str) -> int:
+    kind = _NAME_KINDS.get(name)
+    if kind is not None:
+        return kind
     if not _PROPERTY_NAME.match(name):
-        return False
-    if len(_GOOD_NAMES) < _GOOD_NAMES_MAX:
-        _GOOD_NAMES.add(name)
-    return True
+        raise InvalidObject(
+            f"property name {name[:60]!r} must be 3-250 characters of a-z, 0-9 and '_'"
+        )
+    if name.startswith("x_"):
+        kind = _UNCHECKED  # custom properties follow their own rules (ATT&CK leaves _ref empty)
+    elif name.endswith("_ref"):
+        kind = _REF
+    elif name.endswith("_refs"):
+        kind = _REFS
+    else:
+        kind = _PLAIN
+    if len(_NAME_KINDS) < _NAME_KINDS_MAX:
+        _NAME_KINDS[name] = kind
+    return kind
 
 
 def _check_properties(obj: dict[str, Any]) -> None:
     for name, value in obj.items():
-        if name in ("id", "type"):
-            continue
-        if not _valid_name(name):
-            raise InvalidObject(
-                f"property name {name[:60]!r} must be 3-250 characters of a-z, 0-9 and '_'"
-            )
-        if name.startswith("x_"):
-            continue  # custom properties follow their own rules (ATT&CK leaves some _ref empty)
-        if name.endswith("_ref") and not is_identifier(value):
+        kind = _name_kind(name)
+        if kind == _REF and not is_identifier(value):
             raise InvalidObject(f"{name!r} must be a STIX identifier")
-        if name.endswith("_refs") and not (
-            isinstance(value, list) and all(is_identifier(v) for v in value)
-        ):
+        if kind == _REFS and not (isinstance(value, list) and all(map(is_identifier, value))):
             raise InvalidObject(f"{name!r} must be a list of STIX identifiers")
     markings = obj.get("object_marking_refs")
     if markings is not None and not all(

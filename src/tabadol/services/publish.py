@@ -89,8 +89,15 @@ def _prepare(
         created_by_ref=created_by_ref,
         tlp=tlp.label,
         tlp_defaulted=defaulted,
-        body=orjson.dumps(obj),
+        body=_encode(obj),
     )
+
+
+def _encode(obj: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(obj)
+    except orjson.JSONEncodeError as exc:  # e.g. an integer beyond 64 bits
+        raise InvalidObject(f"cannot be stored as JSON: {exc}") from None
 
 
 def _label(obj: Any, key: str) -> str:
