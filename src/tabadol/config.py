@@ -44,6 +44,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("default_tlp_members", "GREEN", "TLP of unmarked items in `members`."),
     Setting("default_tlp_public", "CLEAR", "TLP of unmarked items in `public`."),
     Setting("log_level", "info", "uvicorn log level: critical, error, warning, info, debug."),
+    Setting("worker_threads", 8, "Threads serving requests (each may hold a database reader)."),
 )
 
 
@@ -63,6 +64,7 @@ class Settings:
     default_tlp_members: str = "GREEN"
     default_tlp_public: str = "CLEAR"
     log_level: str = "info"
+    worker_threads: int = 8
 
     def channel_defaults(self) -> ChannelDefaults:
         return ChannelDefaults(

@@ -114,9 +114,11 @@ def publish_objects(
     failures: list[tuple[str, str, str]] = []
     prepared: list[NewVersion] = []
     hosted = {org.identity_id: org for org in node.store.list_orgs()}
+    texts: list[str] = []
     for obj in objects:
         try:
             prepared.append(_prepare(node, principal, collection, check_object(obj), hosted))
+            texts.append(_label(obj, "modified") or _label(obj, "created"))
         except (InvalidObject, _Refused) as exc:
             version = _label(obj, "modified") or _label(obj, "created")
             failures.append((_label(obj, "id"), version, str(exc)))
@@ -125,8 +127,10 @@ def publish_objects(
 
     def status_of(outcomes: list[tuple[WriteOutcome, int]]) -> StatusRecord:
         successes, failed = [], list(failures)
-        for version, (outcome, version_us) in zip(prepared, outcomes, strict=True):
-            entry = (version.stix_id, format_us(version_us), _OUTCOME_MESSAGES.get(outcome, ""))
+        for version, text, (outcome, version_us) in zip(prepared, texts, outcomes, strict=True):
+            # the object's own timestamp text where it has one (formatting costs ~2 us each)
+            shown = text if version.version_us is not None else format_us(version_us)
+            entry = (version.stix_id, shown, _OUTCOME_MESSAGES.get(outcome, ""))
             if outcome is WriteOutcome.OWNED_BY_OTHER:
                 failed.append((entry[0], entry[1], "another organization publishes this id here"))
             else:

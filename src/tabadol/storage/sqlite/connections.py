@@ -3,6 +3,8 @@
 Writes run in `BEGIN IMMEDIATE` transactions (a plain BEGIN that later writes fails at once
 under a concurrent writer), in WAL mode with synchronous=FULL so that a committed write
 survives a kill -9 or a power cut. Readers never block the writer and see committed data only.
+WAL checkpoints run on a background thread, not inside a request's COMMIT (measured: the
+COMMIT with automatic checkpoints was ~19% of ingest time).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from tabadol.storage.sqlite.schema import MIGRATIONS
 
 T = TypeVar("T")
 _BUSY_TIMEOUT_MS = 10_000
+_CHECKPOINT_AFTER_BYTES = 8 * 1024 * 1024  # WAL size that wakes the checkpointer
 
 
 def _open(path: Path, *, read_only: bool) -> sqlite3.Connection:
@@ -25,9 +28,10 @@ def _open(path: Path, *, read_only: bool) -> sqlite3.Connection:
     conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA synchronous = FULL")
-    # 16 MiB of page cache per connection and no mmap: measured at 1M objects, mmap made reads
-    # no faster (1.1 vs 1.5 ms per 1,000-object page) while its touched pages counted in RSS.
-    conn.execute("PRAGMA cache_size = -16384")
+    # 8 MiB of page cache per connection and no mmap: measured at 1M objects, mmap made reads
+    # no faster (1.1 vs 1.5 ms per 1,000-object page) while its touched pages counted in RSS,
+    # and 8 MiB pages as fast as 64 MiB.
+    conn.execute("PRAGMA cache_size = -8192")
     conn.execute("PRAGMA temp_store = MEMORY")
     if read_only:
         conn.execute("PRAGMA query_only = 1")
@@ -47,7 +51,35 @@ class Connections:
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
+        self._wal = Path(f"{path}-wal")
+        self._checkpoint_wanted = threading.Event()
+        self._closing = False
         self._migrate()
+        self._writer.execute("PRAGMA wal_autocheckpoint = 0")
+        self._checkpointer = threading.Thread(
+            target=self._checkpoint_loop, name="tabadol-wal-checkpoint", daemon=True
+        )
+        self._checkpointer.start()
+
+    def _checkpoint_loop(self) -> None:
+        """Copy the WAL back into the database when it grows; PASSIVE never blocks a writer."""
+        conn = _open(self.path, read_only=False)
+        try:
+            while True:
+                self._checkpoint_wanted.wait()
+                self._checkpoint_wanted.clear()
+                if self._closing:
+                    return
+                conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        finally:
+            conn.close()
+
+    def _after_commit(self) -> None:
+        try:
+            if self._wal.stat().st_size > _CHECKPOINT_AFTER_BYTES:
+                self._checkpoint_wanted.set()
+        except FileNotFoundError:
+            pass
 
     def _migrate(self) -> None:
         version = self._writer.execute("PRAGMA user_version").fetchone()[0]
@@ -70,6 +102,7 @@ class Connections:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+        self._after_commit()
 
     def run_write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         with self.write() as conn:
@@ -86,6 +119,9 @@ class Connections:
         return conn
 
     def close(self) -> None:
+        self._closing = True
+        self._checkpoint_wanted.set()
+        self._checkpointer.join(timeout=30)
         with self._readers_lock:
             for conn in self._readers:
                 conn.close()
