@@ -131,3 +131,10 @@ def test_sco_without_timestamps_is_accepted() -> None:
     )
     assert checked.version_us is None
     assert checked.spec_version == "2.1"
+
+
+@pytest.mark.parametrize("value", [[], {}, ["identity--x"], 7, None], ids=repr)
+def test_reference_of_the_wrong_json_type_is_refused(value: object) -> None:
+    """A _ref holding a list, object, number or null is refused, not a crash."""
+    with pytest.raises(InvalidObject, match="'sighting_of_ref'"):
+        check_object(make_indicator(sighting_of_ref=value))

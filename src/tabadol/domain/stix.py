@@ -196,12 +196,28 @@ def _name_kind(name: str) -> int:
     return kind
 
 
+_GOOD_REFS: set[str] = set()  # references seen valid: created_by_ref, markings and targets repeat
+_GOOD_REFS_MAX = 200_000
+
+
+def _is_ref(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    if value in _GOOD_REFS:
+        return True
+    if not is_identifier(value):
+        return False
+    if len(_GOOD_REFS) < _GOOD_REFS_MAX:
+        _GOOD_REFS.add(value)
+    return True
+
+
 def _check_properties(obj: dict[str, Any]) -> None:
     for name, value in obj.items():
         kind = _name_kind(name)
-        if kind == _REF and not is_identifier(value):
+        if kind == _REF and not _is_ref(value):
             raise InvalidObject(f"{name!r} must be a STIX identifier")
-        if kind == _REFS and not (isinstance(value, list) and all(map(is_identifier, value))):
+        if kind == _REFS and not (isinstance(value, list) and all(map(_is_ref, value))):
             raise InvalidObject(f"{name!r} must be a list of STIX identifiers")
     markings = obj.get("object_marking_refs")
     if markings is not None and not all(
