@@ -75,6 +75,11 @@ class Community:
 
 @pytest.fixture
 def community(node: Node) -> Community:
+    return build_community(node)
+
+
+def build_community(node: Node) -> Community:
+    """Create the standard test community in `node`."""
     orgs = {name: directory.add_org(node, f"Org {name}") for name in "ABC"}
     orgs["G"] = directory.add_org(node, "Org G", member=False)
     directory.create_group(node, OPERATOR, "AB group", "Org A")

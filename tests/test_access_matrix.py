@@ -31,7 +31,7 @@ from tabadol.services.transfer import export_objects
 from tabadol.web.app import create_app
 from tabadol.web.media import TAXII_21
 
-from .conftest import Community, StepClock, make_indicator, stix_id
+from .conftest import Community, StepClock, build_community, make_indicator, stix_id
 
 ROOT = "/taxii2/root"
 MITRE_IDENTITY = "identity--c78cb6e5-0c4b-4611-8297-d1b8b55e40b5"
@@ -73,23 +73,6 @@ V1, V2, V3 = "2026-01-02T00:00:00.000Z", "2026-01-03T00:00:00.000Z", "2026-01-04
 
 
 # --- helpers ---------------------------------------------------------------------------------
-def build_community(node: Node) -> Community:
-    """The same community as conftest's fixture, on a node this module owns."""
-    orgs = {name: directory.add_org(node, f"Org {name}") for name in "ABC"}
-    orgs["G"] = directory.add_org(node, "Org G", member=False)
-    directory.create_group(node, OPERATOR, "AB group", "Org A")
-    directory.add_group_member(node, OPERATOR, "AB group", "Org B")
-    com = Community(node, orgs)
-    for name in "ABCG":
-        for role in ("admin", "publisher", "reader"):
-            com.tokens[f"{name}:{role}"] = directory.create_token(
-                node, OPERATOR, f"Org {name}", role
-            )[1]
-    com.tokens["operator"] = directory.create_token(node, OPERATOR, None, "node-admin")[1]
-    com.collections = {c.title: c.uuid for c in node.store.list_collections()}
-    return com
-
-
 def revoked_token(node: Node, org: str = "Org A") -> str:
     token, secret = directory.create_token(node, OPERATOR, org, "publisher")
     directory.revoke_token(node, OPERATOR, token.id)

@@ -132,6 +132,25 @@ def _exists(node: Node, vis: Visibility, stix_id: str) -> bool:
     return bool(node.store.query_objects(vis, probe, None, 1))
 
 
+def _one_object(
+    node: Node,
+    principal: Principal,
+    collection_uuid: str,
+    stix_id: str,
+    params: Mapping[str, str],
+    *,
+    endpoint: str,
+    default_last: bool,
+) -> Page:
+    collection = readable_collection(node, principal, collection_uuid)
+    vis = visible(node, principal).narrowed_to(collection.id)
+    flt = _object_filter(params, stix_id, default_last=default_last)
+    page = _page(node, vis, flt, params, f"{endpoint}:{collection.uuid}:{stix_id}")
+    if not page.rows and "next" not in params and not _exists(node, vis, stix_id):
+        raise NotFound("no such object")
+    return page
+
+
 def get_object(
     node: Node,
     principal: Principal,
@@ -140,13 +159,9 @@ def get_object(
     params: Mapping[str, str],
 ) -> Page:
     """TAXII 2.1 section 5.6: one object's versions; 404 if the caller sees none."""
-    collection = readable_collection(node, principal, collection_uuid)
-    vis = visible(node, principal).narrowed_to(collection.id)
-    flt = _object_filter(params, stix_id, default_last=True)
-    page = _page(node, vis, flt, params, f"object:{collection.uuid}:{stix_id}")
-    if not page.rows and "next" not in params and not _exists(node, vis, stix_id):
-        raise NotFound("no such object")
-    return page
+    return _one_object(
+        node, principal, collection_uuid, stix_id, params, endpoint="object", default_last=True
+    )
 
 
 def get_versions(
@@ -159,13 +174,9 @@ def get_versions(
     """TAXII 2.1 section 5.8: every version of one object, oldest added first."""
     if "match[version]" in params:
         raise InvalidFilter("match[version] does not apply to the versions endpoint")
-    collection = readable_collection(node, principal, collection_uuid)
-    vis = visible(node, principal).narrowed_to(collection.id)
-    flt = _object_filter(params, stix_id, default_last=False)
-    page = _page(node, vis, flt, params, f"versions:{collection.uuid}:{stix_id}")
-    if not page.rows and "next" not in params and not _exists(node, vis, stix_id):
-        raise NotFound("no such object")
-    return page
+    return _one_object(
+        node, principal, collection_uuid, stix_id, params, endpoint="versions", default_last=False
+    )
 
 
 def delete_object(
