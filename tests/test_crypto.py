@@ -8,6 +8,9 @@ from importlib import resources
 from typing import Any
 
 import pytest
+import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from nacl.signing import SigningKey
 
 from tabadol.crypto.canonical import (
@@ -234,3 +237,36 @@ def test_one_changed_byte_breaks_the_signature(flip: int) -> None:
     changed = signing_payload({**KAT_OBJECT, "name": "سرور فیشینگ "})
     with pytest.raises(SignatureError):
         verify(bytes(key.verify_key), changed, sign(key, payload))
+
+
+_json = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=8), children, max_size=5)
+    ),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(value=_json)
+def test_fast_path_agrees_with_rfc8785(value: object) -> None:
+    """Whatever path canonical() takes, its bytes equal the rfc8785 package's."""
+    assert canonical(value) == rfc8785.dumps(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=st.characters(max_codepoint=0x2FFFF, exclude_categories=("Cs",))))
+def test_fast_path_escapes_strings_like_rfc8785(text: str) -> None:
+    """Control characters, quotes, backslashes, U+2028, astral and private-use text alike."""
+    assert canonical({"k": text, "l": [text]}) == rfc8785.dumps({"k": text, "l": [text]})
+
+
+def test_lone_surrogates_cannot_be_signed() -> None:
+    """A lone surrogate has no UTF-8 form: refused on either path."""
+    with pytest.raises(CanonicalizationError):
+        canonical({"k": "\ud800"})

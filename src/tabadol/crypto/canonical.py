@@ -1,7 +1,11 @@
 """What a member signs: the RFC 8785 canonical JSON of an object without its signature.
 
 Canonicalization is the `rfc8785` package's (a careful implementation of the JSON
-Canonicalization Scheme); only the choice of what is signed lives here.
+Canonicalization Scheme). It is pure Python, ~32 us for an ATT&CK object, more than the
+whole rest of ingest, so values that orjson provably serializes the same way (no floats,
+integers within +-2**53, ASCII object keys: then sorting by code point equals RFC 8785's
+UTF-16 order and orjson's string escaping equals JCS's) take orjson with sorted keys (~5 us);
+everything else takes `rfc8785`. A property test checks the two agree.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 import rfc8785
 
 SIGNATURE_PROPERTY = "x_tabadol_signature"
@@ -18,8 +23,41 @@ class CanonicalizationError(ValueError):
     """The object holds a value JCS cannot represent (e.g. an integer beyond 2**53)."""
 
 
+_MAX_EXACT = 2**53 - 1  # larger integers are not I-JSON; rfc8785 refuses them
+
+
+def _orjson_is_exact(value: Any) -> bool:
+    """Whether orjson's sorted output of `value` is byte-identical to RFC 8785's."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is str or kind is bool or item is None:
+            continue
+        if kind is int:
+            if -_MAX_EXACT <= item <= _MAX_EXACT:
+                continue
+            return False
+        if kind is dict:
+            for key, child in item.items():
+                if type(key) is not str or not key.isascii():
+                    return False
+                stack.append(child)
+            continue
+        if kind is list:
+            stack.extend(item)
+            continue
+        return False  # floats (number formatting differs) and anything else
+    return True
+
+
 def canonical(value: Any) -> bytes:
     """RFC 8785 canonical UTF-8 bytes of a JSON value."""
+    if _orjson_is_exact(value):
+        try:
+            return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+        except orjson.JSONEncodeError:
+            pass  # e.g. a lone surrogate: let rfc8785 decide
     try:
         return rfc8785.dumps(value)
     except rfc8785.CanonicalizationError as exc:
