@@ -10,7 +10,7 @@ from tabadol.domain.errors import InvalidFilter
 from tabadol.domain.stix import is_identifier
 from tabadol.domain.timestamps import parse_filter_timestamp
 
-_KNOWN = frozenset(
+KNOWN_PARAMETERS = frozenset(
     {
         "added_after",
         "limit",
@@ -97,7 +97,7 @@ def parse_object_filter(
 ) -> ObjectFilter:
     """Read the filter parameters; unknown `match[...]` fields are refused (not ignored)."""
     for name in params:
-        if name not in _KNOWN and name.startswith("match["):
+        if name not in KNOWN_PARAMETERS and name.startswith("match["):
             raise InvalidFilter(f"unsupported filter {name}")
     if not allow_id_type and ("match[id]" in params or "match[type]" in params):
         raise InvalidFilter("match[id] and match[type] do not apply to this endpoint")
