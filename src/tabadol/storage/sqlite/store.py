@@ -445,16 +445,17 @@ def _write_batch_txn(
         touched.append(version.stix_id)
         outcomes.append((WriteOutcome.STORED, version_us))
         date_added += 1
-    for stix_id in set(touched):
+    bounds = {sid: (min(known[sid].versions), max(known[sid].versions)) for sid in set(touched)}
+    for stix_id, (first, last) in bounds.items():
         entry = known[stix_id]
-        if entry.first is not None and min(entry.versions) < entry.first:
+        if entry.first is not None and first < entry.first:
             _clear_flag_txn(conn, "is_first", collection_id, stix_id, entry.first)
-        if entry.last is not None and max(entry.versions) > entry.last:
+        if entry.last is not None and last > entry.last:
             _clear_flag_txn(conn, "is_last", collection_id, stix_id, entry.last)
     for stix_id, row in zip(touched, rows, strict=True):
-        entry = known[stix_id]
-        row[6] = int(row[4] == min(entry.versions))
-        row[7] = int(row[4] == max(entry.versions))
+        first, last = bounds[stix_id]
+        row[6] = int(row[4] == first)
+        row[7] = int(row[4] == last)
     conn.executemany(
         "INSERT INTO objects(collection_id, stix_id, type, spec_version, version_us, date_added,"
         " is_first, is_last, author_org, created_by_ref, tlp, tlp_defaulted, body)"
