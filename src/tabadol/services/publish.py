@@ -114,16 +114,18 @@ def publish_objects(
     failures: list[tuple[str, str, str]] = []
     prepared: list[NewVersion] = []
     hosted = {org.identity_id: org for org in node.store.list_orgs()}
-    texts: list[str] = []
+    texts: list[str] = []  # each prepared object's own version text
     for obj in objects:
+        text = _label(obj, "modified") or _label(obj, "created")
         try:
             prepared.append(_prepare(node, principal, collection, check_object(obj), hosted))
-            texts.append(_label(obj, "modified") or _label(obj, "created"))
+            texts.append(text)
         except (InvalidObject, _Refused) as exc:
-            version = _label(obj, "modified") or _label(obj, "created")
-            failures.append((_label(obj, "id"), version, str(exc)))
+            failures.append((_label(obj, "id"), text, str(exc)))
     now = node.clock()
     status_id = str(uuid.uuid4())
+
+    built: list[StatusRecord] = []  # the status made inside the write transaction
 
     def status_of(outcomes: list[tuple[WriteOutcome, int]]) -> StatusRecord:
         successes, failed = [], list(failures)
@@ -135,13 +137,10 @@ def publish_objects(
                 failed.append((entry[0], entry[1], "another organization publishes this id here"))
             else:
                 successes.append(entry)
-        return StatusRecord(status_id, principal.org_id, now, len(objects), successes, failed)
-
-    built: list[StatusRecord] = []
-
-    def keep(outcomes: list[tuple[WriteOutcome, int]]) -> StatusRecord:
-        built.append(status_of(outcomes))
+        built.append(
+            StatusRecord(status_id, principal.org_id, now, len(objects), successes, failed)
+        )
         return built[-1]
 
-    node.store.write_versions(collection.id, principal.org.id, prepared, now, keep)
+    node.store.write_versions(collection.id, principal.org.id, prepared, now, status_of)
     return built[-1]
