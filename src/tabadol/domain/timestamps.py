@@ -48,11 +48,15 @@ def _parse_text(value: str) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + micros
 
 
+def _seconds_text(micros: int) -> tuple[str, int]:
+    """`YYYY-MM-DDTHH:MM:SS` of a moment, and its microseconds within the second."""
+    seconds, fraction = divmod(micros, 1_000_000)
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S"), fraction
+
+
 def format_us(micros: int) -> str:
     """Render microseconds as an RFC 3339 UTC timestamp: millisecond precision where exact."""
-    seconds, fraction = divmod(micros, 1_000_000)
-    moment = datetime.fromtimestamp(seconds, UTC)
-    base = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    base, fraction = _seconds_text(micros)
     if fraction % 1000 == 0:
         return f"{base}.{fraction // 1000:03d}Z"
     return f"{base}.{fraction:06d}Z"
@@ -61,8 +65,8 @@ def format_us(micros: int) -> str:
 def format_date_added(micros: int) -> str:
     """`date_added` always with six fractional digits, so that the node's own timestamps
     also sort correctly as text (clients compare them as strings)."""
-    seconds, fraction = divmod(micros, 1_000_000)
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{fraction:06d}Z"
+    base, fraction = _seconds_text(micros)
+    return f"{base}.{fraction:06d}Z"
 
 
 def parse_filter_timestamp(name: str, value: str) -> int:
