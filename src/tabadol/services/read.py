@@ -65,6 +65,16 @@ def readable_collection(node: Node, principal: Principal, collection_uuid: str) 
     return view.collection
 
 
+def _read_scope(
+    node: Node, principal: Principal, collection_uuid: str
+) -> tuple[Collection, Visibility]:
+    """The collection asked for and the caller's read predicate over it alone (the policy
+    applied to that collection: the same as the node-wide predicate narrowed to it)."""
+    collection = readable_collection(node, principal, collection_uuid)
+    anonymous_public = node.settings.anonymous_public_read
+    return collection, visibility(principal, [collection], anonymous_public=anonymous_public)
+
+
 def visible(node: Node, principal: Principal) -> Visibility:
     """The read predicate of `principal` over the whole node (export, search)."""
     return visibility(
@@ -101,9 +111,8 @@ def get_objects(
     node: Node, principal: Principal, collection_uuid: str, params: Mapping[str, str]
 ) -> Page:
     """TAXII 2.1 section 5.4: a page of objects; latest versions unless match[version] asks."""
-    collection = readable_collection(node, principal, collection_uuid)
+    collection, vis = _read_scope(node, principal, collection_uuid)
     flt = parse_object_filter(params)
-    vis = visible(node, principal).narrowed_to(collection.id)
     return _page(node, vis, flt, params, f"objects:{collection.uuid}")
 
 
@@ -111,9 +120,8 @@ def get_manifest(
     node: Node, principal: Principal, collection_uuid: str, params: Mapping[str, str]
 ) -> Page:
     """TAXII 2.1 section 5.3: the same selection as objects, rendered as manifest records."""
-    collection = readable_collection(node, principal, collection_uuid)
+    collection, vis = _read_scope(node, principal, collection_uuid)
     flt = parse_object_filter(params)
-    vis = visible(node, principal).narrowed_to(collection.id)
     return _page(node, vis, flt, params, f"manifest:{collection.uuid}")
 
 
@@ -142,8 +150,7 @@ def _one_object(
     endpoint: str,
     default_last: bool,
 ) -> Page:
-    collection = readable_collection(node, principal, collection_uuid)
-    vis = visible(node, principal).narrowed_to(collection.id)
+    collection, vis = _read_scope(node, principal, collection_uuid)
     flt = _object_filter(params, stix_id, default_last=default_last)
     page = _page(node, vis, flt, params, f"{endpoint}:{collection.uuid}:{stix_id}")
     if not page.rows and "next" not in params and not _exists(node, vis, stix_id):
@@ -187,8 +194,7 @@ def delete_object(
     params: Mapping[str, str],
 ) -> int:
     """TAXII 2.1 section 5.7: delete matching versions (default all); publisher only."""
-    collection = readable_collection(node, principal, collection_uuid)
-    vis = visible(node, principal).narrowed_to(collection.id)
+    collection, vis = _read_scope(node, principal, collection_uuid)
     if not _exists(node, vis, stix_id):
         raise NotFound("no such object")
     authors = node.store.authors_of(collection.id, stix_id)
