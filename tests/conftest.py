@@ -33,6 +33,20 @@ MOBILE_BUNDLE = DATA / "mobile-attack-17.1.json"
 START_US = 1_767_225_600_000_000  # 2026-01-01T00:00:00Z
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _key_secrets_outside_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Test nodes keep their key-wrapping secrets in a session directory (outside every data
+    directory, as in production), not in the user's ~/.config; subprocesses inherit it."""
+    home = tmp_path_factory.mktemp("xdg-config")
+    previous = os.environ.get("XDG_CONFIG_HOME")
+    os.environ["XDG_CONFIG_HOME"] = str(home)
+    yield
+    if previous is None:
+        os.environ.pop("XDG_CONFIG_HOME", None)
+    else:
+        os.environ["XDG_CONFIG_HOME"] = previous
+
+
 class StepClock:
     """An injectable clock: each reading is one millisecond after the previous one."""
 

@@ -45,6 +45,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("default_tlp_public", "CLEAR", "TLP of unmarked items in `public`."),
     Setting("log_level", "info", "uvicorn log level: critical, error, warning, info, debug."),
     Setting("worker_threads", 8, "Threads serving requests (each may hold a database reader)."),
+    Setting(
+        "key_secret_file",
+        "",
+        "File holding the secret that wraps the org private keys the node holds; must lie"
+        " outside the data directory. Empty: `$XDG_CONFIG_HOME/tabadol/secrets/NODE_ID.key`.",
+    ),
 )
 
 
@@ -65,6 +71,7 @@ class Settings:
     default_tlp_public: str = "CLEAR"
     log_level: str = "info"
     worker_threads: int = 8
+    key_secret_file: str = ""
 
     def channel_defaults(self) -> ChannelDefaults:
         return ChannelDefaults(

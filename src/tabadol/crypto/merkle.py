@@ -115,3 +115,24 @@ def verify_consistency(
             sr = node_hash(sr, node)
         fn, sn = fn >> 1, sn >> 1
     return sn == 0 and fr == old_root and sr == new_root
+
+
+def append_to_frontier(frontier: Sequence[bytes], size: int, leaf: bytes) -> list[bytes]:
+    """The frontier (roots of the perfect subtrees, left to right) after appending `leaf` to
+    a tree of `size` leaves: appending costs O(log n) and the log never re-reads old leaves."""
+    grown = [*frontier, leaf]
+    while size & 1:
+        right = grown.pop()
+        grown[-1] = node_hash(grown[-1], right)
+        size >>= 1
+    return grown
+
+
+def frontier_root(frontier: Sequence[bytes]) -> bytes:
+    """MTH of the tree a frontier describes (folding the subtrees from the right)."""
+    if not frontier:
+        return EMPTY_ROOT
+    result = frontier[-1]
+    for subtree in reversed(frontier[:-1]):
+        result = node_hash(subtree, result)
+    return result

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from tabadol.domain.audience import AudienceKind
+from tabadol.domain.keys import Custody
 from tabadol.domain.tlp import TLP
 
 
@@ -30,6 +31,7 @@ class Org:
     identity_id: str  # the STIX identity object of the org
     member: bool  # a member of the exchange; a guest org reads public items only
     created: int
+    custody: Custody = Custody.NODE
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,9 @@ from tabadol.domain.tlp import TLP, strictest_tlp
 _TYPE = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9]$", re.ASCII)
 _UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 _IDENTIFIER = re.compile(rf"^([a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9])--({_UUID})$", re.ASCII)
+# An end-to-end encrypted object keeps its type-specific properties in the ciphertext
+# (the name is crypto.sealed_object.SEALED_PROPERTY; domain does not import crypto).
+SEALED_PROPERTY = "x_tabadol_sealed"
 _PROPERTY_NAME = re.compile(r"^[a-z0-9_]{3,250}$", re.ASCII)
 
 SCO_TYPES = frozenset(
@@ -97,6 +100,7 @@ class CheckedObject:
     version_us: int | None  # None: an object without timestamps; the node's date_added serves
     created_by_ref: str | None
     tlp: TLP | None
+    sealed: bool = False  # an end-to-end encrypted object: routing metadata in clear only
 
 
 def is_identifier(value: object, of_type: str | None = None) -> bool:
@@ -129,7 +133,8 @@ def check_object(obj: object) -> CheckedObject:
     if spec_version != "2.1":
         raise InvalidObject(f"'spec_version' must be '2.1', not {spec_version!r}")
     version_us = _check_timestamps(obj, stix_type, is_sco)
-    for name in _REQUIRED.get(stix_type, ()):
+    sealed = SEALED_PROPERTY in obj
+    for name in () if sealed else _REQUIRED.get(stix_type, ()):
         if name not in obj:
             raise InvalidObject(f"a {stix_type} requires {name!r}")
     _check_properties(obj)
@@ -144,6 +149,7 @@ def check_object(obj: object) -> CheckedObject:
         version_us=version_us,
         created_by_ref=created_by_ref,
         tlp=strictest_tlp(obj.get("object_marking_refs")),
+        sealed=sealed,
     )
 
 

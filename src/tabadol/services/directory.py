@@ -6,12 +6,16 @@ import hashlib
 import re
 import secrets
 import uuid
+from typing import Any
 
 from tabadol.domain.audience import AudienceKind
+from tabadol.domain.audit import AuditEvent, actor_of
 from tabadol.domain.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
+from tabadol.domain.keys import Custody
 from tabadol.domain.model import Collection, Group, Org, Principal, PrincipalKind, Role, Token
 from tabadol.domain.policy import may_create_group, may_manage_group, may_manage_org, may_see_group
 from tabadol.domain.timestamps import format_us
+from tabadol.services.keys import client_keys, generate_node_held_keys, key_record
 from tabadol.services.node import Node, collection_uuid
 from tabadol.storage.base import Channel
 
@@ -50,12 +54,33 @@ OPERATOR = Principal(kind=PrincipalKind.NODE_ADMIN)
 
 
 # --- organizations ---------------------------------------------------------------------------
-def add_org(node: Node, name: str, *, member: bool = True) -> Org:
-    """Create an org with its STIX identity, its private channel, and (for members) publish
-    its identity into `members` so every member can resolve `created_by_ref`."""
-    from tabadol.services.publish import publish_objects  # the use cases sit side by side
+def add_org(
+    node: Node,
+    name: str,
+    *,
+    member: bool = True,
+    custody: Custody = Custody.NODE,
+    public_keys: dict[str, Any] | None = None,
+    actor: Principal | None = None,
+) -> Org:
+    """Create an org with its keys, its STIX identity and its private channel, and (for
+    members) publish its identity into `members` so every member can resolve
+    `created_by_ref` and find its public keys.
 
+    Node custody: the node generates the keys and holds them wrapped. Client custody: the
+    org registers its public keys (`tabadol key generate`) and the node never sees the
+    private halves."""
     name = _check_channel_name(node, "organization", name)
+    if custody is Custody.CLIENT and public_keys is None:
+        raise InvalidInput(
+            "an organization that keeps its keys registers its public keys"
+            " (`tabadol key generate` prints them)"
+        )
+    if custody is Custody.NODE and public_keys is not None:
+        raise InvalidInput(
+            "the node generates the keys it holds; give public keys only with client custody"
+        )
+    keys = client_keys(public_keys) if public_keys is not None else generate_node_held_keys(node)
     now = node.clock()
     identity_id = f"identity--{uuid.uuid4()}"
     channel = (
@@ -63,22 +88,47 @@ def add_org(node: Node, name: str, *, member: bool = True) -> Org:
         if member
         else None  # a guest reads public items only: it has no channel of its own
     )
-    org = node.store.create_org(name, identity_id, member, now, channel)
+    event = AuditEvent(
+        "org.add",
+        actor_of(actor or OPERATOR),
+        detail={
+            "org": name,
+            "member": member,
+            "custody": custody.value,
+            "keys": [k.key_id for k in keys],
+        },
+    )
+    org = node.store.create_org(
+        name, identity_id, member, now, channel, custody=custody, keys=keys, audit=[event]
+    )
     if member:
-        stamp = format_us(now)
-        identity = {
-            "type": "identity",
-            "spec_version": "2.1",
-            "id": org.identity_id,
-            "created": stamp,
-            "modified": stamp,
-            "name": org.name,
-            "identity_class": "organization",
-            "created_by_ref": org.identity_id,
-        }
-        members = collection_by_kind(node, AudienceKind.MEMBERS)
-        publish_objects(node, org_principal(node, org, Role.PUBLISHER), members, [identity])
+        publish_identity(node, org, created=now)
     return org
+
+
+def publish_identity(node: Node, org: Org, created: int | None = None) -> None:
+    """Publish a version of the org's identity carrying its public keys and their history,
+    signed by the node key: the node speaks for its directory."""
+    from tabadol.services.publish import publish_objects  # the use cases sit side by side
+
+    now = created if created is not None else node.clock()
+    identity = {
+        "type": "identity",
+        "spec_version": "2.1",
+        "id": org.identity_id,
+        "created": format_us(created if created is not None else org.created),
+        "modified": format_us(now),
+        "name": org.name,
+        "identity_class": "organization",
+        "created_by_ref": org.identity_id,
+        "x_tabadol_custody": org.custody.value,
+        "x_tabadol_keys": [key_record(k) for k in node.store.org_keys(org.id)],
+    }
+    members = collection_by_kind(node, AudienceKind.MEMBERS)
+    principal = org_principal(node, org, Role.PUBLISHER)
+    status = publish_objects(node, principal, members, [identity], directory=True)
+    if status.failures:
+        raise InvalidInput(f"the identity of {org.name!r} was refused: {status.failures[0][2]}")
 
 
 def require_org(node: Node, name: str) -> Org:
@@ -141,8 +191,13 @@ def create_token(
             raise InvalidInput(f"role must be one of {', '.join(r.value for r in Role)}") from None
         org_id = org.id
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    event = AuditEvent(
+        "token.create",
+        actor_of(actor),
+        detail={"org": org_name, "role": role, "prefix": secret[:10], "label": label[:200]},
+    )
     token = node.store.create_token(
-        org_id, role, label[:200], hash_secret(secret), secret[:10], node.clock()
+        org_id, role, label[:200], hash_secret(secret), secret[:10], node.clock(), audit=[event]
     )
     return token, secret
 
@@ -166,7 +221,10 @@ def revoke_token(node: Node, actor: Principal, token_id: int) -> Token:
         or (token.org_id is not None and not may_manage_org(actor, token.org_id))
     ):
         raise NotFound(f"no token {token_id} that you manage")
-    if not node.store.revoke_token(token_id, node.clock()):
+    event = AuditEvent(
+        "token.revoke", actor_of(actor), detail={"token": token_id, "prefix": token.prefix}
+    )
+    if not node.store.revoke_token(token_id, node.clock(), audit=[event]):
         raise InvalidInput(f"token {token_id} is already revoked")
     revoked = node.store.token_by_id(token_id)
     assert revoked is not None
@@ -186,7 +244,8 @@ def create_group(node: Node, actor: Principal, name: str, owner_name: str) -> Gr
         raise InvalidInput(f"{owner.name!r} is a guest organization; only members own groups")
     group_uuid = str(uuid.uuid4())
     channel = Channel(collection_uuid(node, f"group:{group_uuid}"), name, f"Sharing group {name}.")
-    return node.store.create_group(group_uuid, name, owner.id, node.clock(), channel)
+    event = AuditEvent("group.create", actor_of(actor), detail={"group": name, "owner": owner.name})
+    return node.store.create_group(group_uuid, name, owner.id, node.clock(), channel, audit=[event])
 
 
 def require_group(node: Node, actor: Principal, name: str) -> Group:
@@ -205,7 +264,13 @@ def add_group_member(
     org = require_org(node, org_name)
     if not org.member:
         raise InvalidInput(f"{org.name!r} is a guest organization; groups hold members only")
-    node.store.set_group_member(group.id, org.id, owner or org.id in group.owners)
+    owner = owner or org.id in group.owners
+    event = AuditEvent(
+        "group.add-member",
+        actor_of(actor),
+        detail={"group": group.name, "org": org.name, "owner": owner},
+    )
+    node.store.set_group_member(group.id, org.id, owner, now=node.clock(), audit=[event])
     updated = node.store.group_by_id(group.id)
     assert updated is not None
     return updated
@@ -218,7 +283,10 @@ def remove_group_member(node: Node, actor: Principal, group_name: str, org_name:
     org = require_org(node, org_name)
     if org.id in group.owners and len(group.owners) == 1:
         raise InvalidInput(f"{org.name!r} is the last owner of {group.name!r}")
-    if not node.store.remove_group_member(group.id, org.id):
+    event = AuditEvent(
+        "group.remove-member", actor_of(actor), detail={"group": group.name, "org": org.name}
+    )
+    if not node.store.remove_group_member(group.id, org.id, now=node.clock(), audit=[event]):
         raise NotFound(f"{org.name!r} is not a member of {group.name!r}")
     updated = node.store.group_by_id(group.id)
     assert updated is not None

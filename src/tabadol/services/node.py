@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nacl.signing import SigningKey
+
 from tabadol.config import Settings, load_settings, write_settings
 from tabadol.crypto.keyfiles import create_signing_key, load_signing_key
+from tabadol.crypto.signing import key_id, sign
 from tabadol.domain.audience import AudienceKind
+from tabadol.domain.audit import head_payload
 from tabadol.domain.errors import InvalidInput
 from tabadol.domain.model import ChannelDefaults
 from tabadol.domain.paging import PageTokens
@@ -40,6 +46,14 @@ class Node:
     page_tokens: PageTokens
     node_id: str  # a stable UUID derived from the node key
     channel_defaults: ChannelDefaults
+    node_key: SigningKey  # signs audit tree heads and the directory (org identities)
+    key_secret_path: Path  # the secret wrapping org private keys; outside data_dir
+    unwrapped: dict[str, bytes] = field(default_factory=dict)  # key id -> private key
+    unwrapped_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def node_key_id(self) -> str:
+        return key_id(bytes(self.node_key.verify_key))
 
     def close(self) -> None:
         self.store.close()
@@ -88,12 +102,35 @@ def open_node(data_dir: Path, clock: Clock = system_clock, **overrides: Any) -> 
         )
     )
     paging_secret = hashlib.blake2b(seed, person=b"tabadol-paging", digest_size=32).digest()
+    node_key_id = key_id(bytes(key.verify_key))
+
+    def sign_head(size: int, root: bytes, at: int) -> tuple[str, bytes]:
+        return node_key_id, sign(key, head_payload(size, root, at))
+
     return Node(
         data_dir=data_dir,
         settings=settings,
-        store=SQLiteStore(data_dir / settings.database),
+        store=SQLiteStore(data_dir / settings.database, head_signer=sign_head),
         clock=clock,
         page_tokens=PageTokens(paging_secret),
         node_id=node_id,
         channel_defaults=settings.channel_defaults(),
+        node_key=key,
+        key_secret_path=key_secret_path(data_dir, settings, node_id),
     )
+
+
+def key_secret_path(data_dir: Path, settings: Settings, node_id: str) -> Path:
+    """Where the key-wrapping secret lives: never inside the data directory, so that the
+    data directory (or a backup of it) alone does not give the org private keys."""
+    if settings.key_secret_file:
+        path = Path(settings.key_secret_file).expanduser()
+    else:
+        base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+        path = base / "tabadol" / "secrets" / f"{node_id}.key"
+    resolved, data = path.resolve(), data_dir.resolve()
+    if resolved == data or data in resolved.parents:
+        raise InvalidInput(
+            f"key_secret_file {path} lies inside the data directory; keep it elsewhere"
+        )
+    return path

@@ -7,8 +7,13 @@ exactly like a missing one) and hands the storage the caller's Visibility.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+import orjson
+
+from tabadol.crypto.sealed_object import open_object
+from tabadol.crypto.sealing import SealingError
+from tabadol.domain.audit import AuditEvent, actor_of
 from tabadol.domain.errors import Forbidden, InvalidFilter, NotFound
 from tabadol.domain.filters import (
     ObjectFilter,
@@ -16,8 +21,10 @@ from tabadol.domain.filters import (
     parse_object_filter,
     parse_page,
 )
+from tabadol.domain.keys import KeyPurpose
 from tabadol.domain.model import Collection, Principal
 from tabadol.domain.policy import Visibility, may_delete, may_read, may_write, visibility
+from tabadol.services.keys import decryption_key_of
 from tabadol.services.node import Node
 from tabadol.storage.base import StatusRecord, StoredRow
 
@@ -107,13 +114,55 @@ def _page(
     return Page(rows, more, token)
 
 
+RESTRICTED_READ = "read.restricted"
+
+
+def with_content(node: Node, principal: Principal, page: Page) -> Page:
+    """The page as the principal receives its content: sealed objects opened where the
+    node holds a recipient key of the principal's org (others get the sealed form), and
+    every read of an encrypted or TLP:RED item recorded in the audit log."""
+    restricted = [row for row in page.rows if row.sealed or row.tlp == "RED"]
+    if not restricted:
+        return page
+    opened = {id(row): _opened(node, principal, row) for row in restricted if row.sealed}
+    rows = [opened.get(id(row), row) for row in page.rows]
+    decrypted = sum(1 for row in restricted if row.sealed and opened[id(row)] is not row)
+    event = AuditEvent(
+        RESTRICTED_READ,
+        actor_of(principal),
+        object_ids=[row.stix_id for row in restricted],
+        detail={"decrypted_by_node": decrypted, "served_sealed": len(opened) - decrypted},
+    )
+    node.store.append_audit([event], node.clock())
+    return Page(rows, page.more, page.next_token)
+
+
+def _opened(node: Node, principal: Principal, row: StoredRow) -> StoredRow:
+    if principal.org is None:
+        return row
+    sealed = orjson.loads(row.body)
+    recipients = sealed.get("x_tabadol_sealed", {}).get("recipients", {})
+    for key in node.store.keys_by_id(recipients).values():
+        if key.org_id == principal.org.id and key.purpose is KeyPurpose.ENCRYPT:
+            if not key.held_by_node:
+                return row  # the org's client holds the key: it opens the item itself
+            try:
+                inner = open_object(sealed, decryption_key_of(node, key))
+            except SealingError:
+                return row
+            return replace(row, body=orjson.dumps(inner))
+    return row  # not a recipient (e.g. joined the group after the item was sealed)
+
+
 def get_objects(
     node: Node, principal: Principal, collection_uuid: str, params: Mapping[str, str]
 ) -> Page:
     """TAXII 2.1 section 5.4: a page of objects; latest versions unless match[version] asks."""
     collection, vis = _read_scope(node, principal, collection_uuid)
     flt = parse_object_filter(params)
-    return _page(node, vis, flt, params, f"objects:{collection.uuid}")
+    return with_content(
+        node, principal, _page(node, vis, flt, params, f"objects:{collection.uuid}")
+    )
 
 
 def get_manifest(
@@ -166,9 +215,10 @@ def get_object(
     params: Mapping[str, str],
 ) -> Page:
     """TAXII 2.1 section 5.6: one object's versions; 404 if the caller sees none."""
-    return _one_object(
+    page = _one_object(
         node, principal, collection_uuid, stix_id, params, endpoint="object", default_last=True
     )
+    return with_content(node, principal, page)
 
 
 def get_versions(
@@ -201,7 +251,13 @@ def delete_object(
     if not all(may_delete(principal, collection, author) for author in authors):
         raise Forbidden("only the organization that published an object deletes it")
     flt = _object_filter(params, stix_id, default_last=False)
-    deleted = node.store.delete_versions(collection.id, stix_id, flt, node.clock())
+    event = AuditEvent(
+        "delete",
+        actor_of(principal),
+        object_ids=[stix_id],
+        detail={"collection": collection.uuid, "filter": dict(params)},
+    )
+    deleted = node.store.delete_versions(collection.id, stix_id, flt, node.clock(), audit=[event])
     if deleted == 0:
         raise NotFound("no version of this object matches the filter")
     return deleted

@@ -17,7 +17,7 @@ from tabadol.domain.policy import Visibility
 from tabadol.services.directory import org_principal, require_org
 from tabadol.services.node import Node
 from tabadol.services.publish import envelope_objects, publish_objects
-from tabadol.services.read import list_collections, visible
+from tabadol.services.read import Page, list_collections, visible, with_content
 
 Progress = Callable[[int], None]
 
@@ -99,14 +99,17 @@ def export_objects(
     if collection_ref is not None:
         vis = vis.narrowed_to(find_collection(node, principal, collection_ref, write=False).id)
     flt = ObjectFilter(versions=VersionFilter(last=not all_versions, all=all_versions))
-    return _pages(node, vis, flt, page)
+    return _pages(node, principal, vis, flt, page)
 
 
-def _pages(node: Node, vis: Visibility, flt: ObjectFilter, page: int) -> Iterator[bytes]:
+def _pages(
+    node: Node, principal: Principal, vis: Visibility, flt: ObjectFilter, page: int
+) -> Iterator[bytes]:
+    """Pages as the org receives them: sealed items opened where the node holds its key."""
     after: int | None = None
     while True:
         rows = node.store.query_objects(vis, flt, after, page)
-        for row in rows:
+        for row in with_content(node, principal, Page(rows, False, None)).rows:
             yield row.body
         if len(rows) < page:
             return

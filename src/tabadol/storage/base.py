@@ -7,13 +7,15 @@ policy and applies it inside the query.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
 
 from tabadol.domain.audience import AudienceKind
+from tabadol.domain.audit import AuditEntry, AuditEvent, TreeHead
 from tabadol.domain.filters import ObjectFilter
+from tabadol.domain.keys import Custody, KeyPurpose, NewKey, OrgKey
 from tabadol.domain.model import Collection, Group, Org, Token
 from tabadol.domain.policy import Visibility
 
@@ -44,7 +46,8 @@ class NewVersion:
     created_by_ref: str | None
     tlp: str
     tlp_defaulted: bool
-    body: bytes  # the object as compact JSON
+    body: bytes  # the object as compact JSON (its sealed form when `sealed`)
+    sealed: bool = False  # end-to-end encrypted: the node keeps routing metadata only
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +59,8 @@ class StoredRow:
     version_us: int
     spec_version: str
     body: bytes
+    sealed: bool = False
+    tlp: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,14 +76,27 @@ class StatusRecord:
 
 
 StatusBuilder = Callable[[list[tuple[WriteOutcome, int]]], StatusRecord]
+AuditBuilder = Callable[[list[tuple[WriteOutcome, int]]], Sequence[AuditEvent]]
 
 
 class Store(Protocol):
+    """Every write method that changes who may do what, or what is stored, takes the audit
+    events that record it and appends them in the SAME transaction (with a signed tree head)."""
+
     # --- directory -----------------------------------------------------------------------
     def create_org(
-        self, name: str, identity_id: str, member: bool, now: int, channel: Channel | None = None
+        self,
+        name: str,
+        identity_id: str,
+        member: bool,
+        now: int,
+        channel: Channel | None = None,
+        *,
+        custody: Custody = Custody.NODE,
+        keys: Sequence[NewKey] = (),
+        audit: Sequence[AuditEvent] = (),
     ) -> Org:
-        """Create an org (and its private channel, in the same transaction)."""
+        """Create an org with its keys (and its private channel), in one transaction."""
         ...
 
     def org_by_name(self, name: str) -> Org | None: ...
@@ -87,15 +105,32 @@ class Store(Protocol):
     def list_orgs(self) -> list[Org]: ...
 
     def create_token(
-        self, org_id: int | None, role: str, label: str, secret_hash: bytes, prefix: str, now: int
+        self,
+        org_id: int | None,
+        role: str,
+        label: str,
+        secret_hash: bytes,
+        prefix: str,
+        now: int,
+        *,
+        audit: Sequence[AuditEvent] = (),
     ) -> Token: ...
     def token_by_hash(self, secret_hash: bytes) -> Token | None: ...
     def list_tokens(self, org_id: int | None) -> list[Token]: ...
     def token_by_id(self, token_id: int) -> Token | None: ...
-    def revoke_token(self, token_id: int, now: int) -> bool: ...
+    def revoke_token(
+        self, token_id: int, now: int, *, audit: Sequence[AuditEvent] = ()
+    ) -> bool: ...
 
     def create_group(
-        self, uuid: str, name: str, owner_org: int, now: int, channel: Channel | None = None
+        self,
+        uuid: str,
+        name: str,
+        owner_org: int,
+        now: int,
+        channel: Channel | None = None,
+        *,
+        audit: Sequence[AuditEvent] = (),
     ) -> Group:
         """Create a group owned by `owner_org` (and its channel, in the same transaction)."""
         ...
@@ -103,14 +138,39 @@ class Store(Protocol):
     def group_by_name(self, name: str) -> Group | None: ...
     def group_by_id(self, group_id: int) -> Group | None: ...
     def list_groups(self) -> list[Group]: ...
-    def set_group_member(self, group_id: int, org_id: int, owner: bool) -> None: ...
-    def remove_group_member(self, group_id: int, org_id: int) -> bool: ...
+    def set_group_member(
+        self,
+        group_id: int,
+        org_id: int,
+        owner: bool,
+        *,
+        now: int = 0,
+        audit: Sequence[AuditEvent] = (),
+    ) -> None: ...
+    def remove_group_member(
+        self, group_id: int, org_id: int, *, now: int = 0, audit: Sequence[AuditEvent] = ()
+    ) -> bool: ...
     def group_ids_of(self, org_id: int) -> frozenset[int]: ...
 
     def create_collection(
         self, uuid: str, kind: AudienceKind, ref: int | None, title: str, description: str
     ) -> Collection: ...
     def list_collections(self) -> list[Collection]: ...
+
+    # --- keys -----------------------------------------------------------------------------
+    def register_keys(
+        self, org_id: int, keys: Sequence[NewKey], now: int, *, audit: Sequence[AuditEvent] = ()
+    ) -> list[OrgKey]:
+        """Add keys; each retires the org's current key of its purpose (valid until now)."""
+        ...
+
+    def revoke_key(
+        self, key_id: str, at: int, reason: str, now: int, *, audit: Sequence[AuditEvent] = ()
+    ) -> bool: ...
+    def org_keys(self, org_id: int | None = None) -> list[OrgKey]: ...
+    def keys_by_id(self, key_ids: Iterable[str]) -> dict[str, OrgKey]: ...
+    def current_keys(self, org_ids: Iterable[int], purpose: KeyPurpose) -> dict[int, OrgKey]: ...
+    def wrapped_private(self, key_id: str) -> bytes | None: ...
 
     # --- objects ------------------------------------------------------------------------
     def write_versions(
@@ -120,9 +180,10 @@ class Store(Protocol):
         versions: Sequence[NewVersion],
         now: int,
         status_of: StatusBuilder | None = None,
+        audit_of: AuditBuilder | None = None,
     ) -> list[tuple[WriteOutcome, int]]:
-        """Store versions in ONE transaction (with the status, if asked); return each
-        version's outcome and version (µs). Acknowledge only after this returns."""
+        """Store versions in ONE transaction (with the status and audit entries, if asked);
+        return each version's outcome and version (µs). Acknowledge only after this returns."""
         ...
 
     def query_objects(
@@ -130,11 +191,34 @@ class Store(Protocol):
     ) -> list[StoredRow]: ...
     def authors_of(self, collection_id: int, stix_id: str) -> set[int]: ...
     def delete_versions(
-        self, collection_id: int, stix_id: str, flt: ObjectFilter, now: int
+        self,
+        collection_id: int,
+        stix_id: str,
+        flt: ObjectFilter,
+        now: int,
+        *,
+        audit: Sequence[AuditEvent] = (),
     ) -> int: ...
     def count_objects(self, visible: Visibility) -> int: ...
 
     def save_status(self, status: StatusRecord) -> None: ...
     def status(self, uuid: str) -> StatusRecord | None: ...
+
+    # --- audit ----------------------------------------------------------------------------
+    def append_audit(self, events: Sequence[AuditEvent], now: int) -> None: ...
+    def audit_entries(
+        self,
+        *,
+        action: str | None = None,
+        actor: str | None = None,
+        since: int | None = None,
+        until: int | None = None,
+        after: int | None = None,
+        limit: int = 100,
+    ) -> list[AuditEntry]: ...
+    def iter_audit(self, start: int = 0) -> Iterator[AuditEntry]: ...
+    def audit_heads(self) -> list[TreeHead]: ...
+    def audit_leaves(self, size: int) -> list[bytes]: ...
+    def audit_size(self) -> int: ...
 
     def close(self) -> None: ...

@@ -5,7 +5,7 @@ from __future__ import annotations
 from tabadol.domain.filters import ObjectFilter
 from tabadol.domain.policy import Visibility
 
-_SELECT = "SELECT date_added, stix_id, version_us, spec_version, body FROM objects"
+_SELECT = "SELECT date_added, stix_id, version_us, spec_version, body, sealed, tlp FROM objects"
 
 
 def _in(column: str, values: frozenset[str] | frozenset[int]) -> tuple[str, tuple[object, ...]]:

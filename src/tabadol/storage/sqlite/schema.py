@@ -88,4 +88,44 @@ MIGRATIONS: list[str] = [
     );
     INSERT INTO counters(name, value) VALUES ('date_added', 0);
     """,
+    # 2: trust — org keys and custody, sealed objects, the audit log
+    """
+    ALTER TABLE orgs ADD COLUMN custody TEXT NOT NULL DEFAULT 'node';
+    CREATE TABLE org_keys (
+        key_id TEXT PRIMARY KEY,
+        org_id INTEGER NOT NULL REFERENCES orgs(id),
+        purpose TEXT NOT NULL,
+        public_key BLOB NOT NULL,
+        created INTEGER NOT NULL,
+        valid_until INTEGER,
+        revoked_at INTEGER,
+        revoked_reason TEXT,
+        wrapped_private BLOB
+    );
+    CREATE INDEX org_keys_by_org ON org_keys(org_id, purpose);
+    ALTER TABLE objects ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE audit_log (
+        position INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        action TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        entry BLOB NOT NULL,
+        leaf_hash BLOB NOT NULL
+    );
+    CREATE INDEX audit_by_action ON audit_log(action, position);
+    CREATE TABLE audit_heads (
+        tree_size INTEGER PRIMARY KEY,
+        root_hash BLOB NOT NULL,
+        at INTEGER NOT NULL,
+        key_id TEXT NOT NULL,
+        signature BLOB NOT NULL
+    );
+    CREATE TABLE audit_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        tree_size INTEGER NOT NULL,
+        last_leaf BLOB,
+        frontier BLOB NOT NULL
+    );
+    INSERT INTO audit_state(id, tree_size, last_leaf, frontier) VALUES (1, 0, NULL, x'');
+    """,
 ]

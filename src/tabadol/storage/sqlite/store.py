@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,11 +11,14 @@ from typing import Any
 import orjson
 
 from tabadol.domain.audience import AudienceKind
+from tabadol.domain.audit import AuditEntry, AuditEvent, TreeHead
 from tabadol.domain.errors import Conflict
 from tabadol.domain.filters import ObjectFilter
+from tabadol.domain.keys import Custody, KeyPurpose, NewKey, OrgKey
 from tabadol.domain.model import Collection, Group, Org, Token
 from tabadol.domain.policy import Visibility
 from tabadol.storage.base import (
+    AuditBuilder,
     Channel,
     NewVersion,
     StatusBuilder,
@@ -23,16 +26,26 @@ from tabadol.storage.base import (
     StoredRow,
     WriteOutcome,
 )
+from tabadol.storage.sqlite import audit as audit_sql
+from tabadol.storage.sqlite import keys as keys_sql
+from tabadol.storage.sqlite.audit import HeadSigner, append_audit_txn
 from tabadol.storage.sqlite.connections import Connections
 from tabadol.storage.sqlite.queries import object_query, version_clause
 
-_ORG_COLUMNS = "id, name, identity_id, member, created"
+_ORG_COLUMNS = "id, name, identity_id, member, created, custody"
 _TOKEN_COLUMNS = "id, prefix, org_id, role, label, created, revoked"
 _COLLECTION_COLUMNS = "id, uuid, kind, ref, title, description"
 
 
 def _org(row: tuple[Any, ...]) -> Org:
-    return Org(id=row[0], name=row[1], identity_id=row[2], member=bool(row[3]), created=row[4])
+    return Org(
+        id=row[0],
+        name=row[1],
+        identity_id=row[2],
+        member=bool(row[3]),
+        created=row[4],
+        custody=Custody(row[5]),
+    )
 
 
 def _token(row: tuple[Any, ...]) -> Token:
@@ -53,27 +66,43 @@ def _collection(row: tuple[Any, ...]) -> Collection:
 class SQLiteStore:
     """Objects as compact JSON plus index columns; every read takes a Visibility."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, head_signer: HeadSigner | None = None) -> None:
         self._db = Connections(path)
+        self._head_signer = head_signer
+
+    def _audit_txn(self, conn: sqlite3.Connection, events: Sequence[AuditEvent], now: int) -> None:
+        append_audit_txn(conn, events, now, self._head_signer)
 
     def close(self) -> None:
         self._db.close()
 
     # --- orgs -------------------------------------------------------------------------------
     def create_org(
-        self, name: str, identity_id: str, member: bool, now: int, channel: Channel | None = None
+        self,
+        name: str,
+        identity_id: str,
+        member: bool,
+        now: int,
+        channel: Channel | None = None,
+        *,
+        custody: Custody = Custody.NODE,
+        keys: Sequence[NewKey] = (),
+        audit: Sequence[AuditEvent] = (),
     ) -> Org:
         def txn(conn: sqlite3.Connection) -> Org:
             try:
                 cur = conn.execute(
-                    "INSERT INTO orgs(name, identity_id, member, created) VALUES (?, ?, ?, ?)",
-                    (name, identity_id, int(member), now),
+                    "INSERT INTO orgs(name, identity_id, member, created, custody)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (name, identity_id, int(member), now, custody.value),
                 )
             except sqlite3.IntegrityError:
                 raise Conflict(f"an organization named {name!r} already exists") from None
-            org = Org(cur.lastrowid or 0, name, identity_id, member, now)
+            org = Org(cur.lastrowid or 0, name, identity_id, member, now, custody)
             if channel is not None:
                 _create_collection_txn(conn, channel, AudienceKind.ORG, org.id)
+            keys_sql.register_keys_txn(conn, org.id, keys, now)
+            self._audit_txn(conn, audit, now)
             return org
 
         return self._db.run_write(txn)
@@ -101,7 +130,15 @@ class SQLiteStore:
 
     # --- tokens -----------------------------------------------------------------------------
     def create_token(
-        self, org_id: int | None, role: str, label: str, secret_hash: bytes, prefix: str, now: int
+        self,
+        org_id: int | None,
+        role: str,
+        label: str,
+        secret_hash: bytes,
+        prefix: str,
+        now: int,
+        *,
+        audit: Sequence[AuditEvent] = (),
     ) -> Token:
         def txn(conn: sqlite3.Connection) -> Token:
             try:
@@ -112,6 +149,7 @@ class SQLiteStore:
                 )
             except sqlite3.IntegrityError:
                 raise Conflict("a token with this secret already exists") from None
+            self._audit_txn(conn, audit, now)
             return Token(cur.lastrowid or 0, prefix, org_id, role, label, now, None)
 
         return self._db.run_write(txn)
@@ -143,18 +181,27 @@ class SQLiteStore:
             )
         return [_token(r) for r in rows]
 
-    def revoke_token(self, token_id: int, now: int) -> bool:
+    def revoke_token(self, token_id: int, now: int, *, audit: Sequence[AuditEvent] = ()) -> bool:
         def txn(conn: sqlite3.Connection) -> bool:
             cur = conn.execute(
                 "UPDATE tokens SET revoked = ? WHERE id = ? AND revoked IS NULL", (now, token_id)
             )
+            if cur.rowcount == 1:
+                self._audit_txn(conn, audit, now)
             return cur.rowcount == 1
 
         return self._db.run_write(txn)
 
     # --- groups -----------------------------------------------------------------------------
     def create_group(
-        self, uuid: str, name: str, owner_org: int, now: int, channel: Channel | None = None
+        self,
+        uuid: str,
+        name: str,
+        owner_org: int,
+        now: int,
+        channel: Channel | None = None,
+        *,
+        audit: Sequence[AuditEvent] = (),
     ) -> Group:
         def txn(conn: sqlite3.Connection) -> int:
             try:
@@ -171,6 +218,7 @@ class SQLiteStore:
             )
             if channel is not None:
                 _create_collection_txn(conn, channel, AudienceKind.GROUP, group_id)
+            self._audit_txn(conn, audit, now)
             return group_id
 
         group = self.group_by_id(self._db.run_write(txn))
@@ -211,20 +259,34 @@ class SQLiteStore:
     def list_groups(self) -> list[Group]:
         return self._groups()
 
-    def set_group_member(self, group_id: int, org_id: int, owner: bool) -> None:
-        self._db.run_write(
-            lambda conn: conn.execute(
+    def set_group_member(
+        self,
+        group_id: int,
+        org_id: int,
+        owner: bool,
+        *,
+        now: int = 0,
+        audit: Sequence[AuditEvent] = (),
+    ) -> None:
+        def txn(conn: sqlite3.Connection) -> None:
+            conn.execute(
                 "INSERT INTO group_members(group_id, org_id, owner) VALUES (?, ?, ?)"
                 " ON CONFLICT(group_id, org_id) DO UPDATE SET owner = excluded.owner",
                 (group_id, org_id, int(owner)),
             )
-        )
+            self._audit_txn(conn, audit, now)
 
-    def remove_group_member(self, group_id: int, org_id: int) -> bool:
+        self._db.run_write(txn)
+
+    def remove_group_member(
+        self, group_id: int, org_id: int, *, now: int = 0, audit: Sequence[AuditEvent] = ()
+    ) -> bool:
         def txn(conn: sqlite3.Connection) -> bool:
             cur = conn.execute(
                 "DELETE FROM group_members WHERE group_id = ? AND org_id = ?", (group_id, org_id)
             )
+            if cur.rowcount == 1:
+                self._audit_txn(conn, audit, now)
             return cur.rowcount == 1
 
         return self._db.run_write(txn)
@@ -256,6 +318,7 @@ class SQLiteStore:
         versions: Sequence[NewVersion],
         now: int,
         status_of: StatusBuilder | None = None,
+        audit_of: AuditBuilder | None = None,
     ) -> list[tuple[WriteOutcome, int]]:
         def txn(conn: sqlite3.Connection) -> list[tuple[WriteOutcome, int]]:
             last_added = conn.execute(
@@ -269,6 +332,8 @@ class SQLiteStore:
             )
             if status_of is not None:
                 _save_status_txn(conn, status_of(outcomes))
+            if audit_of is not None:
+                self._audit_txn(conn, audit_of(outcomes), now)
             return outcomes
 
         return self._db.run_write(txn)
@@ -303,7 +368,15 @@ class SQLiteStore:
         )
         return {r[0] for r in rows}
 
-    def delete_versions(self, collection_id: int, stix_id: str, flt: ObjectFilter, now: int) -> int:
+    def delete_versions(
+        self,
+        collection_id: int,
+        stix_id: str,
+        flt: ObjectFilter,
+        now: int,
+        *,
+        audit: Sequence[AuditEvent] = (),
+    ) -> int:
         versions_sql, version_params = version_clause(flt)
         spec_sql = ""
         spec_params: tuple[object, ...] = ()
@@ -322,9 +395,86 @@ class SQLiteStore:
             )
             deleted = conn.execute(f"DELETE FROM objects WHERE {where}", params).rowcount
             _refresh_first_last_txn(conn, collection_id, stix_id)
+            if deleted:
+                self._audit_txn(conn, audit, now)
             return deleted
 
         return self._db.run_write(txn)
+
+    # --- keys -------------------------------------------------------------------------------
+    def register_keys(
+        self,
+        org_id: int,
+        keys: Sequence[NewKey],
+        now: int,
+        *,
+        audit: Sequence[AuditEvent] = (),
+    ) -> list[OrgKey]:
+        def txn(conn: sqlite3.Connection) -> list[OrgKey]:
+            stored = keys_sql.register_keys_txn(conn, org_id, keys, now)
+            self._audit_txn(conn, audit, now)
+            return stored
+
+        return self._db.run_write(txn)
+
+    def revoke_key(
+        self, key_id: str, at: int, reason: str, now: int, *, audit: Sequence[AuditEvent] = ()
+    ) -> bool:
+        def txn(conn: sqlite3.Connection) -> bool:
+            done = keys_sql.revoke_key_txn(conn, key_id, at, reason)
+            if done:
+                self._audit_txn(conn, audit, now)
+            return done
+
+        return self._db.run_write(txn)
+
+    def org_keys(self, org_id: int | None = None) -> list[OrgKey]:
+        return keys_sql.keys_txn(self._db.reader(), org_id)
+
+    def keys_by_id(self, key_ids: Iterable[str]) -> dict[str, OrgKey]:
+        return keys_sql.keys_by_id_txn(self._db.reader(), list(key_ids))
+
+    def current_keys(self, org_ids: Iterable[int], purpose: KeyPurpose) -> dict[int, OrgKey]:
+        return keys_sql.current_keys_txn(self._db.reader(), list(org_ids), purpose)
+
+    def wrapped_private(self, key_id: str) -> bytes | None:
+        return keys_sql.wrapped_private_txn(self._db.reader(), key_id)
+
+    # --- audit ------------------------------------------------------------------------------
+    def append_audit(self, events: Sequence[AuditEvent], now: int) -> None:
+        self._db.run_write(lambda conn: self._audit_txn(conn, events, now))
+
+    def audit_entries(
+        self,
+        *,
+        action: str | None = None,
+        actor: str | None = None,
+        since: int | None = None,
+        until: int | None = None,
+        after: int | None = None,
+        limit: int = 100,
+    ) -> list[AuditEntry]:
+        return audit_sql.find_entries_txn(
+            self._db.reader(),
+            action=action,
+            actor=actor,
+            since=since,
+            until=until,
+            after=after,
+            limit=limit,
+        )
+
+    def iter_audit(self, start: int = 0) -> Iterator[AuditEntry]:
+        return audit_sql.iter_entries_txn(self._db.reader(), start)
+
+    def audit_heads(self) -> list[TreeHead]:
+        return audit_sql.heads_txn(self._db.reader())
+
+    def audit_leaves(self, size: int) -> list[bytes]:
+        return audit_sql.leaves_txn(self._db.reader(), size)
+
+    def audit_size(self) -> int:
+        return audit_sql.size_txn(self._db.reader())
 
     # --- statuses ---------------------------------------------------------------------------
     def save_status(self, status: StatusRecord) -> None:
@@ -440,6 +590,7 @@ def _write_batch_txn(
                 version.tlp,
                 int(version.tlp_defaulted),
                 version.body,
+                int(version.sealed),
             ]
         )
         touched.append(version.stix_id)
@@ -458,8 +609,8 @@ def _write_batch_txn(
         row[7] = int(row[4] == last)
     conn.executemany(
         "INSERT INTO objects(collection_id, stix_id, type, spec_version, version_us, date_added,"
-        " is_first, is_last, author_org, created_by_ref, tlp, tlp_defaulted, body)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " is_first, is_last, author_org, created_by_ref, tlp, tlp_defaulted, body, sealed)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rows,
     )
     return outcomes, date_added

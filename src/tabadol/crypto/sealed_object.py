@@ -1,0 +1,94 @@
+"""End-to-end encrypted STIX objects: the sealed form the node stores and serves.
+
+A sealed object keeps, in clear, only the routing metadata a node needs (type, id, spec
+version, timestamps, author, TLP marking) and carries the whole signed object as
+ciphertext in `x_tabadol_sealed`:
+
+    {"alg": "XChaCha20-Poly1305+X25519-SealedBox", "nonce": …, "ciphertext": …,
+     "recipients": {"x25519:<key id>": "<content key sealed to that key>", …}}
+
+The routing metadata is the associated data, so ciphertext cannot be moved to another
+object, version, author or marking. The sealed form is itself signed by its author (so a
+node verifies who sent it without reading it); the plaintext inside carries its own.
+"""
+
+from __future__ import annotations
+
+import binascii
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from nacl.public import PrivateKey
+
+from tabadol.crypto.canonical import SIGNATURE_PROPERTY, canonical
+from tabadol.crypto.sealing import Sealed, SealingError, open_sealed, seal
+from tabadol.crypto.signing import SignatureError, b64url, unb64url
+
+SEALED_PROPERTY = "x_tabadol_sealed"
+ALGORITHM = "XChaCha20-Poly1305+X25519-SealedBox"
+ROUTING = (
+    "type",
+    "spec_version",
+    "id",
+    "created",
+    "modified",
+    "created_by_ref",
+    "object_marking_refs",
+)
+
+
+def routing_of(obj: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: obj[name] for name in ROUTING if name in obj}
+
+
+def seal_object(obj: Mapping[str, Any], recipients: Mapping[str, bytes]) -> dict[str, Any]:
+    """The sealed form of `obj` (signed or not), readable by the holders of `recipients`."""
+    routing = routing_of(obj)
+    sealed = seal(orjson.dumps(obj), recipients, canonical(routing))
+    routing[SEALED_PROPERTY] = {
+        "alg": ALGORITHM,
+        "nonce": b64url(sealed.nonce),
+        "ciphertext": b64url(sealed.ciphertext),
+        "recipients": {kid: b64url(box) for kid, box in sealed.sealed_keys.items()},
+    }
+    return routing
+
+
+def parse_sealed(obj: Mapping[str, Any]) -> Sealed:
+    """The ciphertext parts of a sealed object; SealingError if they are malformed."""
+    raw = obj.get(SEALED_PROPERTY)
+    try:
+        if not isinstance(raw, dict) or raw.get("alg") != ALGORITHM:
+            raise SealingError(f"{SEALED_PROPERTY} must name the algorithm {ALGORITHM}")
+        recipients = raw.get("recipients")
+        if not isinstance(recipients, dict) or not recipients:
+            raise SealingError("a sealed object names its recipients")
+        return Sealed(
+            nonce=unb64url(_text(raw.get("nonce"))),
+            ciphertext=unb64url(_text(raw.get("ciphertext"))),
+            sealed_keys={str(kid): unb64url(_text(box)) for kid, box in recipients.items()},
+        )
+    except (SignatureError, binascii.Error) as exc:
+        raise SealingError(f"malformed {SEALED_PROPERTY}: {exc}") from None
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise SealingError(f"{SEALED_PROPERTY} holds base64url text")
+    return value
+
+
+def extra_properties(obj: Mapping[str, Any]) -> set[str]:
+    """Properties a sealed object may not carry in clear (they would leak content)."""
+    return set(obj) - {*ROUTING, SEALED_PROPERTY, SIGNATURE_PROPERTY}
+
+
+def open_object(obj: Mapping[str, Any], private_key: PrivateKey) -> dict[str, Any]:
+    """The plaintext object, for a recipient; SealingError for anyone else or tampering."""
+    routing = routing_of(obj)
+    plaintext = open_sealed(parse_sealed(obj), private_key, canonical(routing))
+    inner = orjson.loads(plaintext)
+    if not isinstance(inner, dict) or routing_of(inner) != routing:
+        raise SealingError("the sealed content does not match its routing metadata")
+    return inner

@@ -1,0 +1,141 @@
+"""The audit log in SQLite: appended inside the transaction of the action it records."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+
+from tabadol.crypto.audit_log import decode_entry, encode_entry
+from tabadol.crypto.merkle import append_to_frontier, frontier_root, leaf_hash
+from tabadol.domain.audit import AuditEntry, AuditEvent, TreeHead
+
+HASH_BYTES = 32
+
+# Signs a tree head: (tree size, root hash, time) -> (key id, signature)
+HeadSigner = Callable[[int, bytes, int], tuple[str, bytes]]
+
+
+def append_audit_txn(
+    conn: sqlite3.Connection,
+    events: Sequence[AuditEvent],
+    now: int,
+    signer: HeadSigner | None,
+) -> None:
+    """Append entries, advance the Merkle frontier, and sign the new tree head."""
+    if not events:
+        return
+    size, last_leaf, blob = conn.execute(
+        "SELECT tree_size, last_leaf, frontier FROM audit_state WHERE id = 1"
+    ).fetchone()
+    frontier = [blob[i : i + HASH_BYTES] for i in range(0, len(blob), HASH_BYTES)]
+    rows = []
+    for event in events:
+        entry = encode_entry(size, now, event, last_leaf)
+        leaf = leaf_hash(entry)
+        rows.append((size, now, event.action, event.actor, entry, leaf))
+        frontier = append_to_frontier(frontier, size, leaf)
+        size += 1
+        last_leaf = leaf
+    conn.executemany(
+        "INSERT INTO audit_log(position, at, action, actor, entry, leaf_hash)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    conn.execute(
+        "UPDATE audit_state SET tree_size = ?, last_leaf = ?, frontier = ? WHERE id = 1",
+        (size, last_leaf, b"".join(frontier)),
+    )
+    if signer is not None:
+        root = frontier_root(frontier)
+        key_id, signature = signer(size, root, now)
+        conn.execute(
+            "INSERT OR REPLACE INTO audit_heads(tree_size, root_hash, at, key_id, signature)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (size, root, now, key_id, signature),
+        )
+
+
+def _entry(row: tuple[int, int, str, str, bytes, bytes]) -> AuditEntry:
+    position, at, action, actor, entry, leaf = row
+    try:
+        fields = decode_entry(entry)
+    except ValueError:
+        fields = {}
+    return AuditEntry(
+        position=position,
+        at=at,
+        action=action,
+        actor=actor,
+        outcome=str(fields.get("outcome", "")),
+        object_ids=list(fields.get("objects", [])),
+        detail=dict(fields.get("detail", {})),
+        entry=entry,
+        leaf_hash=leaf,
+    )
+
+
+_ENTRY_COLUMNS = "position, at, action, actor, entry, leaf_hash"
+
+
+def iter_entries_txn(
+    conn: sqlite3.Connection, start: int = 0, chunk: int = 5000
+) -> Iterator[AuditEntry]:
+    """Every entry from `start` on, in position order, read in chunks."""
+    position = start - 1
+    while True:
+        rows = conn.execute(
+            f"SELECT {_ENTRY_COLUMNS} FROM audit_log WHERE position > ? ORDER BY position LIMIT ?",
+            (position, chunk),
+        ).fetchall()
+        for row in rows:
+            yield _entry(row)
+        if len(rows) < chunk:
+            return
+        position = rows[-1][0]
+
+
+def find_entries_txn(
+    conn: sqlite3.Connection,
+    *,
+    action: str | None,
+    actor: str | None,
+    since: int | None,
+    until: int | None,
+    after: int | None,
+    limit: int,
+) -> list[AuditEntry]:
+    where, params = ["1"], []
+    for clause, value in (
+        ("action = ?", action),
+        ("actor = ?", actor),
+        ("at >= ?", since),
+        ("at < ?", until),
+        ("position > ?", after),
+    ):
+        if value is not None:
+            where.append(clause)
+            params.append(value)
+    rows = conn.execute(
+        f"SELECT {_ENTRY_COLUMNS} FROM audit_log WHERE {' AND '.join(where)}"
+        " ORDER BY position LIMIT ?",
+        (*params, limit),
+    ).fetchall()
+    return [_entry(row) for row in rows]
+
+
+def heads_txn(conn: sqlite3.Connection) -> list[TreeHead]:
+    rows = conn.execute(
+        "SELECT tree_size, root_hash, at, key_id, signature FROM audit_heads ORDER BY tree_size"
+    ).fetchall()
+    return [TreeHead(*row) for row in rows]
+
+
+def leaves_txn(conn: sqlite3.Connection, size: int) -> list[bytes]:
+    rows = conn.execute(
+        "SELECT leaf_hash FROM audit_log WHERE position < ? ORDER BY position", (size,)
+    )
+    return [row[0] for row in rows]
+
+
+def size_txn(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("SELECT tree_size FROM audit_state WHERE id = 1").fetchone()[0])
