@@ -31,7 +31,13 @@ def test_openapi_schema_documents_the_api(client: TestClient) -> None:
 def test_whoami(client: TestClient, community: Community) -> None:
     """whoami names the org, the role and the groups of the token."""
     me = client.get("/api/v1/whoami", headers=bearer(community.token("B", "reader"))).json()
-    assert me == {"kind": "org", "org": "Org B", "role": "reader", "groups": ["AB group"]}
+    assert me == {
+        "kind": "org",
+        "org": "Org B",
+        "identity_id": community.orgs["B"].identity_id,
+        "role": "reader",
+        "groups": ["AB group"],
+    }
     assert client.get("/api/v1/whoami").status_code == 401
 
 

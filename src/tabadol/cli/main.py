@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from tabadol.cli import client_cli, trust_cli
+from tabadol.cli.common import DEFAULT_DATA, DataDir, err, fail, guarded, node_at, out
+from tabadol.cli.trust_cli import read_public_keys
 from tabadol.config import load_settings
-from tabadol.domain.errors import TabadolError
+from tabadol.domain.keys import Custody
 from tabadol.domain.timestamps import format_us
 from tabadol.services import demo as demo_service
 from tabadol.services import directory, transfer
 from tabadol.services.directory import OPERATOR
-from tabadol.services.node import Node, init_node, open_node
+from tabadol.services.node import init_node, open_node
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -34,40 +34,11 @@ app.add_typer(org_app, name="org")
 app.add_typer(token_app, name="token")
 app.add_typer(group_app, name="group")
 app.add_typer(collection_app, name="collection")
-
-out = Console()
-err = Console(stderr=True)
-T = TypeVar("T")
-
-DataDir = Annotated[
-    Path,
-    typer.Option("--data", "-d", envvar="TABADOL_DATA", help="The node's data directory."),
-]
-DEFAULT_DATA = Path("tabadol-data")
-
-
-def fail(message: str) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(1)
-
-
-@contextmanager
-def node_at(data: Path) -> Iterator[Node]:
-    """Open the node, turning every tabadol error into one line and exit code 1."""
-    try:
-        with open_node(data) as node:
-            yield node
-    except TabadolError as exc:
-        raise fail(exc.description) from None
-
-
-def guarded(fn: Callable[[], T]) -> T:
-    try:
-        return fn()
-    except TabadolError as exc:
-        raise fail(exc.description) from None
-    except OSError as exc:
-        raise fail(f"{exc.filename or ''}: {exc.strerror}") from None
+app.add_typer(trust_cli.key_app, name="key")
+app.add_typer(trust_cli.audit_app, name="audit")
+app.command("verify")(trust_cli.verify)
+app.command("publish")(client_cli.publish)
+app.command("fetch")(client_cli.fetch)
 
 
 # --- node ------------------------------------------------------------------------------------
@@ -141,21 +112,40 @@ def org_add(
     name: str,
     data: DataDir = DEFAULT_DATA,
     guest: Annotated[bool, typer.Option(help="Not a member: reads public only.")] = False,
+    public_keys: Annotated[
+        Path | None,
+        typer.Option(
+            help="Client custody: the org's public keys (from `tabadol key generate`);"
+            " the node then never holds its private keys."
+        ),
+    ] = None,
 ) -> None:
-    """Add an organization (with its STIX identity and its private channel)."""
+    """Add an organization (with its keys, its STIX identity and its private channel)."""
+    public = guarded(lambda: read_public_keys(public_keys)) if public_keys else None
+    custody = Custody.CLIENT if public is not None else Custody.NODE
     with node_at(data) as node:
-        org = guarded(lambda: directory.add_org(node, name, member=not guest))
-    out.print(f"added {org.name} ({org.identity_id})", highlight=False)
+        org = guarded(
+            lambda: directory.add_org(
+                node, name, member=not guest, custody=custody, public_keys=public
+            )
+        )
+    out.print(
+        f"added {org.name} ({org.identity_id}), keys held by the {custody.value}", highlight=False
+    )
 
 
 @org_app.command("list")
 def org_list(data: DataDir = DEFAULT_DATA) -> None:
     """List organizations."""
     with node_at(data) as node:
-        table = Table("name", "identity", "member", "created")
+        table = Table("name", "identity", "member", "keys held by", "created")
         for org in node.store.list_orgs():
             table.add_row(
-                org.name, org.identity_id, "yes" if org.member else "guest", format_us(org.created)
+                org.name,
+                org.identity_id,
+                "yes" if org.member else "guest",
+                org.custody.value,
+                format_us(org.created),
             )
         out.print(table)
 

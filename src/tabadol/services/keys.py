@@ -12,10 +12,11 @@ from nacl.signing import SigningKey
 from tabadol.crypto.sealing import x25519_key_id
 from tabadol.crypto.signing import InvalidPublicKey, b64url, check_public_key, key_id, unb64url
 from tabadol.crypto.wrapping import load_or_create_secret, unwrap, wrap
+from tabadol.domain.audience import AudienceKind
 from tabadol.domain.audit import AuditEvent, actor_of
 from tabadol.domain.errors import Forbidden, InvalidInput, NotFound
 from tabadol.domain.keys import Custody, KeyPurpose, NewKey, OrgKey
-from tabadol.domain.model import Org, Principal, PrincipalKind
+from tabadol.domain.model import Collection, Org, Principal, PrincipalKind
 from tabadol.domain.policy import may_manage_org
 from tabadol.domain.timestamps import format_us
 from tabadol.services.node import Node
@@ -87,6 +88,20 @@ def signing_key_of(node: Node, key: OrgKey) -> SigningKey:
 
 def decryption_key_of(node: Node, key: OrgKey) -> PrivateKey:
     return PrivateKey(_private(node, key))
+
+
+def audience_orgs(node: Node, collection: Collection) -> list[int]:
+    """The orgs an item of this collection is sealed to: exactly its audience."""
+    if collection.kind is AudienceKind.ORG:
+        assert collection.ref is not None
+        return [collection.ref]
+    if collection.kind is AudienceKind.GROUP:
+        assert collection.ref is not None
+        group = node.store.group_by_id(collection.ref)
+        return sorted(group.members) if group else []
+    if collection.kind is AudienceKind.MEMBERS:
+        return [org.id for org in node.store.list_orgs() if org.member]
+    raise InvalidInput("public items are not encrypted: everyone may read them")
 
 
 def current_key(node: Node, org: Org, purpose: KeyPurpose) -> OrgKey | None:

@@ -16,16 +16,22 @@ from tabadol.crypto.object_signature import attach_signature, read_signature, ve
 from tabadol.crypto.sealed_object import extra_properties, parse_sealed, seal_object
 from tabadol.crypto.sealing import SealingError
 from tabadol.crypto.signing import SignatureError
-from tabadol.domain.audience import AudienceKind, tlp_allows
+from tabadol.domain.audience import tlp_allows
 from tabadol.domain.audit import AuditEvent, Outcome, actor_of
-from tabadol.domain.errors import Forbidden, InvalidEnvelope, NotFound, RequestTooLarge
+from tabadol.domain.errors import (
+    Forbidden,
+    InvalidEnvelope,
+    InvalidInput,
+    NotFound,
+    RequestTooLarge,
+)
 from tabadol.domain.keys import Custody, KeyPurpose, OrgKey
 from tabadol.domain.model import Collection, Org, Principal
 from tabadol.domain.policy import may_read, may_write
 from tabadol.domain.stix import SCO_TYPES, CheckedObject, InvalidObject, check_object
 from tabadol.domain.timestamps import format_us
 from tabadol.domain.tlp import TLP
-from tabadol.services.keys import signing_key_of
+from tabadol.services.keys import audience_orgs, signing_key_of
 from tabadol.services.node import Node
 from tabadol.storage.base import NewVersion, StatusRecord, WriteOutcome
 
@@ -95,26 +101,16 @@ class _Envelope:
     def recipients(self) -> dict[str, bytes]:
         """The current encryption keys of exactly the orgs of the audience."""
         if self._recipients is None:
-            org_ids = _audience_orgs(self.node, self.collection)
+            try:
+                org_ids = audience_orgs(self.node, self.collection)
+            except InvalidInput as exc:
+                raise _Refused(exc.description) from None
             keys = self.node.store.current_keys(org_ids, KeyPurpose.ENCRYPT)
             missing = [self.orgs_by_id[o].name for o in org_ids if o not in keys]
             if missing:
                 raise _Refused(f"no current encryption key for {', '.join(sorted(missing))}")
             self._recipients = {k.key_id: k.public_key for k in keys.values()}
         return self._recipients
-
-
-def _audience_orgs(node: Node, collection: Collection) -> list[int]:
-    if collection.kind is AudienceKind.ORG:
-        assert collection.ref is not None
-        return [collection.ref]
-    if collection.kind is AudienceKind.GROUP:
-        assert collection.ref is not None
-        group = node.store.group_by_id(collection.ref)
-        return sorted(group.members) if group else []
-    if collection.kind is AudienceKind.MEMBERS:
-        return [org.id for org in node.store.list_orgs() if org.member]
-    raise _Refused("public items are not encrypted: everyone may read them")
 
 
 def _check_authorship(env: _Envelope, checked: CheckedObject) -> None:

@@ -116,10 +116,14 @@ def _pages(
         after = rows[-1].date_added
 
 
+def new_bundle_id() -> str:
+    return f"bundle--{uuid.uuid4()}"
+
+
 def write_bundle(chunks: Iterator[bytes], out: BinaryIO) -> int:
     """Stream a STIX 2.1 bundle; return the number of objects written."""
     count = 0
-    out.write(b'{"type":"bundle","id":"bundle--' + str(uuid.uuid4()).encode() + b'","objects":[')
+    out.write(b'{"type":"bundle","id":"' + new_bundle_id().encode() + b'","objects":[')
     for body in chunks:
         if count:
             out.write(b",")

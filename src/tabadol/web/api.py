@@ -12,6 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from tabadol.domain.errors import Forbidden, Unauthorized
+from tabadol.domain.keys import Custody
 from tabadol.domain.model import Group, Org, Principal, PrincipalKind, Token
 from tabadol.domain.timestamps import format_us
 from tabadol.services import directory
@@ -59,6 +60,14 @@ class OrgOut(BaseModel):
 class OrgIn(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     member: bool = True
+    custody: Custody = Field(
+        default=Custody.NODE,
+        description="node: the node holds the org's private keys (wrapped); client: the org"
+        " keeps them and registers its public keys.",
+    )
+    public_keys: dict[str, str] | None = Field(
+        default=None, description='Client custody: {"sign": b64url, "encrypt": b64url}.'
+    )
 
 
 class TokenOut(BaseModel):
@@ -101,6 +110,7 @@ class MemberIn(BaseModel):
 class WhoAmI(BaseModel):
     kind: str
     org: str | None
+    identity_id: str | None = Field(default=None, description="The org's STIX identity.")
     role: str | None
     groups: list[str]
 
@@ -136,6 +146,7 @@ def whoami(request: Request, principal: Caller) -> WhoAmI:
     return WhoAmI(
         kind=principal.kind.value,
         org=principal.org.name if principal.org else None,
+        identity_id=principal.org.identity_id if principal.org else None,
         role=principal.role.value if principal.role else None,
         groups=[g.name for g in groups if g.id in principal.group_ids],
     )
@@ -154,7 +165,15 @@ def add_org(request: Request, principal: Caller, body: OrgIn) -> OrgOut:
     """Add an organization (the node's operator only)."""
     if principal.kind is not PrincipalKind.NODE_ADMIN:
         raise Forbidden("only the node's operator adds organizations")
-    return OrgOut.of(directory.add_org(_node(request), body.name, member=body.member))
+    org = directory.add_org(
+        _node(request),
+        body.name,
+        member=body.member,
+        custody=body.custody,
+        public_keys=body.public_keys,
+        actor=principal,
+    )
+    return OrgOut.of(org)
 
 
 @router.get("/orgs/{org}/tokens", response_model=list[TokenOut])

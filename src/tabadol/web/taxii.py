@@ -133,11 +133,13 @@ async def add_objects(request: Request, collection_id: str) -> Response:
     principal = await run_in_threadpool(_principal, request, node)
     check_content_type(request.headers.get("content-type"))
     body = await read_limited(request, node.settings.max_request_bytes)
+    # tabadol's extension: ask for end-to-end encryption whatever the TLP
+    encrypt = request.headers.get("x-tabadol-encrypt", "").strip().lower() in ("1", "true")
 
     def publish() -> dict[str, object]:
         collection = read.get_collection(node, principal, collection_id).collection
         objects = envelope_objects(strict_json.loads(body), node.settings.max_objects_per_envelope)
-        return render.status(publish_objects(node, principal, collection, objects))
+        return render.status(publish_objects(node, principal, collection, objects, encrypt=encrypt))
 
     return _taxii(await run_in_threadpool(publish), status=202)
 

@@ -1,0 +1,80 @@
+"""`tabadol publish` and `tabadol fetch`: the CLI as the client of an org that keeps its own
+keys — it signs and seals before upload, opens and verifies after download."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+
+from tabadol.cli.common import err, guarded, out
+from tabadol.domain.tlp import TLP
+from tabadol.services import client, transfer
+
+Url = Annotated[str, typer.Option(envvar="TABADOL_URL", help="The node, e.g. http://host:8470")]
+Token = Annotated[str, typer.Option(envvar="TABADOL_TOKEN", help="The org's bearer token.")]
+Keys = Annotated[Path, typer.Option("--keys", help="The org's private key file.")]
+CollectionId = Annotated[str, typer.Option(help="The TAXII collection id.")]
+
+
+def publish(
+    bundle: Annotated[Path, typer.Argument(help="A STIX 2.1 bundle (JSON).")],
+    url: Url,
+    token: Token,
+    keys_file: Keys,
+    collection: CollectionId,
+    tlp: Annotated[
+        str | None, typer.Option(help="TLP for unmarked objects (e.g. RED, AMBER+STRICT).")
+    ] = None,
+    encrypt: Annotated[bool, typer.Option(help="Seal every object, whatever its TLP.")] = False,
+) -> None:
+    """Sign every object here and seal TLP:RED / AMBER+STRICT ones to the audience's keys
+    before upload: the node never sees the private keys or the sealed plaintext."""
+    level = guarded(lambda: TLP.parse(tlp)) if tlp else None
+    objects = guarded(lambda: transfer.read_bundle(bundle))
+    keys = guarded(lambda: client.load_keyfile(keys_file))
+    remote = client.RemoteNode(url, token)
+    try:
+        result = guarded(
+            lambda: client.publish(remote, keys, collection, objects, tlp=level, encrypt=encrypt)
+        )
+    finally:
+        remote.close()
+    refused = result["refused"]
+    assert isinstance(refused, list)
+    out.print(f"{result['stored']} stored, {len(refused)} refused")
+    for stix_id, reason in refused[:20]:
+        err.print(f"  {stix_id}: {reason}", highlight=False)
+    if refused:
+        raise typer.Exit(1)
+
+
+def fetch(
+    url: Url,
+    token: Token,
+    keys_file: Keys,
+    collection: CollectionId,
+    output: Annotated[Path | None, typer.Option("--output", "-o")] = None,
+) -> None:
+    """Download a collection as a bundle, opening what is sealed to this org and verifying
+    every signature; exit 1 if any does not verify."""
+    keys = guarded(lambda: client.load_keyfile(keys_file))
+    remote = client.RemoteNode(url, token)
+    try:
+        objects, verdicts = guarded(lambda: client.fetch(remote, keys, collection))
+    finally:
+        remote.close()
+    body = orjson.dumps({"type": "bundle", "id": transfer.new_bundle_id(), "objects": objects})
+    if output is None:
+        sys.stdout.buffer.write(body + b"\n")
+    else:
+        guarded(lambda: output.write_bytes(body + b"\n"))
+    bad = [v for v in verdicts if not v.ok]
+    for verdict in bad[:20]:
+        err.print(f"{verdict.stix_id}: {verdict.problem}", highlight=False)
+    err.print(f"{len(objects)} objects, {len(verdicts) - len(bad)} signatures verified")
+    if bad:
+        raise typer.Exit(1)

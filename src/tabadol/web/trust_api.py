@@ -1,0 +1,98 @@
+"""The native API's trust endpoints (/api/v1): published keys, key rotation and revocation,
+encryption recipients for client-side sealing, and signed audit tree heads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from tabadol.crypto.signing import b64url
+from tabadol.domain.errors import Forbidden
+from tabadol.domain.keys import KeyPurpose
+from tabadol.domain.model import PrincipalKind
+from tabadol.services import audit, keys, read
+from tabadol.services.directory import require_org
+from tabadol.web.api import Caller, _node
+
+router = APIRouter(prefix="/api/v1", tags=["trust"])
+
+
+class PublicKeysIn(BaseModel):
+    sign: str = Field(description="Ed25519 public key, base64url (client custody).")
+    encrypt: str = Field(description="X25519 public key, base64url (client custody).")
+
+
+class RotateIn(BaseModel):
+    public_keys: PublicKeysIn | None = Field(
+        default=None, description="New public keys of a client-custody org; omit otherwise."
+    )
+
+
+class RevokeIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=500)
+    since: str | None = Field(
+        default=None, description="RFC 3339: revoked from this moment on (default now)."
+    )
+
+
+@router.get("/keys")
+def key_directory(request: Request, principal: Caller) -> dict[str, Any]:
+    """Every org's public keys with their history, and the node key: what `tabadol verify`
+    and any offline verifier needs. Public keys are not secret; members and the operator
+    read them (the member list itself is for members)."""
+    if not (principal.is_member or principal.kind is PrincipalKind.NODE_ADMIN):
+        raise Forbidden("the key directory is for members")
+    return keys.key_directory(_node(request))
+
+
+@router.post("/orgs/{org}/keys", status_code=201)
+def rotate(request: Request, principal: Caller, org: str, body: RotateIn) -> list[dict[str, Any]]:
+    """Rotate an org's keys (an admin of the org, or the operator)."""
+    node = _node(request)
+    public = body.public_keys.model_dump() if body.public_keys else None
+    stored = keys.rotate_keys(node, principal, require_org(node, org), public)
+    return [keys.key_record(k) for k in stored]
+
+
+@router.post("/keys/{key_id}/revoke")
+def revoke(request: Request, principal: Caller, key_id: str, body: RevokeIn) -> dict[str, Any]:
+    """Revoke a key: versions made from `since` on that it signed are refused."""
+    node = _node(request)
+    since = keys.parse_time(body.since) if body.since else None
+    return keys.key_record(keys.revoke_key(node, principal, key_id, body.reason, since))
+
+
+@router.get("/collections/{collection_id}/recipients")
+def recipients(request: Request, principal: Caller, collection_id: str) -> dict[str, Any]:
+    """The current encryption keys of the audience of a collection one may publish into:
+    what a client-custody org seals its restricted items to."""
+    node = _node(request)
+    view = read.get_collection(node, principal, collection_id)
+    if not view.can_write:
+        raise Forbidden("you may not publish into this collection")
+    org_ids = keys.audience_orgs(node, view.collection)
+    current = node.store.current_keys(org_ids, KeyPurpose.ENCRYPT)
+    names = {o.id: o for o in node.store.list_orgs()}
+    return {
+        "collection": view.collection.uuid,
+        "recipients": [
+            {
+                "org": names[org_id].name,
+                "identity_id": names[org_id].identity_id,
+                "key_id": key.key_id,
+                "public_key": b64url(key.public_key),
+            }
+            for org_id, key in sorted(current.items())
+        ],
+    }
+
+
+@router.get("/audit/head")
+def audit_head(request: Request, principal: Caller) -> dict[str, Any]:
+    """The newest signed tree head of the audit log: members and peers keep these, so a
+    rewritten history is caught (`tabadol audit verify --head FILE`)."""
+    if not (principal.is_member or principal.kind is PrincipalKind.NODE_ADMIN):
+        raise Forbidden("signed tree heads are for members and the operator")
+    return audit.latest_head(_node(request))
