@@ -105,32 +105,36 @@ def running(server: Server, probe_path: str) -> Iterator[Server]:
         server.stop()
 
 
-def tabadol_cli(*args: str) -> str:
-    """Run `python -m tabadol ARGS` (the real CLI an operator uses); return its stdout."""
+def tabadol_cli(*args: str, env: dict[str, str] | None = None) -> str:
+    """Run `python -m tabadol ARGS` (the real CLI an operator uses); return its stdout.
+    `env` adds variables (e.g. PYTHONPATH to run another checkout of tabadol)."""
     done = subprocess.run(
         [sys.executable, "-m", "tabadol", *args],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
+        env={**os.environ, **(env or {})},
     )
     if done.returncode != 0:
         raise RuntimeError(f"tabadol {' '.join(args)} failed: {done.stderr.strip()}")
     return done.stdout
 
 
-def publisher_token(data_dir: Path, org: str) -> str:
+def publisher_token(data_dir: Path, org: str, env: dict[str, str] | None = None) -> str:
     """A fresh publisher token of `org`: the CLI prints the secret as its last stdout line."""
-    out = tabadol_cli("token", "create", org, "--data", str(data_dir), "--role", "publisher")
+    out = tabadol_cli(
+        "token", "create", org, "--data", str(data_dir), "--role", "publisher", env=env
+    )
     return out.strip().splitlines()[-1]
 
 
-def start_tabadol(data_dir: Path, log_path: Path) -> Server:
+def start_tabadol(data_dir: Path, log_path: Path, env: dict[str, str] | None = None) -> Server:
     """`tabadol serve` on a free loopback port, access log off (warning level)."""
     port = free_port()
     argv = [sys.executable, "-m", "tabadol", "serve", "--data", str(data_dir)]
     argv += ["--host", "127.0.0.1", "--port", str(port)]
-    return _spawn("tabadol", argv, port, log_path, {"TABADOL_LOG_LEVEL": "warning"})
+    return _spawn("tabadol", argv, port, log_path, {"TABADOL_LOG_LEVEL": "warning", **(env or {})})
 
 
 def start_medallion(python: Path, config: Path, port: int, log_path: Path) -> Server:

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from tabadol.cli.main import app
 from tabadol.crypto.object_signature import attach_signature, read_signature
 from tabadol.crypto.signing import b64url, key_id, unb64url
-from tabadol.domain.errors import InvalidInput
+from tabadol.domain.errors import InvalidInput, KeysUnavailable
 from tabadol.domain.keys import Custody, KeyPurpose
 from tabadol.domain.model import Org
 from tabadol.domain.timestamps import format_us
@@ -378,7 +378,7 @@ def test_wrapped_private_keys_need_the_secret(community: Community) -> None:
     assert not node.key_secret_path.is_relative_to(node.data_dir)
     node.unwrapped.clear()
     node.key_secret_path.write_bytes(bytes(32))
-    with pytest.raises(ValueError, match="does not open the private key"):
+    with pytest.raises(KeysUnavailable, match="does not open the org keys"):
         keys.signing_key_of(node, key)
 
 

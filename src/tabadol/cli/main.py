@@ -15,6 +15,7 @@ from tabadol.cli.common import DEFAULT_DATA, DataDir, err, fail, guarded, node_a
 from tabadol.cli.trust_cli import read_public_keys
 from tabadol.config import load_settings
 from tabadol.domain.keys import Custody
+from tabadol.domain.strict_json import JcsHint
 from tabadol.domain.timestamps import format_us
 from tabadol.services import demo as demo_service
 from tabadol.services import directory, transfer
@@ -268,7 +269,8 @@ def import_(
     batch: Annotated[int, typer.Option(min=1, max=5000, help="Objects per transaction.")] = 500,
 ) -> None:
     """Import a bundle; resumable (stored versions are skipped); errors summarized."""
-    objects = guarded(lambda: transfer.read_bundle(bundle))
+    hint = JcsHint()
+    objects = guarded(lambda: transfer.read_bundle(bundle, hint))
     with node_at(data) as node:
         columns = (
             TextColumn("importing"),
@@ -286,6 +288,7 @@ def import_(
                     objects,
                     batch=batch,
                     progress=lambda n: bar.advance(task, n),
+                    jcs_exact=hint.exact,
                 )
             )
     out.print(

@@ -51,9 +51,11 @@ def _orjson_is_exact(value: Any) -> bool:
     return True
 
 
-def canonical(value: Any) -> bytes:
-    """RFC 8785 canonical UTF-8 bytes of a JSON value."""
-    if _orjson_is_exact(value):
+def canonical(value: Any, *, known_exact: bool = False) -> bytes:
+    """RFC 8785 canonical UTF-8 bytes of a JSON value. `known_exact`: the caller knows the
+    value holds no float, no integer beyond +-2**53 and only ASCII keys (the strict decoder
+    found none), so the check is skipped."""
+    if known_exact or _orjson_is_exact(value):
         try:
             return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
         except orjson.JSONEncodeError:
@@ -64,6 +66,7 @@ def canonical(value: Any) -> bytes:
         raise CanonicalizationError(str(exc)) from None
 
 
-def signing_payload(obj: Mapping[str, Any]) -> bytes:
+def signing_payload(obj: Mapping[str, Any], *, known_exact: bool = False) -> bytes:
     """The bytes an object's signature covers: everything but the signature property."""
-    return canonical({key: value for key, value in obj.items() if key != SIGNATURE_PROPERTY})
+    unsigned = {key: value for key, value in obj.items() if key != SIGNATURE_PROPERTY}
+    return canonical(unsigned, known_exact=known_exact)

@@ -13,7 +13,8 @@
      ├── NotAcceptable                406  Accept header names no TAXII 2.1 media type
      ├── Conflict                     409  a name already taken
      ├── RequestTooLarge              413
-     └── UnsupportedMediaType         415  Content-Type is not TAXII 2.1
+     ├── UnsupportedMediaType         415  Content-Type is not TAXII 2.1
+     └── KeysUnavailable              503  the node cannot open the org keys it holds
 
 Each error knows its HTTP status and its TAXII error title, so the web layer renders it in
 the TAXII error format and the CLI prints its one-line message.
@@ -100,3 +101,10 @@ class RequestTooLarge(TabadolError):
 class UnsupportedMediaType(TabadolError):
     http_status = 415
     title = "Unsupported media type"
+
+
+class KeysUnavailable(TabadolError):
+    """The key secret is missing or wrong: an operator must restore it (nothing is lost)."""
+
+    http_status = 503
+    title = "Keys unavailable"

@@ -46,7 +46,40 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def loads(body: bytes | str) -> Any:
+class JcsHint:
+    """Filled while decoding: whether the document holds only values whose orjson form with
+    sorted keys is byte-identical to RFC 8785's (no floats, integers within +-2**53, ASCII
+    keys). Signing then skips a walk over every value (~20 us per ATT&CK object)."""
+
+    __slots__ = ("exact",)
+
+    def __init__(self) -> None:
+        self.exact = True
+
+
+_MAX_EXACT_INT = 2**53 - 1
+
+
+def _hinted_hooks(hint: JcsHint) -> dict[str, Any]:
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        if hint.exact and not all(key.isascii() for key, _ in items):
+            hint.exact = False
+        return _no_duplicate_keys(items)
+
+    def floats(text: str) -> float:
+        hint.exact = False
+        return _finite_float(text)
+
+    def ints(text: str) -> int:
+        value = int(text)
+        if not -_MAX_EXACT_INT <= value <= _MAX_EXACT_INT:
+            hint.exact = False
+        return value
+
+    return {"object_pairs_hook": pairs, "parse_float": floats, "parse_int": ints}
+
+
+def loads(body: bytes | str, hint: JcsHint | None = None) -> Any:
     """Decode `body`, refusing anything a lenient decoder would quietly accept."""
     raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
     try:
@@ -59,12 +92,12 @@ def loads(body: bytes | str) -> Any:
         except orjson.JSONDecodeError as exc:
             raise InvalidJSON(f"malformed JSON: {exc}") from None
     try:
-        return json.loads(
-            text,
-            object_pairs_hook=_no_duplicate_keys,
-            parse_constant=_no_constant,
-            parse_float=_finite_float,
+        hooks: dict[str, Any] = (
+            _hinted_hooks(hint)
+            if hint is not None
+            else {"object_pairs_hook": _no_duplicate_keys, "parse_float": _finite_float}
         )
+        return json.loads(text, parse_constant=_no_constant, **hooks)
     except RecursionError:
         raise InvalidJSON("JSON nested too deeply") from None
     except json.JSONDecodeError as exc:

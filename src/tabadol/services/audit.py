@@ -97,10 +97,12 @@ def verify_log(node: Node, kept_heads: list[dict[str, Any]] | None = None) -> Ve
     frontier: list[bytes] = []
     prev: bytes | None = None
     size = 0
+    entry_problem = False  # only the first bad entry: the ones after it follow from it
     for entry in node.store.iter_audit():
         reason = _entry_problem(entry, size, prev)
-        if reason is not None and not problems:
+        if reason is not None and not entry_problem:
             problems.append(Problem(size, reason))
+            entry_problem = True
         leaf = leaf_hash(entry.entry)
         frontier = append_to_frontier(frontier, size, leaf)
         prev = leaf
@@ -110,7 +112,12 @@ def verify_log(node: Node, kept_heads: list[dict[str, Any]] | None = None) -> Ve
             if head is not None:
                 head_reason = _head_problem(node, head, frontier_root(frontier))
                 if head_reason is not None:
-                    problems.append(Problem(size, f"{what} at size {size}: {head_reason}"))
+                    problems.append(
+                        Problem(
+                            size,
+                            f"{what} at tree size {size} (entries 0-{size - 1}): {head_reason}",
+                        )
+                    )
     for head in sorted([*heads.values(), *kept], key=lambda h: h.tree_size):
         if head.tree_size > size:
             problems.append(
@@ -121,6 +128,15 @@ def verify_log(node: Node, kept_heads: list[dict[str, Any]] | None = None) -> Ve
                 )
             )
             break
+    newest = max(heads, default=0)
+    if size > newest:  # every append signs a head at its new size: these were not appended
+        problems.append(
+            Problem(
+                newest,
+                f"entries {newest}-{size - 1} are covered by no signed tree head"
+                " (written without the node key)",
+            )
+        )
     recorded = node.store.audit_size()
     if recorded != size and not any(p.reason.endswith("(truncated)") for p in problems):
         problems.append(

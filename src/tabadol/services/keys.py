@@ -11,10 +11,10 @@ from nacl.signing import SigningKey
 
 from tabadol.crypto.sealing import x25519_key_id
 from tabadol.crypto.signing import InvalidPublicKey, b64url, check_public_key, key_id, unb64url
-from tabadol.crypto.wrapping import load_or_create_secret, unwrap, wrap
+from tabadol.crypto.wrapping import UnwrapError, load_or_create_secret, unwrap, wrap
 from tabadol.domain.audience import AudienceKind
 from tabadol.domain.audit import AuditEvent, actor_of
-from tabadol.domain.errors import Forbidden, InvalidInput, NotFound
+from tabadol.domain.errors import Forbidden, InvalidInput, KeysUnavailable, NotFound
 from tabadol.domain.keys import Custody, KeyPurpose, NewKey, OrgKey
 from tabadol.domain.model import Collection, Org, Principal, PrincipalKind
 from tabadol.domain.policy import may_manage_org
@@ -23,7 +23,18 @@ from tabadol.services.node import Node
 
 
 def _secret(node: Node) -> bytes:
-    return load_or_create_secret(node.key_secret_path)
+    """The key-wrapping secret; made on first use only while no key is wrapped under it (a
+    lost secret is never silently replaced: keys made later would not match the backup)."""
+    path = node.key_secret_path
+    if not path.exists() and any(k.held_by_node for k in node.store.org_keys()):
+        raise KeysUnavailable(
+            f"the key secret {path} is missing while the node holds keys wrapped under it:"
+            " restore it (setting key_secret_file)"
+        )
+    try:
+        return load_or_create_secret(path)
+    except UnwrapError as exc:
+        raise KeysUnavailable(str(exc)) from None
 
 
 def generate_node_held_keys(node: Node) -> list[NewKey]:
@@ -76,7 +87,13 @@ def _private(node: Node, key: OrgKey) -> bytes:
     wrapped = node.store.wrapped_private(key.key_id)
     if wrapped is None:
         raise Forbidden(f"the node does not hold the private key {key.key_id}")
-    private = unwrap(_secret(node), key.key_id, wrapped)
+    try:
+        private = unwrap(_secret(node), key.key_id, wrapped)
+    except UnwrapError:
+        raise KeysUnavailable(
+            f"the key secret {node.key_secret_path} does not open the org keys the node holds:"
+            " restore the right secret (setting key_secret_file)"
+        ) from None
     with node.unwrapped_lock:
         node.unwrapped[key.key_id] = private
     return private

@@ -46,13 +46,13 @@ def find_collection(node: Node, principal: Principal, ref: str, *, write: bool) 
     return named[0].collection
 
 
-def read_bundle(path: Path) -> list[Any]:
+def read_bundle(path: Path, hint: strict_json.JcsHint | None = None) -> list[Any]:
     """The objects of a STIX bundle file (or a TAXII envelope), read strictly."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise InvalidInput(f"{path}: {exc.strerror}") from None
-    return envelope_objects(strict_json.loads(data), max_objects=10_000_000)
+    return envelope_objects(strict_json.loads(data, hint), max_objects=10_000_000)
 
 
 def import_objects(
@@ -63,6 +63,7 @@ def import_objects(
     *,
     batch: int = 500,
     progress: Progress | None = None,
+    jcs_exact: bool = False,
 ) -> ImportSummary:
     """Publish `objects` as `org_name`, `batch` per transaction. Re-running resumes: stored
     versions are idempotent no-ops, so an interrupted import continues where it stopped."""
@@ -71,7 +72,7 @@ def import_objects(
     summary = ImportSummary(total=len(objects))
     for start in range(0, len(objects), batch):
         chunk = objects[start : start + batch]
-        status = publish_objects(node, principal, collection, chunk)
+        status = publish_objects(node, principal, collection, chunk, jcs_exact=jcs_exact)
         for _, _, message in status.successes:
             if message == "stored":
                 summary.stored += 1

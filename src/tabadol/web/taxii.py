@@ -138,8 +138,13 @@ async def add_objects(request: Request, collection_id: str) -> Response:
 
     def publish() -> dict[str, object]:
         collection = read.get_collection(node, principal, collection_id).collection
-        objects = envelope_objects(strict_json.loads(body), node.settings.max_objects_per_envelope)
-        return render.status(publish_objects(node, principal, collection, objects, encrypt=encrypt))
+        hint = strict_json.JcsHint()
+        envelope = strict_json.loads(body, hint)
+        objects = envelope_objects(envelope, node.settings.max_objects_per_envelope)
+        status = publish_objects(
+            node, principal, collection, objects, encrypt=encrypt, jcs_exact=hint.exact
+        )
+        return render.status(status)
 
     return _taxii(await run_in_threadpool(publish), status=202)
 

@@ -56,7 +56,9 @@ def append_audit_txn(
 
 
 def _entry(row: tuple[int, int, str, str, bytes, bytes]) -> AuditEntry:
-    position, at, action, actor, entry, leaf = row
+    position, at, action, actor, stored, leaf = row
+    # SQLite keeps whatever type was written: a tampered row may hold TEXT, not a BLOB
+    entry = bytes(stored) if isinstance(stored, bytes | memoryview) else str(stored).encode()
     try:
         fields = decode_entry(entry)
     except ValueError:

@@ -1,0 +1,262 @@
+"""Admission of one envelope's objects: the exchange's rules, signatures and sealing.
+
+In three passes, so that the Ed25519 work of a whole envelope runs at once on every core
+(`crypto.batch`): (1) per object, the rules — authorship, TLP bound, which key signed or
+will sign, defaults — and the canonical bytes; (2) every signature of the envelope verified
+and made in two batches; (3) per object, refusals of bad signatures, sealing, encoding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from nacl.signing import SigningKey
+
+from tabadol.crypto.batch import sign_many, verify_many
+from tabadol.crypto.canonical import SIGNATURE_PROPERTY, CanonicalizationError, canonical
+from tabadol.crypto.object_signature import (
+    ALGORITHM,
+    ObjectSignature,
+    attach_signature,
+    read_signature,
+)
+from tabadol.crypto.sealed_object import extra_properties, parse_sealed, seal_object
+from tabadol.crypto.sealing import SealingError
+from tabadol.crypto.signing import SignatureError, b64url
+from tabadol.domain.audience import tlp_allows
+from tabadol.domain.errors import InvalidInput
+from tabadol.domain.keys import Custody, KeyPurpose, OrgKey
+from tabadol.domain.model import Collection, Org
+from tabadol.domain.stix import SCO_TYPES, CheckedObject, InvalidObject
+from tabadol.domain.tlp import TLP
+from tabadol.services.keys import audience_orgs, signing_key_of
+from tabadol.services.node import Node
+from tabadol.storage.base import NewVersion
+
+SEALED_TLPS = frozenset({TLP.RED, TLP.AMBER_STRICT})  # always end-to-end encrypted
+
+
+class Refused(Exception):
+    """An object breaks a rule of the exchange (not of STIX)."""
+
+
+@dataclass
+class Envelope:
+    """What every object of one envelope shares: who publishes, where, with which keys."""
+
+    node: Node
+    org: Org
+    collection: Collection
+    hosted: dict[str, Org]  # identity id -> hosted org
+    orgs_by_id: dict[int, Org]
+    known_keys: dict[str, OrgKey]  # the keys the envelope's signatures name
+    directory: bool  # the node publishes its directory: signed with the node key
+    encrypt: bool  # seal every object, whatever its TLP
+    now: int
+    jcs_exact: bool  # the decoder saw no float, big integer or non-ASCII key
+    _signer: tuple[SigningKey, str] | None = None
+    _recipients: dict[str, bytes] | None = None
+
+    def signer(self) -> tuple[SigningKey, str]:
+        """The key the node signs with for this envelope (loaded once per envelope: building
+        a SigningKey from its seed costs a scalar multiplication)."""
+        if self._signer is None:
+            if self.directory:
+                self._signer = (self.node.node_key, self.node.node_key_id)
+            else:
+                key = self.node.store.current_keys([self.org.id], KeyPurpose.SIGN).get(self.org.id)
+                if key is None:
+                    raise Refused(f"{self.org.name!r} has no current signing key")
+                self._signer = (signing_key_of(self.node, key), key.key_id)
+        return self._signer
+
+    def recipients(self) -> dict[str, bytes]:
+        """The current encryption keys of exactly the orgs of the audience."""
+        if self._recipients is None:
+            try:
+                org_ids = audience_orgs(self.node, self.collection)
+            except InvalidInput as exc:
+                raise Refused(exc.description) from None
+            keys = self.node.store.current_keys(org_ids, KeyPurpose.ENCRYPT)
+            missing = [self.orgs_by_id[o].name for o in org_ids if o not in keys]
+            if missing:
+                raise Refused(f"no current encryption key for {', '.join(sorted(missing))}")
+            self._recipients = {k.key_id: k.public_key for k in keys.values()}
+        return self._recipients
+
+
+@dataclass(slots=True)
+class Admitted:
+    """An object that passed the rules, waiting for its signature to be checked or made."""
+
+    checked: CheckedObject
+    tlp: TLP
+    seal: bool
+    payload: bytes  # the canonical bytes its signature covers
+    signature: ObjectSignature | None = None  # as it arrived (None: the node signs)
+    key: OrgKey | None = None  # the registered key that signature names
+    refusal: str | None = field(default=None)
+
+
+# --- pass 1: the rules -----------------------------------------------------------------------
+def _check_authorship(env: Envelope, checked: CheckedObject) -> None:
+    if checked.created_by_ref is not None and checked.created_by_ref != env.org.identity_id:
+        other = env.hosted.get(checked.created_by_ref)
+        if other is not None:
+            raise Refused(
+                f"created_by_ref names {other.name!r}: nobody publishes as another organization"
+            )
+    if checked.type == "identity" and checked.id != env.org.identity_id:
+        other = env.hosted.get(checked.id)
+        if other is not None:
+            raise Refused(f"this identity belongs to {other.name!r}")
+
+
+def _signing_key(env: Envelope, checked: CheckedObject, signature: ObjectSignature) -> OrgKey:
+    """The registered key a signature names, if it may sign this object for this publisher."""
+    key = env.known_keys.get(signature.key_id)
+    if key is None:
+        raise Refused(f"signed with an unknown key {signature.key_id}")
+    if key.org_id != env.org.id:
+        owner = env.orgs_by_id.get(key.org_id)
+        raise Refused(
+            f"signed with a key of {owner.name if owner else 'another member'!r}, not of"
+            f" {env.org.name!r}: nobody signs for another member"
+        )
+    if key.purpose is not KeyPurpose.SIGN:
+        raise Refused(f"{signature.key_id} is an encryption key, not a signing key")
+    refusal = key.refusal_at(checked.version_us if checked.version_us is not None else env.now)
+    if refusal is not None:
+        raise Refused(refusal)
+    return key
+
+
+def _fill_defaults(env: Envelope, checked: CheckedObject, tlp: TLP) -> None:
+    """Complete an unsigned object before the node signs it: author and TLP marking."""
+    obj = checked.obj
+    if checked.created_by_ref is None and checked.type not in SCO_TYPES:
+        obj["created_by_ref"] = env.org.identity_id
+    if checked.tlp is None and checked.type != "marking-definition":
+        obj["object_marking_refs"] = [*obj.get("object_marking_refs", []), tlp.marking_id]
+
+
+def _check_sealed(env: Envelope, checked: CheckedObject) -> None:
+    extra = extra_properties(checked.obj)
+    if extra:
+        raise Refused(
+            "a sealed object carries only routing metadata in clear; found "
+            + ", ".join(sorted(extra))
+        )
+    try:
+        sealed = parse_sealed(checked.obj)
+    except SealingError as exc:
+        raise Refused(str(exc)) from None
+    expected = env.recipients()
+    if set(sealed.sealed_keys) != set(expected):
+        raise Refused(
+            "sealed to other keys than the current encryption keys of the audience: "
+            + ", ".join(sorted(expected))
+        )
+
+
+def admit(env: Envelope, checked: CheckedObject) -> Admitted:
+    """Pass 1 for one object: every rule that needs no signature arithmetic."""
+    _check_authorship(env, checked)
+    tlp = checked.tlp or env.node.channel_defaults.for_kind(env.collection.kind)
+    if not tlp_allows(tlp, env.collection.kind):
+        raise Refused(
+            f"{tlp.label} may not be shared with the audience {env.collection.kind.value!r}"
+        )
+    obj = checked.obj
+    try:
+        signature = read_signature(obj)
+    except SignatureError as exc:
+        raise Refused(str(exc)) from None
+    seal = checked.sealed or env.encrypt or tlp in SEALED_TLPS
+    if signature is not None:
+        key = _signing_key(env, checked, signature)
+        if checked.sealed:
+            _check_sealed(env, checked)
+        elif seal and env.org.custody is Custody.CLIENT:
+            raise Refused(
+                f"{tlp.label} items of {env.org.name!r} must arrive end-to-end encrypted:"
+                " its client seals them (tabadol publish)"
+            )
+        unsigned = {k: v for k, v in obj.items() if k != SIGNATURE_PROPERTY}
+        return Admitted(checked, tlp, seal, _canonical(env, unsigned), signature, key)
+    if checked.sealed:
+        raise Refused("a sealed object must be signed by its author")
+    if env.org.custody is Custody.CLIENT and not env.directory:
+        raise Refused(
+            f"missing signature: {env.org.name!r} keeps its keys and signs its own objects"
+        )
+    if seal:
+        env.recipients()  # refuse now if the audience cannot receive sealed items
+    _fill_defaults(env, checked, tlp)
+    env.signer()
+    return Admitted(checked, tlp, seal, _canonical(env, obj))
+
+
+def _canonical(env: Envelope, value: dict[str, Any]) -> bytes:
+    try:
+        return canonical(value, known_exact=env.jcs_exact)
+    except CanonicalizationError as exc:
+        raise Refused(f"cannot be signed: no RFC 8785 canonical form ({exc})") from None
+
+
+# --- pass 2: every signature of the envelope at once ------------------------------------------
+def settle_signatures(env: Envelope, admitted: Sequence[Admitted]) -> None:
+    """Verify what arrived signed and sign the rest, in two batches over all cores."""
+    arrived = [a for a in admitted if a.signature is not None]
+    checks = verify_many(
+        [(a.key.public_key, a.payload, a.signature.value) for a in arrived if a.key and a.signature]
+    )
+    for item, ok in zip(arrived, checks, strict=True):
+        if not ok:
+            item.refusal = (
+                "the signature does not verify: the object was changed after it was signed"
+            )
+    to_sign = [a for a in admitted if a.signature is None]
+    if not to_sign:
+        return
+    key, key_id = env.signer()
+    for item, value in zip(to_sign, sign_many(key, [a.payload for a in to_sign]), strict=True):
+        item.checked.obj[SIGNATURE_PROPERTY] = {
+            "alg": ALGORITHM,
+            "key_id": key_id,
+            "value": b64url(value),
+        }
+
+
+# --- pass 3: sealing and encoding ----------------------------------------------------------------
+def finish(env: Envelope, item: Admitted) -> NewVersion:
+    """The version to store: the object as signed, or its sealed form signed by the author."""
+    if item.refusal is not None:
+        raise Refused(item.refusal)
+    checked = item.checked
+    obj = checked.obj
+    if item.seal and not checked.sealed:
+        key, key_id = env.signer()
+        obj = seal_object(obj, env.recipients())
+        attach_signature(obj, key, key_id)
+    return NewVersion(
+        stix_id=checked.id,
+        type=checked.type,
+        spec_version=checked.spec_version,
+        version_us=checked.version_us,
+        created_by_ref=obj.get("created_by_ref", checked.created_by_ref),
+        tlp=item.tlp.label,
+        tlp_defaulted=checked.tlp is None,
+        body=_encode(obj),
+        sealed=item.seal,
+    )
+
+
+def _encode(obj: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(obj)
+    except orjson.JSONEncodeError as exc:  # e.g. an integer beyond 64 bits
+        raise InvalidObject(f"cannot be stored as JSON: {exc}") from None
