@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench bench-trust clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ lint: $(STAMP)
 
 bench: $(STAMP)  ## the foundation benchmark (see bench/README.md)
 	$(BIN)/python bench/run.py
+
+bench-trust: $(STAMP)  ## what signatures, sealing and the audit log cost (bench/README.md)
+	$(BIN)/python bench/trust.py
 
 clean:
 	rm -rf $(VENV) demo-data .pytest_cache

@@ -26,6 +26,7 @@ def test_demo_sets_up_three_members_a_group_and_three_languages(tmp_path: Path) 
 
     with open_node(data) as node, TestClient(create_app(lambda: node)) as client:
         seen: dict[int, set[str]] = {}
+        contents: dict[int, set[str]] = {}
         languages: set[str] = set()
         for index, token in enumerate(tokens):
             headers = {"Authorization": f"Bearer {token}", "Accept": TAXII_21}
@@ -35,7 +36,14 @@ def test_demo_sets_up_three_members_a_group_and_three_languages(tmp_path: Path) 
                 url = f"/taxii2/root/collections/{collection['id']}/objects/"
                 body = client.get(url, headers=headers).json()
                 languages |= {o["lang"] for o in body.get("objects", []) if "lang" in o}
+                contents.setdefault(index, set()).update(
+                    o["content"] for o in body.get("objects", []) if "content" in o
+                )
         assert len(node.store.list_orgs()) == 3  # the second run added nothing
+        db = (data / node.settings.database).read_bytes()
+    red = next(c for c in contents[1] if "لا تُشارك" in c)  # sealed, opened for a recipient
+    assert red in contents[0] and red not in contents[2]
+    assert red.encode() not in db
     assert "ICS Working Group" in seen[0]
     assert "ICS Working Group" in seen[1]
     assert "ICS Working Group" not in seen[2]

@@ -38,8 +38,8 @@ def _load() -> tuple[Callable[..., int], Callable[..., int]] | None:
         return None
     sign.restype = ctypes.c_int
     sign.argtypes = [
-        ctypes.c_char_p,
-        ctypes.POINTER(ctypes.c_ulonglong),
+        ctypes.c_void_p,  # into a preallocated buffer, at an offset
+        ctypes.c_void_p,
         ctypes.c_char_p,
         ctypes.c_ulonglong,
         ctypes.c_char_p,
@@ -77,13 +77,12 @@ def sign_many(key: SigningKey, payloads: Sequence[bytes]) -> list[bytes]:
     secret = bytes(key._signing_key)  # seed || public key, as libsodium expects
 
     def chunk(part: Sequence[bytes]) -> list[bytes]:
-        out = []
-        length = ctypes.c_ulonglong()
-        for payload in part:
-            buffer = ctypes.create_string_buffer(64)
-            native_sign(buffer, ctypes.byref(length), payload, len(payload), secret)
-            out.append(buffer.raw)
-        return out
+        out = ctypes.create_string_buffer(64 * len(part))
+        base = ctypes.addressof(out)
+        for index, payload in enumerate(part):
+            native_sign(base + 64 * index, None, payload, len(payload), secret)
+        raw = out.raw
+        return [raw[i : i + 64] for i in range(0, 64 * len(part), 64)]
 
     return _spread(chunk, payloads)
 

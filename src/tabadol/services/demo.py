@@ -180,7 +180,16 @@ def populate(node: Node) -> None:
                 object_refs=[plc["id"]],
                 lang="ar",
                 object_marking_refs=[TLP.AMBER.marking_id],
-            )
+            ),
+            # TLP:RED: end-to-end encrypted to the two members of the working group
+            _sdo(
+                "note",
+                now,
+                content="عناوين المحطتين المتأثرتين: ١٠٫٢٠٫٣٠٫٤٠ و١٠٫٢٠٫٣٠٫٤١. لا تُشارك.",
+                object_refs=[plc["id"]],
+                lang="ar",
+                object_marking_refs=[TLP.RED.marking_id],
+            ),
         ],
     )
     _publish(

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from tabadol.domain import strict_json
+from tabadol.domain.audit import OPERATOR_ACTOR, AuditEvent
 from tabadol.domain.errors import InvalidInput, NotFound
 from tabadol.domain.filters import ObjectFilter, VersionFilter
 from tabadol.domain.model import Collection, Principal, Role
@@ -100,6 +101,12 @@ def export_objects(
     if collection_ref is not None:
         vis = vis.narrowed_to(find_collection(node, principal, collection_ref, write=False).id)
     flt = ObjectFilter(versions=VersionFilter(last=not all_versions, all=all_versions))
+    event = AuditEvent(
+        "export",
+        OPERATOR_ACTOR,
+        detail={"as": principal.org.name if principal.org else "", "collection": collection_ref},
+    )
+    node.store.append_audit([event], node.clock())
     return _pages(node, principal, vis, flt, page)
 
 
