@@ -78,6 +78,10 @@ def test_token_create_prints_the_secret_last(data: Path) -> None:
         (["org", "add", "members"], "reserved"),
         (["org", "add", "Public"], "reserved"),
         (["group", "create", "Rafidain", "--owner", "Pardis CERT"], "already exists"),
+        (["key", "revoke", "ed25519:nope", "--reason", "x"], "no key"),
+        (["key", "rotate", "Nobody"], "no organization"),
+        (["audit", "prove"], "--entry"),
+        (["audit", "prove", "--entry", "999999"], "no entry 999999"),
     ],
     ids=[
         "duplicate org",
@@ -91,6 +95,10 @@ def test_token_create_prints_the_secret_last(data: Path) -> None:
         "reserved members",
         "reserved public",
         "group named like an org",
+        "unknown key",
+        "rotate for an unknown org",
+        "proof of nothing",
+        "proof of a missing entry",
     ],
 )
 def test_errors_are_one_line(data: Path, args: list[str], message: str) -> None:
@@ -190,3 +198,66 @@ def test_real_process_errors_have_no_traceback(data: Path, tmp_path: Path, args:
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_key_commands_rotate_revoke_and_publish_the_directory(data: Path, tmp_path: Path) -> None:
+    """`key list --json` is the directory `verify` reads; `key rotate` retires the current
+    keys; `key revoke` needs a reason, records it, and refuses a second revocation."""
+    before = json.loads(tabadol("key", "list", "--json", "--data", data)[0])
+    pardis = next(o for o in before["organizations"] if o["name"] == "Pardis CERT")
+    assert sorted(k["purpose"] for k in pardis["keys"]) == ["encrypt", "sign"]
+    out, _ = tabadol("key", "rotate", "Pardis CERT", "--data", data)
+    new_sign = next(line.split(": ")[1] for line in out.splitlines() if line.startswith("sign"))
+    after = json.loads(tabadol("key", "list", "--json", "--data", data)[0])
+    keys = next(o for o in after["organizations"] if o["name"] == "Pardis CERT")["keys"]
+    first_sign = next(k["key_id"] for k in pardis["keys"] if k["purpose"] == "sign")
+    old = next(k for k in keys if k["key_id"] == first_sign)
+    assert old["valid_until"] is not None
+    assert old["revoked"] is None
+    tabadol("key", "revoke", new_sign, "--reason", "lost laptop", "--data", data)
+    listed = json.loads(tabadol("key", "list", "--json", "--data", data)[0])
+    revoked = [k for o in listed["organizations"] for k in o["keys"] if k["key_id"] == new_sign]
+    assert revoked[0]["revocation_reason"] == "lost laptop"
+    _, err = tabadol("key", "revoke", new_sign, "--reason", "again", "--data", data, ok=False)
+    assert "already revoked" in err
+    shown, _ = tabadol("audit", "show", "--action", "key.revoke", "--json", "--data", data)
+    entry = json.loads(shown.strip().splitlines()[-1])
+    assert entry["detail"]["key"] == new_sign
+    assert entry["actor"] == "operator"
+
+
+def test_client_custody_keys_from_the_cli(data: Path, tmp_path: Path) -> None:
+    """`key generate` writes a 0600 key file and prints public keys that `org add
+    --public-keys` registers; a client-custody rotation needs new public keys."""
+    keyfile = tmp_path / "org.keys"
+    public, _ = tabadol("key", "generate", "--out", keyfile)
+    assert keyfile.stat().st_mode & 0o777 == 0o600
+    assert json.loads(public).keys() == {"sign", "encrypt"}
+    (tmp_path / "org.pub").write_text(public)
+    tabadol("org", "add", "Own Keys", "--public-keys", tmp_path / "org.pub", "--data", data)
+    listed, _ = tabadol("org", "list", "--data", data)
+    assert "client" in listed
+    _, err = tabadol("key", "rotate", "Own Keys", "--data", data, ok=False)
+    assert "client-side" in err
+    _, err = tabadol("key", "generate", "--out", keyfile, ok=False)
+    assert "never overwritten" in err
+    secret = json.loads(keyfile.read_text())["sign"]
+    dumped = b"".join(f.read_bytes() for f in data.rglob("*") if f.is_file())
+    assert secret.encode() not in dumped
+
+
+def test_audit_commands_verify_show_head_and_prove(data: Path, tmp_path: Path) -> None:
+    """The audit log of a fresh node verifies; a kept head verifies later; proofs are JSON."""
+    out, _ = tabadol("audit", "verify", "--data", data)
+    assert "audit log ok" in out
+    head = tmp_path / "head.json"
+    head.write_text(tabadol("audit", "head", "--data", data)[0])
+    tabadol("org", "add", "Later", "--data", data)
+    out, _ = tabadol("audit", "verify", "--head", head, "--data", data)
+    assert "audit log ok" in out
+    size = json.loads(head.read_text())["tree_size"]
+    proof = json.loads(tabadol("audit", "prove", "--old-size", str(size), "--data", data)[0])
+    assert proof["old_size"] == size
+    assert proof["old_root"] == json.loads(head.read_text())["root_hash"]
+    shown, _ = tabadol("audit", "show", "--action", "org.add", "--json", "--data", data)
+    assert [json.loads(line)["detail"]["org"] for line in shown.splitlines()][-1] == "Later"
