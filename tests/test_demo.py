@@ -42,7 +42,8 @@ def test_demo_sets_up_three_members_a_group_and_three_languages(tmp_path: Path) 
         assert len(node.store.list_orgs()) == 3  # the second run added nothing
         db = (data / node.settings.database).read_bytes()
     red = next(c for c in contents[1] if "لا تُشارك" in c)  # sealed, opened for a recipient
-    assert red in contents[0] and red not in contents[2]
+    assert red in contents[0]
+    assert red not in contents[2]
     assert red.encode() not in db
     assert "ICS Working Group" in seen[0]
     assert "ICS Working Group" in seen[1]
