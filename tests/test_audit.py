@@ -119,8 +119,8 @@ def test_publish_and_delete_are_audited(client: TestClient, community: Community
     assert (ok.outcome, list(ok.object_ids)) == ("ok", [good["id"]])
     assert ok.detail["collection"] == community.collections["members"]
     assert (refused.outcome, list(refused.object_ids)) == ("refused", [])
-    assert refused.detail["refusals"][0][0] == forged["id"]
-    assert "another organization" in refused.detail["refusals"][0][1]
+    # ids only: a refusal reason may quote a value of a restricted item
+    assert refused.detail["refused"] == [forged["id"]]
     assert (partial.outcome, list(partial.object_ids)) == ("partial", [mixed["id"]])
     assert (partial.detail["stored"], partial.detail["failed"]) == (1, 1)
     assert (deleted.outcome, list(deleted.object_ids)) == ("ok", [good["id"]])

@@ -42,7 +42,8 @@ def test_init_creates_the_data_directory(tmp_path: Path) -> None:
     tabadol("init", path, "--name", "Test node")
     assert "Test node" in (path / "tabadol.toml").read_text()
     assert (path / "tabadol.db").exists()
-    assert (path / "keys" / "node.ed25519").stat().st_mode & 0o777 == 0o600
+    assert (path / "keys" / "node.ed25519.wrapped").stat().st_mode & 0o777 == 0o600
+    assert not (path / "keys" / "node.ed25519").exists()  # no private key in clear
     _, err = tabadol("init", path, ok=False)
     assert "already" in err
 
@@ -238,7 +239,7 @@ def test_client_custody_keys_from_the_cli(data: Path, tmp_path: Path) -> None:
     listed, _ = tabadol("org", "list", "--data", data)
     assert "client" in listed
     _, err = tabadol("key", "rotate", "Own Keys", "--data", data, ok=False)
-    assert "client-side" in err
+    assert "only its own admins" in err  # the operator cannot replace a client's keys
     _, err = tabadol("key", "generate", "--out", keyfile, ok=False)
     assert "never overwritten" in err
     secret = json.loads(keyfile.read_text())["sign"]

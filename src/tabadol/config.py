@@ -48,8 +48,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "key_secret_file",
         "",
-        "File holding the secret that wraps the org private keys the node holds; must lie"
-        " outside the data directory. Empty: `$XDG_CONFIG_HOME/tabadol/secrets/NODE_ID.key`.",
+        "File holding the secret that wraps the node key and the org private keys the node"
+        " holds; must lie outside the data directory. Empty:"
+        " `$XDG_CONFIG_HOME/tabadol/secrets/NODE_ID.key`.",
     ),
 )
 

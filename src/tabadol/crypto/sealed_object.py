@@ -5,7 +5,7 @@ version, timestamps, author, TLP marking) and carries the whole signed object as
 ciphertext in `x_tabadol_sealed`:
 
     {"alg": "XChaCha20-Poly1305+X25519-SealedBox", "nonce": …, "ciphertext": …,
-     "recipients": {"x25519:<key id>": "<content key sealed to that key>", …}}
+     "key_commitment": …, "recipients": {"x25519:<key id>": "<content key sealed to it>", …}}
 
 The routing metadata is the associated data, so ciphertext cannot be moved to another
 object, version, author or marking. The sealed form is itself signed by its author (so a
@@ -45,11 +45,16 @@ def routing_of(obj: Mapping[str, Any]) -> dict[str, Any]:
 def seal_object(obj: Mapping[str, Any], recipients: Mapping[str, bytes]) -> dict[str, Any]:
     """The sealed form of `obj` (signed or not), readable by the holders of `recipients`."""
     routing = routing_of(obj)
-    sealed = seal(orjson.dumps(obj), recipients, canonical(routing))
+    try:
+        plaintext = orjson.dumps(obj)
+    except orjson.JSONEncodeError as exc:  # e.g. nested deeper than orjson writes
+        raise SealingError(f"cannot be encoded for sealing: {exc}") from None
+    sealed = seal(plaintext, recipients, canonical(routing))
     routing[SEALED_PROPERTY] = {
         "alg": ALGORITHM,
         "nonce": b64url(sealed.nonce),
         "ciphertext": b64url(sealed.ciphertext),
+        "key_commitment": b64url(sealed.commitment),
         "recipients": {kid: b64url(box) for kid, box in sealed.sealed_keys.items()},
     }
     return routing
@@ -68,6 +73,7 @@ def parse_sealed(obj: Mapping[str, Any]) -> Sealed:
             nonce=unb64url(_text(raw.get("nonce"))),
             ciphertext=unb64url(_text(raw.get("ciphertext"))),
             sealed_keys={str(kid): unb64url(_text(box)) for kid, box in recipients.items()},
+            commitment=unb64url(_text(raw.get("key_commitment"))),
         )
     except (SignatureError, binascii.Error) as exc:
         raise SealingError(f"malformed {SEALED_PROPERTY}: {exc}") from None
@@ -88,7 +94,10 @@ def open_object(obj: Mapping[str, Any], private_key: PrivateKey) -> dict[str, An
     """The plaintext object, for a recipient; SealingError for anyone else or tampering."""
     routing = routing_of(obj)
     plaintext = open_sealed(parse_sealed(obj), private_key, canonical(routing))
-    inner = orjson.loads(plaintext)
+    try:
+        inner = orjson.loads(plaintext)
+    except orjson.JSONDecodeError:  # the author sealed something that is not JSON
+        raise SealingError("the sealed content is not a JSON object") from None
     if not isinstance(inner, dict) or routing_of(inner) != routing:
         raise SealingError("the sealed content does not match its routing metadata")
     return inner

@@ -18,8 +18,10 @@ from nacl.bindings import (
     crypto_aead_xchacha20poly1305_ietf_encrypt,
     crypto_aead_xchacha20poly1305_ietf_KEYBYTES,
     crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+    crypto_scalarmult,
 )
 from nacl.exceptions import CryptoError
+from nacl.exceptions import RuntimeError as NaclRuntimeError
 from nacl.public import PrivateKey, PublicKey, SealedBox
 from nacl.utils import random
 
@@ -35,6 +37,29 @@ class Sealed:
     nonce: bytes
     ciphertext: bytes
     sealed_keys: Mapping[str, bytes]  # recipient key id -> content key sealed to that key
+    commitment: bytes  # binds the content key: one ciphertext cannot open two ways
+
+
+def key_commitment(content_key: bytes) -> bytes:
+    """A hash of the content key. XChaCha20-Poly1305 does not commit to its key, so a sender
+    could seal different keys to different recipients, each opening the same ciphertext to a
+    different plaintext; every recipient checks the key it got against this commitment."""
+    return hashlib.blake2b(content_key, digest_size=32, person=b"tabadol-commit").digest()
+
+
+class InvalidEncryptionKey(ValueError):
+    """An X25519 public key that must not be sealed to (wrong length or low order)."""
+
+
+def check_encryption_key(public_key: bytes) -> None:
+    """Refuse X25519 keys of low order: a shared secret with them is all zeros, and libsodium
+    refuses to seal to them (which would fail every item sent to that audience)."""
+    if len(public_key) != 32:
+        raise InvalidEncryptionKey("an X25519 public key has 32 bytes")
+    try:
+        crypto_scalarmult(random(32), public_key)
+    except (NaclRuntimeError, CryptoError, ValueError):
+        raise InvalidEncryptionKey("not a usable X25519 public key (low order)") from None
 
 
 def x25519_key_id(public_key: bytes) -> str:
@@ -51,10 +76,14 @@ def seal(plaintext: bytes, recipients: Mapping[str, bytes], associated: bytes) -
     ciphertext = crypto_aead_xchacha20poly1305_ietf_encrypt(
         plaintext, associated, nonce, content_key
     )
-    sealed_keys = {
-        kid: SealedBox(PublicKey(public)).encrypt(content_key) for kid, public in recipients.items()
-    }
-    return Sealed(nonce, ciphertext, sealed_keys)
+    try:
+        sealed_keys = {
+            kid: SealedBox(PublicKey(public)).encrypt(content_key)
+            for kid, public in recipients.items()
+        }
+    except (NaclRuntimeError, CryptoError, ValueError) as exc:
+        raise SealingError(f"cannot seal to a recipient key: {exc}") from None
+    return Sealed(nonce, ciphertext, sealed_keys, key_commitment(content_key))
 
 
 def open_sealed(sealed: Sealed, private_key: PrivateKey, associated: bytes) -> bytes:
@@ -65,10 +94,12 @@ def open_sealed(sealed: Sealed, private_key: PrivateKey, associated: bytes) -> b
         raise SealingError("this key is not a recipient of the item")
     try:
         content_key = SealedBox(private_key).decrypt(sealed_key)
+        if key_commitment(content_key) != sealed.commitment:
+            raise SealingError("the content key does not match the item's key commitment")
         return crypto_aead_xchacha20poly1305_ietf_decrypt(
             sealed.ciphertext, associated, sealed.nonce, content_key
         )
-    except CryptoError:
+    except (CryptoError, ValueError, TypeError):
         raise SealingError(
             "the item does not decrypt: tampered, or sealed for another key"
         ) from None

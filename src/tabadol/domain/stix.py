@@ -16,7 +16,10 @@ from tabadol.domain.timestamps import TimestampError, parse_us
 from tabadol.domain.tlp import TLP, strictest_tlp
 
 _TYPE = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9]$", re.ASCII)
-_UUID = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+# Lower-case only (RFC 4122 section 3 writes UUIDs in lower case): identifiers are compared as
+# strings everywhere (authorship, TLP markings), so an upper-case spelling of a known id must
+# not pass as another id.
+_UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 _IDENTIFIER = re.compile(rf"^([a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9])--({_UUID})$", re.ASCII)
 # An end-to-end encrypted object keeps its type-specific properties in the ciphertext
 # (the name is crypto.sealed_object.SEALED_PROPERTY; domain does not import crypto).
@@ -124,7 +127,7 @@ def check_object(obj: object) -> CheckedObject:
         raise InvalidObject("'type' must be 3-250 lower-case ASCII letters, digits or hyphens")
     stix_id = obj.get("id")
     if not is_identifier(stix_id, stix_type):
-        raise InvalidObject(f"'id' must be '{stix_type}--<uuid>'")
+        raise InvalidObject(f"'id' must be '{stix_type}--<uuid>' (a lower-case UUID)")
     assert isinstance(stix_id, str)
     is_sco = stix_type in SCO_TYPES
     spec_version = obj.get("spec_version", "2.1" if is_sco else None)

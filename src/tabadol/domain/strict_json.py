@@ -71,6 +71,8 @@ def _hinted_hooks(hint: JcsHint) -> dict[str, Any]:
         return _finite_float(text)
 
     def ints(text: str) -> int:
+        if len(text) > 400:  # Python refuses to parse > 4,300 digits; nothing needs 400
+            raise InvalidJSON(f"integer of {len(text)} digits is out of range")
         value = int(text)
         if not -_MAX_EXACT_INT <= value <= _MAX_EXACT_INT:
             hint.exact = False
@@ -101,4 +103,6 @@ def loads(body: bytes | str, hint: JcsHint | None = None) -> Any:
     except RecursionError:
         raise InvalidJSON("JSON nested too deeply") from None
     except json.JSONDecodeError as exc:
+        raise InvalidJSON(f"malformed JSON: {exc}") from None
+    except ValueError as exc:  # e.g. an integer longer than Python parses
         raise InvalidJSON(f"malformed JSON: {exc}") from None

@@ -109,10 +109,15 @@ def _check_authorship(env: Envelope, checked: CheckedObject) -> None:
             raise Refused(
                 f"created_by_ref names {other.name!r}: nobody publishes as another organization"
             )
-    if checked.type == "identity" and checked.id != env.org.identity_id:
+    if checked.type == "identity" and not env.directory:
         other = env.hosted.get(checked.id)
-        if other is not None:
+        if other is not None and other.id != env.org.id:
             raise Refused(f"this identity belongs to {other.name!r}")
+        if other is not None:
+            raise Refused(
+                "an organization's identity is the node's directory record (it carries the"
+                " org's keys): the node publishes it"
+            )
 
 
 def _signing_key(env: Envelope, checked: CheckedObject, signature: ObjectSignature) -> OrgKey:
@@ -240,7 +245,10 @@ def finish(env: Envelope, item: Admitted) -> NewVersion:
     obj = checked.obj
     if item.seal and not checked.sealed:
         key, key_id = env.signer()
-        obj = seal_object(obj, env.recipients())
+        try:
+            obj = seal_object(obj, env.recipients())
+        except SealingError as exc:
+            raise Refused(str(exc)) from None
         attach_signature(obj, key, key_id)
     return NewVersion(
         stix_id=checked.id,

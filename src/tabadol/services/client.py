@@ -152,8 +152,8 @@ def _prepare(
     attach_signature(obj, keys.signing, keys.sign_id)
     if not (encrypt or marked in RESTRICTED):
         return obj
-    if recipients is None:
-        raise InvalidInput("no recipients for an encrypted item")
+    if not recipients:
+        raise InvalidInput("this collection's items cannot be encrypted (public)")
     sealed = seal_object(obj, recipients)
     attach_signature(sealed, keys.signing, keys.sign_id)
     return sealed
@@ -173,18 +173,11 @@ def publish(
     whoami = remote.get("/api/v1/whoami")
     if not whoami.get("identity_id"):
         raise InvalidInput("this token does not belong to an organization")
-    recipients: dict[str, bytes] | None = None
-    needs_keys = (
-        encrypt
-        or tlp in RESTRICTED
-        or any(
-            isinstance(o, dict) and strictest_tlp(o.get("object_marking_refs")) in RESTRICTED
-            for o in objects
-        )
-    )
-    if needs_keys:
-        listed = remote.get(f"/api/v1/collections/{collection}/recipients")["recipients"]
-        recipients = {r["key_id"]: unb64url(r["public_key"]) for r in listed}
+    audience = remote.get(f"/api/v1/collections/{collection}/recipients")
+    recipients = {r["key_id"]: unb64url(r["public_key"]) for r in audience["recipients"]}
+    # unmarked objects take the channel's default explicitly, so the client knows the TLP
+    # the node would give them and seals what must be sealed: the node never sees it
+    tlp = tlp or TLP.parse(audience["default_tlp"])
     prepared = []
     for obj in objects:
         if not isinstance(obj, dict):
@@ -211,7 +204,8 @@ def fetch(
     for obj in remote.objects(collection):
         if SEALED_PROPERTY in obj:
             outer.append(obj)
-            with contextlib.suppress(SealingError):  # not ours, or tampered: keep it sealed
+            # not ours, tampered, or not a JSON object inside: keep the sealed form
+            with contextlib.suppress(SealingError, ValueError, TypeError):
                 obj = open_object(obj, keys.encryption)
         objects.append(obj)
     verdicts = verify_all([*outer, *objects], directory)

@@ -80,7 +80,11 @@ def add_org(
         raise InvalidInput(
             "the node generates the keys it holds; give public keys only with client custody"
         )
-    keys = client_keys(public_keys) if public_keys is not None else generate_node_held_keys(node)
+    keys = (
+        client_keys(public_keys, node.node_key_id)
+        if public_keys is not None
+        else generate_node_held_keys(node)
+    )
     now = node.clock()
     identity_id = f"identity--{uuid.uuid4()}"
     channel = (

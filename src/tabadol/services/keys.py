@@ -9,7 +9,7 @@ from typing import Any
 from nacl.public import PrivateKey
 from nacl.signing import SigningKey
 
-from tabadol.crypto.sealing import x25519_key_id
+from tabadol.crypto.sealing import InvalidEncryptionKey, check_encryption_key, x25519_key_id
 from tabadol.crypto.signing import InvalidPublicKey, b64url, check_public_key, key_id, unb64url
 from tabadol.crypto.wrapping import UnwrapError, load_or_create_secret, unwrap, wrap
 from tabadol.domain.audience import AudienceKind
@@ -38,8 +38,12 @@ def _secret(node: Node) -> bytes:
 
 
 def generate_node_held_keys(node: Node) -> list[NewKey]:
-    """A fresh signing and encryption key pair, the private halves wrapped."""
+    """A fresh signing and encryption key pair, the private halves wrapped (only under the
+    secret that opens the keys already held: a wrong secret would strand the new keys)."""
     secret = _secret(node)
+    held = next((k for k in node.store.org_keys() if k.held_by_node), None)
+    if held is not None:
+        _private(node, held)  # KeysUnavailable if this secret does not open it
     signing = SigningKey.generate()
     encryption = PrivateKey.generate()
     sign_id = key_id(bytes(signing.verify_key))
@@ -60,7 +64,7 @@ def generate_node_held_keys(node: Node) -> list[NewKey]:
     ]
 
 
-def client_keys(public: dict[str, Any]) -> list[NewKey]:
+def client_keys(public: dict[str, Any], node_key_id: str) -> list[NewKey]:
     """Keys an org registers from its own client: `{"sign": b64url, "encrypt": b64url}`."""
     try:
         sign_key = unb64url(str(public["sign"]))
@@ -71,8 +75,12 @@ def client_keys(public: dict[str, Any]) -> list[NewKey]:
         check_public_key(sign_key)
     except InvalidPublicKey as exc:
         raise InvalidInput(f"signing key refused: {exc}") from None
-    if len(encrypt_key) != 32 or encrypt_key == bytes(32):
-        raise InvalidInput("encryption key refused: an X25519 public key has 32 non-zero bytes")
+    if key_id(sign_key) == node_key_id:
+        raise InvalidInput("signing key refused: it is the node's key")
+    try:
+        check_encryption_key(encrypt_key)
+    except InvalidEncryptionKey as exc:
+        raise InvalidInput(f"encryption key refused: {exc}") from None
     return [
         NewKey(key_id(sign_key), KeyPurpose.SIGN, sign_key, None),
         NewKey(x25519_key_id(encrypt_key), KeyPurpose.ENCRYPT, encrypt_key, None),
@@ -138,12 +146,17 @@ def rotate_keys(
     signed before now, and keep decrypting what was sealed to them)."""
     _require_manager(actor, org)
     if org.custody is Custody.CLIENT:
+        if actor.kind is PrincipalKind.NODE_ADMIN:
+            raise Forbidden(
+                f"{org.name!r} keeps its keys: only its own admins register new ones (an"
+                " operator who could would be able to read and sign as it)"
+            )
         if public is None:
             raise InvalidInput(
                 f"{org.name!r} keeps its keys client-side: give its new public keys"
                 " (`tabadol key generate` prints them)"
             )
-        keys = client_keys(public)
+        keys = client_keys(public, node.node_key_id)
     else:
         if public is not None:
             raise InvalidInput(f"the node holds the keys of {org.name!r}; it generates them")
@@ -172,6 +185,8 @@ def revoke_key(
         raise InvalidInput("give a reason for the revocation")
     now = node.clock()
     at = now if since is None else min(since, now)
+    if at < 0:
+        raise InvalidInput("revocation times before 1970 are not supported")
     event = AuditEvent(
         "key.revoke",
         actor_of(actor),

@@ -15,17 +15,18 @@ from typing import Any
 from nacl.signing import SigningKey
 
 from tabadol.config import Settings, load_settings, write_settings
-from tabadol.crypto.keyfiles import create_signing_key, load_signing_key
+from tabadol.crypto import keyfiles
 from tabadol.crypto.signing import key_id, sign
+from tabadol.crypto.wrapping import UnwrapError, load_or_create_secret
 from tabadol.domain.audience import AudienceKind
 from tabadol.domain.audit import head_payload
-from tabadol.domain.errors import InvalidInput
+from tabadol.domain.errors import InvalidInput, KeysUnavailable
 from tabadol.domain.model import ChannelDefaults
 from tabadol.domain.paging import PageTokens
 from tabadol.storage.base import Store
 from tabadol.storage.sqlite.store import SQLiteStore
 
-NODE_KEY_FILE = Path("keys") / "node.ed25519"
+KEYS_DIR = Path("keys")
 
 Clock = Callable[[], int]
 
@@ -67,11 +68,17 @@ class Node:
 
 def init_node(data_dir: Path, settings: Settings | None = None) -> None:
     """Create a data directory: settings file, node key, database with its public channels."""
-    if (data_dir / NODE_KEY_FILE).exists():
+    if keyfiles.exists(data_dir / KEYS_DIR):
         raise InvalidInput(f"{data_dir} is already a tabadol data directory")
     data_dir.mkdir(parents=True, exist_ok=True)
-    write_settings(data_dir, settings or Settings())
-    create_signing_key(data_dir / NODE_KEY_FILE)
+    settings = settings or Settings()
+    write_settings(data_dir, settings)
+    effective = load_settings(data_dir)  # with TABADOL_* overrides, as open_node reads them
+    key = SigningKey.generate()  # its public half names the node, and the secret's file
+    secret = load_or_create_secret(
+        key_secret_path(data_dir, effective, _node_id(bytes(key.verify_key)))
+    )
+    keyfiles.write_node_key(data_dir / KEYS_DIR, key, secret)
     with open_node(data_dir) as node:
         for kind, description in (
             (AudienceKind.MEMBERS, "Shared with every member organization of the exchange."),
@@ -89,18 +96,24 @@ def collection_uuid(node: Node, name: str) -> str:
 
 def open_node(data_dir: Path, clock: Clock = system_clock, **overrides: Any) -> Node:
     """Open an initialized data directory."""
-    key_path = data_dir / NODE_KEY_FILE
-    if not key_path.exists():
+    keys_dir = data_dir / KEYS_DIR
+    if not keyfiles.exists(keys_dir):
         raise InvalidInput(f"{data_dir} is not a tabadol data directory (run `tabadol init`)")
     settings = load_settings(data_dir, **overrides)
-    key = load_signing_key(key_path)
-    seed = bytes(key)
-    node_id = str(
-        uuid.UUID(
-            bytes=hashlib.sha256(b"tabadol node id" + bytes(key.verify_key)).digest()[:16],
-            version=4,
+    node_id = _node_id(keyfiles.node_public_key(keys_dir))
+    secret_path = key_secret_path(data_dir, settings, node_id)
+    if not secret_path.exists():
+        raise KeysUnavailable(
+            f"the key secret {secret_path} is missing: the node key and the org keys are"
+            " wrapped under it; restore it (setting key_secret_file)"
         )
-    )
+    try:
+        key = keyfiles.load_node_key(keys_dir, load_or_create_secret(secret_path))
+    except UnwrapError:
+        raise KeysUnavailable(
+            f"the key secret {secret_path} does not open the node key: restore the right one"
+        ) from None
+    seed = bytes(key)
     paging_secret = hashlib.blake2b(seed, person=b"tabadol-paging", digest_size=32).digest()
     node_key_id = key_id(bytes(key.verify_key))
 
@@ -116,8 +129,14 @@ def open_node(data_dir: Path, clock: Clock = system_clock, **overrides: Any) -> 
         node_id=node_id,
         channel_defaults=settings.channel_defaults(),
         node_key=key,
-        key_secret_path=key_secret_path(data_dir, settings, node_id),
+        key_secret_path=secret_path,
     )
+
+
+def _node_id(public_key: bytes) -> str:
+    """A stable UUID naming the node, derived from its public key."""
+    digest = hashlib.sha256(b"tabadol node id" + public_key).digest()[:16]
+    return str(uuid.UUID(bytes=digest, version=4))
 
 
 def key_secret_path(data_dir: Path, settings: Settings, node_id: str) -> Path:

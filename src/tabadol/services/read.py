@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import Any
 
 import orjson
 
+from tabadol.crypto.object_signature import read_signature, verify_object
 from tabadol.crypto.sealed_object import open_object
 from tabadol.crypto.sealing import SealingError
+from tabadol.crypto.signing import SignatureError
 from tabadol.domain.audit import AuditEvent, actor_of
 from tabadol.domain.errors import Forbidden, InvalidFilter, NotFound
 from tabadol.domain.filters import (
@@ -24,6 +27,8 @@ from tabadol.domain.filters import (
 from tabadol.domain.keys import KeyPurpose
 from tabadol.domain.model import Collection, Principal
 from tabadol.domain.policy import Visibility, may_delete, may_read, may_write, visibility
+from tabadol.domain.stix import InvalidObject, check_object
+from tabadol.domain.timestamps import parse_us
 from tabadol.services.keys import decryption_key_of
 from tabadol.services.node import Node
 from tabadol.storage.base import StatusRecord, StoredRow
@@ -117,7 +122,7 @@ def _page(
 RESTRICTED_READ = "read.restricted"
 
 
-def with_content(node: Node, principal: Principal, page: Page) -> Page:
+def with_content(node: Node, principal: Principal, page: Page, actor: str | None = None) -> Page:
     """The page as the principal receives its content: sealed objects opened where the
     node holds a recipient key of the principal's org (others get the sealed form), and
     every read of an encrypted or TLP:RED item recorded in the audit log."""
@@ -129,7 +134,7 @@ def with_content(node: Node, principal: Principal, page: Page) -> Page:
     decrypted = sum(1 for row in restricted if row.sealed and opened[id(row)] is not row)
     event = AuditEvent(
         RESTRICTED_READ,
-        actor_of(principal),
+        actor or actor_of(principal),
         object_ids=[row.stix_id for row in restricted],
         detail={"decrypted_by_node": decrypted, "served_sealed": len(opened) - decrypted},
     )
@@ -138,20 +143,45 @@ def with_content(node: Node, principal: Principal, page: Page) -> Page:
 
 
 def _opened(node: Node, principal: Principal, row: StoredRow) -> StoredRow:
+    """The row with its plaintext if the principal's org is a recipient whose key the node
+    holds and the content checks out; otherwise the row as stored (the sealed form)."""
     if principal.org is None:
         return row
-    sealed = orjson.loads(row.body)
-    recipients = sealed.get("x_tabadol_sealed", {}).get("recipients", {})
-    for key in node.store.keys_by_id(recipients).values():
-        if key.org_id == principal.org.id and key.purpose is KeyPurpose.ENCRYPT:
-            if not key.held_by_node:
-                return row  # the org's client holds the key: it opens the item itself
-            try:
+    try:
+        sealed = orjson.loads(row.body)
+        recipients = sealed.get("x_tabadol_sealed", {}).get("recipients", {})
+        for key in node.store.keys_by_id(recipients).values():
+            if key.org_id == principal.org.id and key.purpose is KeyPurpose.ENCRYPT:
+                if not key.held_by_node:
+                    return row  # the org's client holds the key: it opens the item itself
                 inner = open_object(sealed, decryption_key_of(node, key))
-            except SealingError:
-                return row
-            return replace(row, body=orjson.dumps(inner))
+                _check_inner(node, sealed, inner)
+                return replace(row, body=orjson.dumps(inner))
+    except (SealingError, InvalidObject, SignatureError, ValueError, TypeError):
+        pass  # tampered, or content its author should not have sealed: serve it sealed
     return row  # not a recipient (e.g. joined the group after the item was sealed)
+
+
+def _check_inner(node: Node, outer: dict[str, Any], inner: dict[str, Any]) -> None:
+    """What the node serves as plaintext must be valid STIX signed by the same org that
+    signed the sealed form: the node never vouches for content it could not check at ingest."""
+    check_object(inner)
+    outer_signature, inner_signature = read_signature(outer), read_signature(inner)
+    if outer_signature is None or inner_signature is None:
+        raise SignatureError("a sealed item and its content are both signed")
+    keys = node.store.keys_by_id([outer_signature.key_id, inner_signature.key_id])
+    outer_key, inner_key = keys.get(outer_signature.key_id), keys.get(inner_signature.key_id)
+    if outer_key is None or inner_key is None or inner_key.org_id != outer_key.org_id:
+        raise SignatureError("the content is not signed by the author of the sealed item")
+    stamp = inner.get("modified") or inner.get("created")
+    ended = inner_key.ends()
+    if stamp is not None:
+        refused = inner_key.refusal_at(parse_us(stamp)) is not None
+    else:  # no version time to judge by: a key that has ended signs nothing more
+        refused = ended is not None
+    if inner_key.purpose is not KeyPurpose.SIGN or refused:
+        raise SignatureError("the content's key may not sign it")
+    verify_object(inner, inner_signature, inner_key.public_key)
 
 
 def get_objects(
@@ -247,6 +277,8 @@ def delete_object(
     collection, vis = _read_scope(node, principal, collection_uuid)
     if not _exists(node, vis, stix_id):
         raise NotFound("no such object")
+    if node.store.org_by_identity(stix_id) is not None:
+        raise Forbidden("an organization's identity is the node's directory record")
     authors = node.store.authors_of(collection.id, stix_id)
     if not all(may_delete(principal, collection, author) for author in authors):
         raise Forbidden("only the organization that published an object deletes it")

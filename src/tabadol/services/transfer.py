@@ -73,7 +73,9 @@ def import_objects(
     summary = ImportSummary(total=len(objects))
     for start in range(0, len(objects), batch):
         chunk = objects[start : start + batch]
-        status = publish_objects(node, principal, collection, chunk, jcs_exact=jcs_exact)
+        status = publish_objects(
+            node, principal, collection, chunk, jcs_exact=jcs_exact, actor=_as_org(principal)
+        )
         for _, _, message in status.successes:
             if message == "stored":
                 summary.stored += 1
@@ -117,11 +119,16 @@ def _pages(
     after: int | None = None
     while True:
         rows = node.store.query_objects(vis, flt, after, page)
-        for row in with_content(node, principal, Page(rows, False, None)).rows:
+        for row in with_content(node, principal, Page(rows, False, None), _as_org(principal)).rows:
             yield row.body
         if len(rows) < page:
             return
         after = rows[-1].date_added
+
+
+def _as_org(principal: Principal) -> str:
+    """The CLI acts for an org on the operator's authority: the log says both."""
+    return f"{OPERATOR_ACTOR} as org:{principal.org.name if principal.org else ''}"
 
 
 def new_bundle_id() -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 from tabadol.crypto.object_signature import read_signature, verify_object
 from tabadol.crypto.signing import SignatureError, unb64url
+from tabadol.domain.errors import InvalidInput
 from tabadol.domain.timestamps import TimestampError, parse_us
 
 
@@ -48,25 +49,45 @@ def _time(value: Any) -> int | None:
 
 
 def load_directory(directory: Mapping[str, Any]) -> dict[str, KnownKey]:
-    """The signing keys of a key directory document, by key id."""
+    """The signing keys of a key directory document, by key id; InvalidInput if the
+    document is malformed or names one key id twice (it would be ambiguous whose it is)."""
+    try:
+        return _load_directory(directory)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise InvalidInput(f"not a key directory: {exc!r}") from None
+
+
+def _add(known: dict[str, KnownKey], key: KnownKey) -> None:
+    if key.key_id in known:
+        raise ValueError(f"the key id {key.key_id} appears twice")
+    if len(key.public_key) != 32:
+        raise ValueError(f"{key.key_id}: an Ed25519 public key has 32 bytes")
+    known[key.key_id] = key
+
+
+def _load_directory(directory: Mapping[str, Any]) -> dict[str, KnownKey]:
     known: dict[str, KnownKey] = {}
     node = directory.get("node") or {}
     if node.get("key_id"):
-        known[node["key_id"]] = KnownKey(
-            node["key_id"], unb64url(node["public_key"]), "node", "the node", None, False
+        _add(
+            known,
+            KnownKey(node["key_id"], unb64url(node["public_key"]), "node", "the node", None, False),
         )
     for org in directory.get("organizations", []):
         for key in org.get("keys", []):
             if key.get("purpose") != "sign":
                 continue
             ends = [t for t in (_time(key.get("valid_until")), _time(key.get("revoked"))) if t]
-            known[key["key_id"]] = KnownKey(
-                key["key_id"],
-                unb64url(key["public_key"]),
-                org["identity_id"],
-                org["name"],
-                min(ends) if ends else None,
-                key.get("revoked") is not None,
+            _add(
+                known,
+                KnownKey(
+                    key["key_id"],
+                    unb64url(key["public_key"]),
+                    org["identity_id"],
+                    org["name"],
+                    min(ends) if ends else None,
+                    key.get("revoked") is not None,
+                ),
             )
     return known
 
@@ -90,12 +111,13 @@ def verify_one(obj: Mapping[str, Any], known: Mapping[str, KnownKey]) -> Verdict
     elif claimed in orgs and claimed != key.owner:
         return Verdict(stix_id, None, f"signed by {key.owner_name}, but created by {claimed}")
     version = _time(obj.get("modified")) or _time(obj.get("created"))
-    if key.ends is not None and version is not None and key.ends <= version:
+    if key.ends is not None and (version is None or key.ends <= version):
         what = "revoked" if key.revoked else "retired"
-        return Verdict(stix_id, None, f"{signature.key_id} was {what} before this version")
+        when = "before this version" if version is not None else "(and the object has no time)"
+        return Verdict(stix_id, None, f"{signature.key_id} was {what} {when}")
     try:
         verify_object(obj, signature, key.public_key)
-    except SignatureError as exc:
+    except (SignatureError, ValueError) as exc:
         return Verdict(stix_id, None, str(exc))
     return Verdict(stix_id, key.owner_name, None)
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from tabadol.crypto.signing import b64url
-from tabadol.domain.errors import Forbidden
+from tabadol.domain.errors import Forbidden, InvalidInput
 from tabadol.domain.keys import KeyPurpose
 from tabadol.domain.model import PrincipalKind
 from tabadol.services import audit, keys, read
@@ -72,11 +72,15 @@ def recipients(request: Request, principal: Caller, collection_id: str) -> dict[
     view = read.get_collection(node, principal, collection_id)
     if not view.can_write:
         raise Forbidden("you may not publish into this collection")
-    org_ids = keys.audience_orgs(node, view.collection)
+    try:
+        org_ids = keys.audience_orgs(node, view.collection)
+    except InvalidInput:
+        org_ids = []  # public: nothing is sealed there
     current = node.store.current_keys(org_ids, KeyPurpose.ENCRYPT)
     names = {o.id: o for o in node.store.list_orgs()}
     return {
         "collection": view.collection.uuid,
+        "default_tlp": node.channel_defaults.for_kind(view.collection.kind).label,
         "recipients": [
             {
                 "org": names[org_id].name,
