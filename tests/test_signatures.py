@@ -427,3 +427,21 @@ def test_readme_pynacl_recipe_verifies_alone(community: Community, client: TestC
     public = b64url(a_key.public_key)
     assert verify_with_pynacl(stored, public) is True
     assert verify_with_pynacl({**stored, "name": "changed"}, public) is False
+
+
+def test_the_callers_objects_are_not_changed(community: Community) -> None:
+    """Publishing signs and completes a copy: a caller that reuses its dicts (to make a new
+    version, say) does not send the node's signature back with changed content."""
+    from tabadol.domain.model import Role
+    from tabadol.services.directory import collection_by_kind, org_principal
+    from tabadol.services.publish import publish_objects
+
+    node = community.node
+    members = collection_by_kind(node, directory.AudienceKind.MEMBERS)
+    principal = org_principal(node, community.orgs["A"], Role.PUBLISHER)
+    obj = make_indicator()
+    given = copy.deepcopy(obj)
+    assert not publish_objects(node, principal, members, [obj]).failures
+    assert obj == given
+    obj["modified"] = "2026-01-03T00:00:00.000Z"
+    assert not publish_objects(node, principal, members, [obj]).failures

@@ -200,9 +200,10 @@ def admit(env: Envelope, checked: CheckedObject) -> Admitted:
         )
     if seal:
         env.recipients()  # refuse now if the audience cannot receive sealed items
-    _fill_defaults(env, checked, tlp)
+    checked.obj = dict(obj)  # the caller's object stays as given: defaults and signature go
+    _fill_defaults(env, checked, tlp)  # on a copy (a caller reusing it must not re-send them)
     env.signer()
-    return Admitted(checked, tlp, seal, _canonical(env, obj))
+    return Admitted(checked, tlp, seal, _canonical(env, checked.obj))
 
 
 def _canonical(env: Envelope, value: dict[str, Any]) -> bytes:
