@@ -1,0 +1,112 @@
+"""Normalization for Persian, Arabic and English: the labeled cases, and the rules one by one.
+
+`tests/data/text_cases.tsv` holds (query, document, should match, why) cases. A query matches
+a document when each query token, or its stem, is among the document's tokens or stems — the
+contract the search index will implement; here it is checked on the tokenizer alone.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from tabadol.text.normalize import normalize, stem, terms, tokenize
+
+CASES = Path(__file__).parent / "data" / "text_cases.tsv"
+
+
+def _cases() -> list[tuple[str, str, bool, str]]:
+    rows = []
+    for line in CASES.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        query, document, match, why = line.split("\t")
+        rows.append((query, document, match == "1", why))
+    return rows
+
+
+def matches(query: str, document: str) -> bool:
+    found = {form for token in tokenize(document) for form in (token.text, token.stem)}
+    wanted = tokenize(query)
+    return bool(wanted) and all(t.text in found or t.stem in found for t in wanted)
+
+
+def test_the_labeled_set_is_large_and_balanced() -> None:
+    """At least 150 cases, with negatives."""
+    cases = _cases()
+    assert len(cases) >= 150
+    assert sum(1 for *_, match, _ in cases if not match) >= 40
+
+
+@pytest.mark.parametrize(("query", "document", "match", "why"), _cases(), ids=lambda v: str(v)[:40])
+def test_labeled_case(query: str, document: str, match: bool, why: str) -> None:
+    """Each labeled case matches, or does not, as labeled."""
+    assert matches(query, document) is match, (why, terms(query), terms(document))
+
+
+def test_precision_and_recall_on_the_labeled_set() -> None:
+    """Precision and recall of the tokenizer's matching are at least 0.97 each."""
+    tp = fp = fn = 0
+    for query, document, match, _ in _cases():
+        got = matches(query, document)
+        tp += got and match
+        fp += got and not match
+        fn += match and not got
+    assert tp / (tp + fp) >= 0.97
+    assert tp / (tp + fn) >= 0.97
+
+
+def test_normalization_is_idempotent() -> None:
+    """Normalizing twice changes nothing: index time and query time agree (DESIGN promise 6)."""
+    for query, document, _, _ in _cases():
+        for text in (query, document):
+            assert normalize(normalize(text)) == normalize(text)
+            assert terms(" ".join(terms(text))) == terms(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("\u06f0\u06f1\u06f2\u06f3\u06f4\u06f5\u06f6\u06f7\u06f8\u06f9", "0123456789"),
+        ("\u0660\u0661\u0662\u0663\u0664\u0665\u0666\u0667\u0668\u0669", "0123456789"),
+        ("\u064a\u0649\u06cc", "\u06cc\u06cc\u06cc"),
+        ("\u0643\u06a9", "\u06a9\u06a9"),
+        ("\u0623\u0625\u0622\u0671", "\u0627\u0627\u0627\u0627"),
+        ("\u0629", "\u0647"),
+        ("\u0640", ""),
+        ("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u061c", ""),
+    ],
+    ids=[
+        "persian digits",
+        "arabic-indic digits",
+        "yeh",
+        "kaf",
+        "alef",
+        "teh marbuta",
+        "tatweel",
+        "bidi",
+    ],
+)
+def test_character_folds(text: str, expected: str) -> None:
+    """Each character family folds to its one form."""
+    assert normalize(text) == expected
+
+
+def test_no_arabic_letter_variant_survives() -> None:
+    """After normalization no Arabic-only variant, harakat or Arabic-Indic digit remains."""
+    everything = "".join(chr(c) for c in range(0x0600, 0x0700))
+    left = set(normalize(everything))
+    for banned in "\u064a\u0649\u0643\u0629\u0623\u0625\u0622\u0640\u064b\u064e\u0650\u0651\u0652":
+        assert banned not in left
+    assert not any(unicodedata.category(c) == "Nd" and not c.isascii() for c in left)
+
+
+def test_stems_keep_persian_words_whole() -> None:
+    """Arabic clitics are stripped only from words that could be Arabic and stay long enough."""
+    assert stem("الکتاب") == "کتاب"
+    assert stem("الگو") == "الگو"
+    assert stem("الان") == "الان"
+    assert stem("کتابهای") == "کتاب"
+    assert stem("هکر") == "هکر"
