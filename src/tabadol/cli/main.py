@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -323,6 +324,29 @@ def export(
 
         count = guarded(write)
     err.print(f"exported {count} objects")
+
+
+@app.command()
+def extract(
+    source: Annotated[Path | None, typer.Argument(help="A text file (default: stdin).")] = None,
+    private: Annotated[
+        bool, typer.Option("--private", help="Also private, loopback and documentation IPs.")
+    ] = False,
+) -> None:
+    """Print the indicators in a text, one JSON object per line: {"type": …, "value": …}."""
+    from tabadol.text.extract import extract as find_indicators
+
+    def read() -> str:
+        if source is None:
+            return sys.stdin.read()
+        return source.read_text(encoding="utf-8", errors="replace")
+
+    text = guarded(read)
+    for indicator in find_indicators(text, allow_private=private):
+        sys.stdout.write(
+            json.dumps({"type": indicator.type, "value": indicator.value}, ensure_ascii=False)
+            + "\n"
+        )
 
 
 def run() -> None:
