@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -16,6 +17,7 @@ from tabadol.cli.common import DEFAULT_DATA, DataDir, err, fail, guarded, node_a
 from tabadol.cli.trust_cli import read_public_keys
 from tabadol.config import load_settings
 from tabadol.domain.keys import Custody
+from tabadol.domain.model import Role
 from tabadol.domain.strict_json import JcsHint
 from tabadol.domain.timestamps import format_us
 from tabadol.services import demo as demo_service
@@ -324,6 +326,44 @@ def export(
 
         count = guarded(write)
     err.print(f"exported {count} objects")
+
+
+@app.command("search")
+def search_command(
+    query: Annotated[str, typer.Argument(help="Words in Persian, Arabic or English.")],
+    org: Annotated[str, typer.Option(help="Search what this organization may read.")],
+    data: DataDir = DEFAULT_DATA,
+    type_: Annotated[
+        str | None, typer.Option("--type", help="STIX types, comma-separated.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100)] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON hit per line.")] = False,
+) -> None:
+    """Search what ORG may read; matched words are highlighted in their original spelling."""
+    from tabadol.services import search as search_service
+    from tabadol.web.search_api import render
+
+    params = {"q": query, "limit": str(limit)}
+    if type_:
+        params["type"] = type_
+    with node_at(data) as node:
+        principal = directory.org_principal(
+            node, guarded(lambda: directory.require_org(node, org)), Role.READER
+        )
+        page = guarded(lambda: search_service.search(node, principal, params))
+    if as_json:
+        for hit in render(page)["hits"]:
+            sys.stdout.write(json.dumps(hit, ensure_ascii=False) + "\n")
+        return
+    for hit in page.hits:
+        line = "".join(
+            f"[bold yellow]{escape(s.text)}[/]" if s.match else escape(s.text) for s in hit.snippet
+        )
+        out.print(
+            f"[dim]{hit.obj.get('type')}[/] {escape(str(hit.obj.get('name', hit.obj.get('id'))))}",
+            highlight=False,
+        )
+        out.print(f"  {line}", highlight=False)
 
 
 @app.command()

@@ -35,6 +35,8 @@ from tabadol.domain.tlp import TLP
 from tabadol.services.keys import audience_orgs, signing_key_of
 from tabadol.services.node import Node
 from tabadol.storage.base import NewVersion
+from tabadol.text.fields import searchable_text
+from tabadol.text.normalize import index_forms
 
 SEALED_TLPS = frozenset({TLP.RED, TLP.AMBER_STRICT})  # always end-to-end encrypted
 
@@ -251,6 +253,7 @@ def finish(env: Envelope, item: Admitted) -> NewVersion:
         except SealingError as exc:
             raise Refused(str(exc)) from None
         attach_signature(obj, key, key_id)
+    body, stems = ("", "") if item.seal else index_forms(searchable_text(obj))
     return NewVersion(
         stix_id=checked.id,
         type=checked.type,
@@ -261,6 +264,8 @@ def finish(env: Envelope, item: Admitted) -> NewVersion:
         tlp_defaulted=checked.tlp is None,
         body=_encode(obj),
         sealed=item.seal,
+        search_body=body,
+        search_stems=stems,
     )
 
 

@@ -48,6 +48,8 @@ class NewVersion:
     tlp_defaulted: bool
     body: bytes  # the object as compact JSON (its sealed form when `sealed`)
     sealed: bool = False  # end-to-end encrypted: the node keeps routing metadata only
+    search_body: str = ""  # normalized tokens of its searchable text ("" for sealed objects)
+    search_stems: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,32 @@ class StatusRecord:
     total: int
     successes: Sequence[tuple[str, str, str]]  # (id, version, message)
     failures: Sequence[tuple[str, str, str]]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilter:
+    """What a search is narrowed to, beside the caller's visibility."""
+
+    types: frozenset[str] = frozenset()
+    author_orgs: frozenset[int] = frozenset()
+    tlps: frozenset[str] = frozenset()
+    added_after: int | None = None  # date_added bounds (µs)
+    added_before: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchRow:
+    """One hit: the latest version of an object in one channel, with its BM25 score
+    (lower is better, as SQLite reports it)."""
+
+    date_added: int
+    collection_id: int
+    stix_id: str
+    type: str
+    author_org: int
+    tlp: str
+    body: bytes
+    score: float
 
 
 StatusBuilder = Callable[[list[tuple[WriteOutcome, int]]], StatusRecord]
@@ -200,6 +228,12 @@ class Store(Protocol):
         audit: Sequence[AuditEvent] = (),
     ) -> int: ...
     def count_objects(self, visible: Visibility) -> int: ...
+    def search(
+        self, visible: Visibility, match: str, flt: SearchFilter, limit: int, offset: int
+    ) -> list[SearchRow]:
+        """Latest versions whose text matches the FTS5 expression `match`, best first,
+        with the caller's visibility applied inside the query."""
+        ...
 
     def save_status(self, status: StatusRecord) -> None: ...
     def status(self, uuid: str) -> StatusRecord | None: ...

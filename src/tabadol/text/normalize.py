@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 _FOLD = {
     # yeh and alef maksura -> Persian yeh
@@ -79,14 +80,14 @@ for _zero in (0x0660, 0x06F0):  # Arabic-Indic and Persian digits
 
 def normalize(text: str) -> str:
     """The normalized form of `text`, character by character (no tokenization)."""
+    if text.isascii():  # the common case in English reports: nothing but case to fold
+        return text.lower()
     return unicodedata.normalize("NFKC", text).translate(_TABLE).casefold()
 
 
 # A token: a run of letters or a run of digits (so letters and digits never share one).
 _TOKEN = re.compile(r"[^\W\d_]+|\d+")
 
-_VERB_PREFIXES = frozenset({"می", "نمی"})
-_PLURAL_SUFFIXES = frozenset({"ها", "های", "هایی"})
 _PERSIAN_ONLY = frozenset("پچژگ")  # letters Arabic does not have
 _ARABIC_PREFIXES = ("وال", "بال", "کال", "فال", "لل", "ال")  # longest first
 _PERSIAN_SUFFIXES = ("هایی", "های", "ها")
@@ -101,10 +102,7 @@ class Token:
     end: int
 
 
-def _is_persian_letters(token: str) -> bool:
-    return token.isalpha() and not token.isascii()
-
-
+@lru_cache(maxsize=100_000)
 def stem(token: str) -> str:
     """A light stem: Arabic article clitics (ال with و ب ک ف ل before it) and Persian plural
     endings. Words with a letter Arabic lacks (پ چ ژ گ) keep their Arabic-looking start
@@ -121,34 +119,37 @@ def stem(token: str) -> str:
     return token
 
 
-def tokenize(text: str) -> list[Token]:
-    """The tokens of `text` after `normalize`, Persian affixes written apart joined."""
+# Persian affixes written apart, joined on the normalized text (one regex pass each, not a
+# loop over tokens: this runs on every indexed object).
+_LETTERS = r"[^\W\d_]"
+_APART_PREFIX = re.compile(rf"(?<!{_LETTERS})(ن?می)\s+(?=[\u0620-\u06ff])")
+_APART_SUFFIX = re.compile(rf"(?<=[\u0620-\u06ff])\s+(?=(?:هایی|های|ها)(?!{_LETTERS}))")
+
+
+def normalized_text(text: str) -> str:
+    """`normalize`, then Persian affixes written apart joined: the text tokens are read from."""
     normalized = normalize(text)
-    raw = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(normalized)]
-    joined: list[tuple[str, int, int]] = []
-    index = 0
-    while index < len(raw):
-        word, start, end = raw[index]
-        following = raw[index + 1] if index + 1 < len(raw) else None
-        if (
-            word in _VERB_PREFIXES
-            and following is not None
-            and _is_persian_letters(following[0])
-            and normalized[end : following[1]].isspace()
-        ):
-            word, end = word + following[0], following[2]
-            index += 1
-        if joined and word in _PLURAL_SUFFIXES:
-            last_word, last_start, last_end = joined[-1]
-            if _is_persian_letters(last_word) and normalized[last_end:start].isspace():
-                joined[-1] = (last_word + word, last_start, end)
-                index += 1
-                continue
-        joined.append((word, start, end))
-        index += 1
-    return [Token(word, stem(word), start, end) for word, start, end in joined]
+    if normalized.isascii():
+        return normalized
+    return _APART_SUFFIX.sub("", _APART_PREFIX.sub(r"\1", normalized))
+
+
+def tokenize(text: str) -> list[Token]:
+    """The tokens of `text` after `normalized_text` (offsets are into that text)."""
+    normalized = normalized_text(text)
+    return [
+        Token(m.group(), stem(m.group()), m.start(), m.end()) for m in _TOKEN.finditer(normalized)
+    ]
 
 
 def terms(text: str) -> list[str]:
     """The normalized tokens of `text`, in order."""
-    return [token.text for token in tokenize(text)]
+    return _TOKEN.findall(normalized_text(text))
+
+
+def index_forms(text: str) -> tuple[str, str]:
+    """What the search index stores for `text`: its tokens, and the stems that differ from
+    their token (a query term is looked up in both), space-separated."""
+    words = _TOKEN.findall(normalized_text(text))
+    stems = list(map(stem, words))
+    return " ".join(words), " ".join(s for w, s in zip(words, stems, strict=True) if s != w)

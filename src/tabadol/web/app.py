@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException
 from tabadol import __version__
 from tabadol.domain.errors import TabadolError
 from tabadol.services.node import Node
-from tabadol.web import api, taxii, trust_api
+from tabadol.web import api, search_api, taxii, trust_api
 from tabadol.web.errors import on_http_error, on_tabadol_error, on_unexpected, on_validation_error
 
 
@@ -44,6 +44,7 @@ def create_app(open_node: Callable[[], Node]) -> FastAPI:
     app.include_router(taxii.router)
     app.include_router(api.router)
     app.include_router(trust_api.router)
+    app.include_router(search_api.router)
     app.add_exception_handler(TabadolError, on_tabadol_error)
     app.add_exception_handler(HTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)

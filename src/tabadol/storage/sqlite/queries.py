@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tabadol.domain.filters import ObjectFilter
 from tabadol.domain.policy import Visibility
+from tabadol.storage.base import SearchFilter
 
 _SELECT = "SELECT date_added, stix_id, version_us, spec_version, body, sealed, tlp FROM objects"
 
@@ -66,3 +67,34 @@ def object_query(
     sql = f"{_SELECT} WHERE {' AND '.join(clauses)}{versions_sql} ORDER BY {order} LIMIT ?"
     args.append(limit)
     return sql, tuple(args)
+
+
+def search_query(
+    visible: Visibility, match: str, flt: SearchFilter, limit: int, offset: int
+) -> tuple[str, tuple[object, ...]]:
+    """SELECT the hits of an FTS5 expression among the visible collections, best first."""
+    where, params = _in("o.collection_id", visible.collection_ids)
+    clauses = ["search_index MATCH ?", where]
+    args: list[object] = [match, *params]
+    for column, values in (
+        ("o.type", flt.types),
+        ("o.author_org", flt.author_orgs),
+        ("o.tlp", flt.tlps),
+    ):
+        if values:
+            clause, more = _in(column, values)
+            clauses.append(clause)
+            args.extend(more)
+    if flt.added_after is not None:
+        clauses.append("o.date_added > ?")
+        args.append(flt.added_after)
+    if flt.added_before is not None:
+        clauses.append("o.date_added < ?")
+        args.append(flt.added_before)
+    sql = (
+        "SELECT o.date_added, o.collection_id, o.stix_id, o.type, o.author_org, o.tlp, o.body,"
+        " bm25(search_index, 1.0, 0.5) AS score"
+        " FROM search_index JOIN objects o ON o.date_added = search_index.rowid"
+        f" WHERE {' AND '.join(clauses)} ORDER BY score, o.date_added LIMIT ? OFFSET ?"
+    )
+    return sql, (*args, limit, offset)

@@ -128,4 +128,11 @@ MIGRATIONS: list[str] = [
     );
     INSERT INTO audit_state(id, tree_size, last_leaf, frontier) VALUES (1, 0, NULL, x'');
     """,
+    # 3: full-text search over normalized text (the latest version of each object per channel;
+    # rowid = objects.date_added, unique per node)
+    """
+    CREATE VIRTUAL TABLE search_index USING fts5(
+        body, stems, tokenize = 'unicode61 remove_diacritics 0'
+    );
+    """,
 ]

@@ -12,7 +12,7 @@ import orjson
 
 from tabadol.domain.audience import AudienceKind
 from tabadol.domain.audit import AuditEntry, AuditEvent, TreeHead
-from tabadol.domain.errors import Conflict
+from tabadol.domain.errors import Conflict, InvalidFilter
 from tabadol.domain.filters import ObjectFilter
 from tabadol.domain.keys import Custody, KeyPurpose, NewKey, OrgKey
 from tabadol.domain.model import Collection, Group, Org, Token
@@ -21,6 +21,8 @@ from tabadol.storage.base import (
     AuditBuilder,
     Channel,
     NewVersion,
+    SearchFilter,
+    SearchRow,
     StatusBuilder,
     StatusRecord,
     StoredRow,
@@ -30,7 +32,7 @@ from tabadol.storage.sqlite import audit as audit_sql
 from tabadol.storage.sqlite import keys as keys_sql
 from tabadol.storage.sqlite.audit import HeadSigner, append_audit_txn
 from tabadol.storage.sqlite.connections import Connections
-from tabadol.storage.sqlite.queries import object_query, version_clause
+from tabadol.storage.sqlite.queries import object_query, search_query, version_clause
 
 _ORG_COLUMNS = "id, name, identity_id, member, created, custody"
 _TOKEN_COLUMNS = "id, prefix, org_id, role, label, created, revoked"
@@ -361,6 +363,18 @@ class SQLiteStore:
         )
         return int(row[0])
 
+    def search(
+        self, visible: Visibility, match: str, flt: SearchFilter, limit: int, offset: int
+    ) -> list[SearchRow]:
+        if visible.empty:
+            return []
+        sql, params = search_query(visible, match, flt, limit, offset)
+        try:
+            rows = self._db.reader().execute(sql, params).fetchall()
+        except sqlite3.OperationalError as exc:  # an FTS5 expression it cannot parse
+            raise InvalidFilter(f"the search expression is not valid: {exc}") from None
+        return [SearchRow(*row) for row in rows]
+
     def authors_of(self, collection_id: int, stix_id: str) -> set[int]:
         rows = self._db.reader().execute(
             "SELECT DISTINCT author_org FROM objects WHERE collection_id = ? AND stix_id = ?",
@@ -387,6 +401,11 @@ class SQLiteStore:
         params = (collection_id, stix_id, *version_params, *spec_params)
 
         def txn(conn: sqlite3.Connection) -> int:
+            conn.execute(
+                f"DELETE FROM search_index WHERE rowid IN (SELECT date_added FROM objects"
+                f" WHERE {where})",
+                params,
+            )
             conn.execute(
                 "INSERT INTO tombstones(collection_id, stix_id, version_us, author_org,"
                 f" deleted_at) SELECT collection_id, stix_id, version_us, author_org, ?"
@@ -562,6 +581,7 @@ def _write_batch_txn(
     known = _known_versions_txn(conn, collection_id, list({v.stix_id for v in versions}))
     outcomes: list[tuple[WriteOutcome, int]] = []
     rows: list[list[object]] = []
+    stored_versions: list[NewVersion] = []  # the version of each row, in order
     touched: list[str] = []  # the stix_id of each row, in order
     for version in versions:
         version_us = version.version_us if version.version_us is not None else date_added
@@ -594,6 +614,7 @@ def _write_batch_txn(
             ]
         )
         touched.append(version.stix_id)
+        stored_versions.append(version)
         outcomes.append((WriteOutcome.STORED, version_us))
         date_added += 1
     bounds = {sid: (min(known[sid].versions), max(known[sid].versions)) for sid in set(touched)}
@@ -602,11 +623,21 @@ def _write_batch_txn(
         if entry.first is not None and first < entry.first:
             _clear_flag_txn(conn, "is_first", collection_id, stix_id, entry.first)
         if entry.last is not None and last > entry.last:
+            _unindex_txn(conn, collection_id, stix_id, entry.last)
             _clear_flag_txn(conn, "is_last", collection_id, stix_id, entry.last)
     for stix_id, row in zip(touched, rows, strict=True):
         first, last = bounds[stix_id]
         row[6] = int(row[4] == first)
         row[7] = int(row[4] == last)
+    searchable = [
+        (row[5], version.search_body, version.search_stems)
+        for row, version in zip(rows, stored_versions, strict=True)
+        if row[7] and (version.search_body or version.search_stems)
+    ]
+    if searchable:
+        conn.executemany(
+            "INSERT INTO search_index(rowid, body, stems) VALUES (?, ?, ?)", searchable
+        )
     conn.executemany(
         "INSERT INTO objects(collection_id, stix_id, type, spec_version, version_us, date_added,"
         " is_first, is_last, author_org, created_by_ref, tlp, tlp_defaulted, body, sealed)"
@@ -614,6 +645,17 @@ def _write_batch_txn(
         rows,
     )
     return outcomes, date_added
+
+
+def _unindex_txn(
+    conn: sqlite3.Connection, collection_id: int, stix_id: str, version_us: int
+) -> None:
+    """The version is no longer the latest: search finds latest versions only."""
+    conn.execute(
+        "DELETE FROM search_index WHERE rowid = (SELECT date_added FROM objects"
+        " WHERE collection_id = ? AND stix_id = ? AND version_us = ?)",
+        (collection_id, stix_id, version_us),
+    )
 
 
 def _clear_flag_txn(

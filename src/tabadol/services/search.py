@@ -1,0 +1,187 @@
+"""Full-text search over everything a principal may read, in Persian, Arabic and English.
+
+The query is normalized exactly as the indexed text was (`text.normalize`); each of its
+tokens must be found, as itself or as its stem, among a document's tokens or stems. The
+caller's visibility is applied inside the query; hits are ranked by BM25. Snippets are cut
+from the object's own text (not the normalized form), as segments in logical order with the
+text's direction, so right-to-left text highlights correctly wherever it is rendered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from tabadol.domain.errors import InvalidFilter
+from tabadol.domain.model import Principal
+from tabadol.domain.policy import Visibility
+from tabadol.domain.timestamps import TimestampError, parse_us
+from tabadol.domain.tlp import TLP
+from tabadol.services.node import Node
+from tabadol.services.read import visible
+from tabadol.storage.base import SearchFilter
+from tabadol.text.fields import searchable_text
+from tabadol.text.normalize import Token, tokenize
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+SNIPPET_WORDS = 12  # words kept on each side of the first match
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    text: str
+    match: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    obj: dict[str, Any]
+    collection: str  # the TAXII collection id
+    score: float
+    snippet: list[Segment]
+    direction: str  # "rtl" or "ltr": the snippet's first strong direction
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    hits: list[Hit]
+    next_token: str | None
+
+
+def match_expression(tokens: list[Token]) -> str:
+    """The FTS5 expression: every token, as itself or as its stem, in the text or the stems."""
+    parts = []
+    for token in tokens:
+        forms = dict.fromkeys((token.text, token.stem))
+        parts.append("(" + " OR ".join(f'{{body stems}} : "{form}"' for form in forms) + ")")
+    return " AND ".join(parts)
+
+
+def _csv(params: Mapping[str, str], name: str) -> frozenset[str]:
+    return frozenset(v.strip() for v in params.get(name, "").split(",") if v.strip())
+
+
+def _time(params: Mapping[str, str], name: str) -> int | None:
+    value = params.get(name)
+    if value is None:
+        return None
+    try:
+        return parse_us(value)
+    except TimestampError as exc:
+        raise InvalidFilter(f"{name}: {exc}") from None
+
+
+def _limit(params: Mapping[str, str]) -> int:
+    raw = params.get("limit", str(DEFAULT_LIMIT))
+    if not raw.isdigit() or int(raw) < 1:
+        raise InvalidFilter("limit must be a positive integer")
+    return min(int(raw), MAX_LIMIT)
+
+
+def _tlp(text: str) -> TLP:
+    try:
+        return TLP.parse(text)
+    except ValueError as exc:
+        raise InvalidFilter(f"tlp: {exc}") from None
+
+
+def _filter(node: Node, params: Mapping[str, str]) -> SearchFilter:
+    orgs = {org.name: org.id for org in node.store.list_orgs()}
+    wanted = _csv(params, "org")
+    unknown = wanted - orgs.keys()
+    if unknown:
+        raise InvalidFilter(f"no organization named {sorted(unknown)[0]!r}")
+    return SearchFilter(
+        types=_csv(params, "type"),
+        author_orgs=frozenset(orgs[name] for name in wanted),
+        tlps=frozenset(_tlp(t).label for t in _csv(params, "tlp")),
+        added_after=_time(params, "added_after"),
+        added_before=_time(params, "added_before"),
+    )
+
+
+def search(node: Node, principal: Principal, params: Mapping[str, str]) -> SearchPage:
+    """A page of hits for `q` among what `principal` may read, with the given filters."""
+    query = params.get("q", "").strip()
+    tokens = tokenize(query)
+    if not tokens:
+        raise InvalidFilter("q must contain at least one word or number")
+    limit = _limit(params)
+    vis = visible(node, principal)
+    collections = {c.id: c.uuid for c in node.store.list_collections()}
+    wanted = _csv(params, "collection")
+    if wanted:
+        vis = Visibility(vis.collection_ids & {i for i, u in collections.items() if u in wanted})
+    fingerprint = hashlib.sha256(
+        b"search" + orjson.dumps(sorted((k, v) for k, v in params.items() if k != "next"))
+    ).digest()[:12]
+    offset = 0
+    if "next" in params:
+        offset = node.page_tokens.position(params["next"], fingerprint)
+    rows = node.store.search(
+        vis, match_expression(tokens), _filter(node, params), limit + 1, offset
+    )
+    more = len(rows) > limit
+    forms = {form for token in tokens for form in (token.text, token.stem)}
+    hits = []
+    for row in rows[:limit]:
+        obj = orjson.loads(row.body)
+        segments = snippet(searchable_text(obj), forms)
+        hits.append(
+            Hit(obj, collections[row.collection_id], -row.score, segments, _direction(segments))
+        )
+    token = node.page_tokens.issue(offset + limit, fingerprint) if more else None
+    return SearchPage(hits, token)
+
+
+# --- snippets --------------------------------------------------------------------------------
+_WORD = re.compile(r"[^\W_]+(?:[\u200c\u200d][^\W_]+)*")
+
+
+def _matches(word: str, forms: set[str]) -> bool:
+    return any(t.text in forms or t.stem in forms for t in tokenize(word))
+
+
+def snippet(text: str, forms: set[str]) -> list[Segment]:
+    """Up to SNIPPET_WORDS words around the first match, from the original text, as segments
+    (matched words flagged) in logical order."""
+    words = list(_WORD.finditer(text))
+    flags = [_matches(m.group(), forms) for m in words]
+    if not words:
+        return []
+    first = flags.index(True) if True in flags else 0
+    low, high = max(0, first - SNIPPET_WORDS), min(len(words), first + SNIPPET_WORDS + 1)
+    start, end = words[low].start(), words[high - 1].end()
+    segments: list[Segment] = []
+    cursor = start
+    for match, flag in zip(words[low:high], flags[low:high], strict=True):
+        if flag:
+            if match.start() > cursor:
+                segments.append(Segment(_squash(text[cursor : match.start()]), False))
+            segments.append(Segment(match.group(), True))
+            cursor = match.end()
+    if cursor < end:
+        segments.append(Segment(_squash(text[cursor:end]), False))
+    return segments
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", " ", text)
+
+
+def _direction(segments: list[Segment]) -> str:
+    for segment in segments:
+        for char in segment.text:
+            kind = unicodedata.bidirectional(char)
+            if kind in ("R", "AL"):
+                return "rtl"
+            if kind == "L":
+                return "ltr"
+    return "ltr"

@@ -1,0 +1,51 @@
+"""GET /api/v1/search: full-text search over what the caller may read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+
+from tabadol.services import search as search_service
+from tabadol.web.api import Caller, _node
+
+router = APIRouter(prefix="/api/v1", tags=["search"])
+
+
+def render(page: search_service.SearchPage) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "hits": [
+            {
+                "object": hit.obj,
+                "collection": hit.collection,
+                "score": round(hit.score, 6),
+                "direction": hit.direction,
+                "snippet": [{"text": s.text, "match": s.match} for s in hit.snippet],
+            }
+            for hit in page.hits
+        ],
+        "more": page.next_token is not None,
+    }
+    if page.next_token is not None:
+        body["next"] = page.next_token
+    return body
+
+
+@router.get("/search")
+def search(
+    request: Request,
+    principal: Caller,
+    q: str = Query(description="Words in Persian, Arabic or English; all must be found."),
+    type: str | None = Query(default=None, description="STIX types, comma-separated."),
+    org: str | None = Query(default=None, description="Author organizations, by name."),
+    tlp: str | None = Query(default=None, description="TLP labels, e.g. GREEN,AMBER."),
+    collection: str | None = Query(default=None, description="TAXII collection ids."),
+    added_after: str | None = Query(default=None, description="RFC 3339 lower bound."),
+    added_before: str | None = Query(default=None, description="RFC 3339 upper bound."),
+    limit: int = Query(default=search_service.DEFAULT_LIMIT, ge=1),
+    next: str | None = Query(default=None, description="The `next` of the previous page."),
+) -> dict[str, Any]:
+    """Hits ranked by BM25, each with the object, its collection and a snippet of segments in
+    logical order (`match` flags the words that matched) and the snippet's direction."""
+    params = {k: v for k, v in request.query_params.items()}
+    return render(search_service.search(_node(request), principal, params))
