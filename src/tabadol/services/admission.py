@@ -37,6 +37,7 @@ from tabadol.services.node import Node
 from tabadol.storage.base import NewVersion
 from tabadol.text.fields import searchable_text
 from tabadol.text.normalize import index_forms
+from tabadol.text.observables import observables
 
 SEALED_TLPS = frozenset({TLP.RED, TLP.AMBER_STRICT})  # always end-to-end encrypted
 
@@ -254,6 +255,8 @@ def finish(env: Envelope, item: Admitted) -> NewVersion:
             raise Refused(str(exc)) from None
         attach_signature(obj, key, key_id)
     body, stems = ("", "") if item.seal else index_forms(searchable_text(obj))
+    # sealed items keep their content, observables included, from the node's files
+    found = frozenset() if item.seal else frozenset(observables(obj))
     return NewVersion(
         stix_id=checked.id,
         type=checked.type,
@@ -266,6 +269,7 @@ def finish(env: Envelope, item: Admitted) -> NewVersion:
         sealed=item.seal,
         search_body=body,
         search_stems=stems,
+        observables=found,
     )
 
 

@@ -50,6 +50,7 @@ class NewVersion:
     sealed: bool = False  # end-to-end encrypted: the node keeps routing metadata only
     search_body: str = ""  # normalized tokens of its searchable text ("" for sealed objects)
     search_stems: str = ""
+    observables: frozenset[tuple[str, str]] = frozenset()  # (type, canonical value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +102,19 @@ class SearchRow:
     tlp: str
     body: bytes
     score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Correlation:
+    """Another visible object sharing an observable with the one asked about."""
+
+    kind: str
+    value: str
+    date_added: int
+    collection_id: int
+    stix_id: str
+    type: str
+    author_org: int
 
 
 StatusBuilder = Callable[[list[tuple[WriteOutcome, int]]], StatusRecord]
@@ -228,6 +242,13 @@ class Store(Protocol):
         audit: Sequence[AuditEvent] = (),
     ) -> int: ...
     def count_objects(self, visible: Visibility) -> int: ...
+    def correlations(
+        self, visible: Visibility, stix_id: str, per_value: int
+    ) -> tuple[list[tuple[str, str]], list[Correlation]]:
+        """The observables of the visible latest versions of `stix_id`, and for each at most
+        `per_value` other visible objects sharing it (most recent first)."""
+        ...
+
     def search(
         self, visible: Visibility, match: str, flt: SearchFilter, limit: int, offset: int
     ) -> list[SearchRow]:

@@ -1,4 +1,4 @@
-"""GET /api/v1/search: full-text search over what the caller may read."""
+"""GET /api/v1/search and /api/v1/correlations: finding things among what the caller may read."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
+from tabadol.services import correlate
 from tabadol.services import search as search_service
 from tabadol.web.api import Caller, _node
 
@@ -49,3 +50,16 @@ def search(
     logical order (`match` flags the words that matched) and the snippet's direction."""
     params = {k: v for k, v in request.query_params.items()}
     return render(search_service.search(_node(request), principal, params))
+
+
+@router.get("/correlations/{object_id}")
+def correlations(request: Request, principal: Caller, object_id: str) -> dict[str, Any]:
+    """The observables of an object you may read (IPs, domains, hashes, wallets, names …) and,
+    for each, up to 20 other objects you may read that share it, across members."""
+    found = correlate.correlations(_node(request), principal, object_id)
+    return {
+        "object": object_id,
+        "observables": [
+            {"type": c.kind, "value": c.value, "objects": c.objects, "more": c.more} for c in found
+        ],
+    }

@@ -135,4 +135,15 @@ MIGRATIONS: list[str] = [
         body, stems, tokenize = 'unicode61 remove_diacritics 0'
     );
     """,
+    # 4: observables of the latest version of each object per channel (correlations are found
+    # by joining on them at read time: no correlation rows are stored)
+    """
+    CREATE TABLE observables (
+        kind TEXT NOT NULL,
+        value TEXT NOT NULL,
+        date_added INTEGER NOT NULL
+    );
+    CREATE INDEX observables_by_value ON observables(kind, value, date_added);
+    CREATE INDEX observables_by_object ON observables(date_added);
+    """,
 ]

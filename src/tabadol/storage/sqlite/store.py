@@ -20,6 +20,7 @@ from tabadol.domain.policy import Visibility
 from tabadol.storage.base import (
     AuditBuilder,
     Channel,
+    Correlation,
     NewVersion,
     SearchFilter,
     SearchRow,
@@ -375,6 +376,31 @@ class SQLiteStore:
             raise InvalidFilter(f"the search expression is not valid: {exc}") from None
         return [SearchRow(*row) for row in rows]
 
+    def correlations(
+        self, visible: Visibility, stix_id: str, per_value: int
+    ) -> tuple[list[tuple[str, str]], list[Correlation]]:
+        if visible.empty:
+            return [], []
+        conn = self._db.reader()
+        where, params = _in_collections(visible)
+        own = conn.execute(
+            "SELECT DISTINCT ob.kind, ob.value FROM objects o"
+            " JOIN observables ob ON ob.date_added = o.date_added"
+            f" WHERE o.stix_id = ? AND o.is_last = 1 AND {where} ORDER BY ob.kind, ob.value",
+            (stix_id, *params),
+        ).fetchall()
+        found: list[Correlation] = []
+        for kind, value in own:
+            rows = conn.execute(
+                "SELECT ob.kind, ob.value, o.date_added, o.collection_id, o.stix_id, o.type,"
+                " o.author_org FROM observables ob JOIN objects o ON o.date_added = ob.date_added"
+                f" WHERE ob.kind = ? AND ob.value = ? AND o.stix_id != ? AND {where}"
+                " ORDER BY ob.date_added DESC LIMIT ?",
+                (kind, value, stix_id, *params, per_value),
+            ).fetchall()
+            found.extend(Correlation(*row) for row in rows)
+        return [(k, v) for k, v in own], found
+
     def authors_of(self, collection_id: int, stix_id: str) -> set[int]:
         rows = self._db.reader().execute(
             "SELECT DISTINCT author_org FROM objects WHERE collection_id = ? AND stix_id = ?",
@@ -401,11 +427,12 @@ class SQLiteStore:
         params = (collection_id, stix_id, *version_params, *spec_params)
 
         def txn(conn: sqlite3.Connection) -> int:
-            conn.execute(
-                f"DELETE FROM search_index WHERE rowid IN (SELECT date_added FROM objects"
-                f" WHERE {where})",
-                params,
-            )
+            for table, column in (("search_index", "rowid"), ("observables", "date_added")):
+                conn.execute(
+                    f"DELETE FROM {table} WHERE {column} IN (SELECT date_added FROM objects"
+                    f" WHERE {where})",
+                    params,
+                )
             conn.execute(
                 "INSERT INTO tombstones(collection_id, stix_id, version_us, author_org,"
                 f" deleted_at) SELECT collection_id, stix_id, version_us, author_org, ?"
@@ -519,6 +546,11 @@ class SQLiteStore:
             successes=[tuple(s) for s in orjson.loads(row[4])],
             failures=[tuple(f) for f in orjson.loads(row[5])],
         )
+
+
+def _in_collections(visible: Visibility) -> tuple[str, tuple[object, ...]]:
+    ids = sorted(visible.collection_ids)
+    return f"o.collection_id IN ({','.join('?' * len(ids))})", tuple(ids)
 
 
 def _create_collection_txn(
@@ -638,6 +670,16 @@ def _write_batch_txn(
         conn.executemany(
             "INSERT INTO search_index(rowid, body, stems) VALUES (?, ?, ?)", searchable
         )
+    observed = [
+        (kind, value, row[5])
+        for row, version in zip(rows, stored_versions, strict=True)
+        if row[7]
+        for kind, value in version.observables
+    ]
+    if observed:
+        conn.executemany(
+            "INSERT INTO observables(kind, value, date_added) VALUES (?, ?, ?)", observed
+        )
     conn.executemany(
         "INSERT INTO objects(collection_id, stix_id, type, spec_version, version_us, date_added,"
         " is_first, is_last, author_org, created_by_ref, tlp, tlp_defaulted, body, sealed)"
@@ -650,12 +692,13 @@ def _write_batch_txn(
 def _unindex_txn(
     conn: sqlite3.Connection, collection_id: int, stix_id: str, version_us: int
 ) -> None:
-    """The version is no longer the latest: search finds latest versions only."""
-    conn.execute(
-        "DELETE FROM search_index WHERE rowid = (SELECT date_added FROM objects"
-        " WHERE collection_id = ? AND stix_id = ? AND version_us = ?)",
-        (collection_id, stix_id, version_us),
-    )
+    """The version is no longer the latest: search and correlation see latest versions only."""
+    for table, column in (("search_index", "rowid"), ("observables", "date_added")):
+        conn.execute(
+            f"DELETE FROM {table} WHERE {column} = (SELECT date_added FROM objects"
+            " WHERE collection_id = ? AND stix_id = ? AND version_us = ?)",
+            (collection_id, stix_id, version_us),
+        )
 
 
 def _clear_flag_txn(
