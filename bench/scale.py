@@ -83,6 +83,27 @@ def _queries(kind: str, samples: Samples, seed: int) -> Iterator[Query]:
 
 
 KINDS = ("match_type", "match_id", "get_object", "added_after", "page_1000", "match_type_page")
+SEARCH_KINDS = ("search_rare", "search_common", "search_two_words", "search_arabic_spelling")
+SEARCH_LIMIT = 20
+
+
+def _searches(kind: str, seed: int) -> Iterator[Query]:
+    """Endless search requests of one kind. The vocabulary is Zipfian: the first words are in
+    a large share of documents, the tail in few."""
+    rng = random.Random(seed)
+    words = synthetic.VOCABULARY
+    head, tail = words[:60], words[2000:]
+    while True:
+        if kind == "search_rare":
+            q = rng.choice(tail)
+        elif kind == "search_common":
+            q = rng.choice(head)
+        elif kind == "search_two_words":
+            q = f"{rng.choice(words[:400])} {rng.choice(words[:400])}"
+        else:  # a Persian word asked in Arabic letters
+            q = rng.choice([w for w in words[30:400] if "ی" in w or "ک" in w])
+            q = q.replace("ی", "ي").replace("ک", "ك")
+        yield Query({"q": q, "limit": str(SEARCH_LIMIT)})
 
 
 def run_scale(n: int, requests: int, logs: Path) -> dict[str, Any]:
@@ -101,6 +122,16 @@ def run_scale(n: int, requests: int, logs: Path) -> dict[str, Any]:
                 target,
                 f"{kind} @ {n:,}",
                 _queries(kind, samples, seed=1000 + number),
+                max_requests=requests,
+                budget_s=600.0,
+            ).as_dict()
+        search = Target("tabadol", client, "/api/v1/search")
+        warm_up(search, _searches("search_common", seed=98), n=10)
+        for number, kind in enumerate(SEARCH_KINDS):
+            latency[kind] = measure(
+                search,
+                f"{kind} @ {n:,}",
+                _searches(kind, seed=2000 + number),
                 max_requests=requests,
                 budget_s=600.0,
             ).as_dict()

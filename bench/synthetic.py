@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import itertools
 import json
 import random
 import shutil
@@ -70,6 +71,66 @@ _WORDS = (
 # fmt: on
 
 
+_PERSIAN = (
+    "حمله",
+    "سرور",
+    "بدافزار",
+    "باج‌افزار",
+    "فیشینگ",
+    "نفوذ",
+    "آسیب‌پذیری",
+    "شبکه",
+    "کاربر",
+    "گزارش",
+    "هشدار",
+    "دامنه",
+    "کیف‌پول",
+    "رمزگذاری",
+    "سازمان",
+    "وزارت",
+    "بانک",
+    "نشانی",
+    "مهاجم",
+    "تهدید",
+    "امنیت",
+    "سایبری",
+    "کارگروه",
+    "زیرساخت",
+    "پایگاه",
+    "داده",
+    "دسترسی",
+    "هجوم",
+    "الخادم",
+    "البرمجيات",
+    "الخبيثة",
+    "التصيد",
+    "الثغرة",
+    "الشبكة",
+    "المستخدم",
+    "التقرير",
+    "تحذير",
+    "النطاق",
+    "المحفظة",
+    "التشفير",
+    "المؤسسة",
+    "الوزارة",
+    "المصرف",
+)
+_SYLLABLES = ("با", "ر", "سا", "کی", "مو", "نی", "تا", "دو", "شه", "گا", "لی", "پو", "زن", "فر")
+
+
+def _vocabulary() -> list[str]:
+    """English and Persian/Arabic words, then 20,000 pseudo-words from Persian syllables."""
+    rng = random.Random(11)
+    made = {"".join(rng.choices(_SYLLABLES, k=rng.randint(2, 4))) for _ in range(30_000)}
+    return [*_WORDS, *_PERSIAN, *sorted(made)[:20_000]]
+
+
+VOCABULARY = _vocabulary()
+_ZIPF = list(itertools.accumulate(1 / (rank + 1) for rank in range(len(VOCABULARY))))
+_ARABIC_SPELLING = str.maketrans({"ی": "ي", "ک": "ك"})
+
+
 def generator_fingerprint() -> str:
     """Hash of this generator and of tabadol's schema: a cached data dir is reused only
     when both the content it holds and the layout it was written in are unchanged."""
@@ -108,7 +169,13 @@ class Generator:
         return f"{stix_type}--{uuid.UUID(int=self.rng.getrandbits(128), version=4)}"
 
     def _words(self, low: int, high: int) -> str:
-        return " ".join(self.rng.choices(_WORDS, k=self.rng.randint(low, high)))
+        """Words from a Zipfian vocabulary in English, Persian and Arabic (a few frequent
+        words, a long tail of rare ones), as real reports are, so that search at scale meets
+        both common and rare terms; Persian words sometimes come in Arabic letters."""
+        words = self.rng.choices(VOCABULARY, cum_weights=_ZIPF, k=self.rng.randint(low, high))
+        if self.rng.random() < 0.2:
+            words = [w.translate(_ARABIC_SPELLING) for w in words]
+        return " ".join(words)
 
     def _ip(self) -> str:
         r = self.rng

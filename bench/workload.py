@@ -145,7 +145,7 @@ def measure(
         for query in requests:
             elapsed, envelope = get_page(target, query)
             ms.append(elapsed)
-            counts.append(len(envelope.get("objects", [])))
+            counts.append(len(envelope.get("objects", envelope.get("hits", []))))
             bar.advance(task)
             if len(ms) >= max_requests or (len(ms) >= min_requests and time.monotonic() > deadline):
                 break

@@ -69,6 +69,12 @@ def object_query(
     return sql, tuple(args)
 
 
+# Ranking scores every match, and a common word matches much of a large corpus: the hits are
+# ranked among the most recent SEARCH_WINDOW visible matches (FTS5 walks them newest first
+# and stops), which bounds a search's cost whatever the word.
+SEARCH_WINDOW = 5000
+
+
 def search_query(
     visible: Visibility, match: str, flt: SearchFilter, limit: int, offset: int
 ) -> tuple[str, tuple[object, ...]]:
@@ -92,9 +98,12 @@ def search_query(
         clauses.append("o.date_added < ?")
         args.append(flt.added_before)
     sql = (
-        "SELECT o.date_added, o.collection_id, o.stix_id, o.type, o.author_org, o.tlp, o.body,"
-        " bm25(search_index, 1.0, 0.5) AS score"
+        "WITH recent AS ("
+        " SELECT search_index.rowid AS added, bm25(search_index, 1.0, 0.5) AS score"
         " FROM search_index JOIN objects o ON o.date_added = search_index.rowid"
-        f" WHERE {' AND '.join(clauses)} ORDER BY score, o.date_added LIMIT ? OFFSET ?"
+        f" WHERE {' AND '.join(clauses)} ORDER BY search_index.rowid DESC LIMIT {SEARCH_WINDOW})"
+        " SELECT o.date_added, o.collection_id, o.stix_id, o.type, o.author_org, o.tlp, o.body,"
+        " recent.score FROM recent JOIN objects o ON o.date_added = recent.added"
+        " ORDER BY recent.score, o.date_added LIMIT ? OFFSET ?"
     )
     return sql, (*args, limit, offset)
