@@ -72,7 +72,7 @@ def object_query(
 # Ranking scores every match, and a common word matches much of a large corpus: the hits are
 # ranked among the most recent SEARCH_WINDOW visible matches (FTS5 walks them newest first
 # and stops), which bounds a search's cost whatever the word.
-SEARCH_WINDOW = 5000
+SEARCH_WINDOW = 2000
 
 
 def search_query(
