@@ -81,16 +81,22 @@ _SPACED_DOT = re.compile(r"\s+[\[(]\s*dot\s*[\])]\s+", re.IGNORECASE)
 # Whitespace-separated pieces that can hold an indicator: a digit (any script), a dot, a colon
 # or an at sign, or a long run (hashes and wallets). Prose is mostly neither, so the patterns
 # below run over a fraction of the text (measured: 2.5 -> more than 5 MB/s).
+_DIGITS = r"0-9\u0660-\u0669\u06f0-\u06f9"
+_DOTS = r".\u066b\u06d4\u3002\uff0e\uff61"
 _CANDIDATE = re.compile(  # tried at the start of each piece only: one pass over the text
-    r"(?<!\S)(?:\S*?[0-9.:@\u0660-\u0669\u06f0-\u06f9\u066b\u06d4\u3002\uff0e\uff61]"
-    r"|\S*?[\[({](?:dot|at)[\])}]|(?=\S{25}))\S*"
+    rf"(?<!\S)(?:\S*?[{_DIGITS}@:]"  # a digit, an at sign or a colon
+    rf"|\S*?[{_DOTS}][A-Za-z0-9{_DIGITS}\[(\])}}]"  # a dot inside (not a full stop)
+    r"|\S*?[\[({](?:dot|at)[\])}]"  # defanged
+    r"|(?=\S{25}))\S*"  # long enough for a hash or a wallet
 )
 
 
 def indicator_safe(text: str) -> str:
     """The pieces of `text` that can hold indicators, one per line, with the forms
     indicators take made plain (no language normalization)."""
-    text = _SPACED_DOT.sub(".", unicodedata.normalize("NFKC", text))
+    text = unicodedata.normalize("NFKC", text)
+    if "dot" in text or "DOT" in text:
+        text = _SPACED_DOT.sub(".", text)
     text = "\n".join(_CANDIDATE.findall(text)).translate(_SAFE)
     for pattern, replacement in _REFANG:
         text = pattern.sub(replacement, text)
@@ -283,6 +289,8 @@ def extract(text: str, *, allow_private: bool = False) -> list[Indicator]:
     """Every indicator in `text`, once each, in order of first appearance. A match inside
     a longer indicator (the domain of a URL or an e-mail address) is not repeated alone."""
     safe = indicator_safe(text)
+    if not safe:
+        return []
     spans = sorted(_spans(safe), key=lambda span: (span[0], span[0] - span[1]))
     covered_until = -1  # the end of the accepted indicators so far (spans come by start)
     found: dict[Indicator, None] = {}  # ordered, without repeats

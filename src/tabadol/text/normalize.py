@@ -87,6 +87,7 @@ def normalize(text: str) -> str:
 
 # A token: a run of letters or a run of digits (so letters and digits never share one).
 _TOKEN = re.compile(r"[^\W\d_]+|\d+")
+_ASCII_TOKEN = re.compile(r"[a-z]+|[0-9]+")  # the same tokens, for lower-cased ASCII text
 
 _PERSIAN_ONLY = frozenset("پچژگ")  # letters Arabic does not have
 _ARABIC_PREFIXES = ("وال", "بال", "کال", "فال", "لل", "ال")  # longest first
@@ -150,6 +151,9 @@ def terms(text: str) -> list[str]:
 def index_forms(text: str) -> tuple[str, str]:
     """What the search index stores for `text`: its tokens, and the stems that differ from
     their token (a query term is looked up in both), space-separated."""
-    words = _TOKEN.findall(normalized_text(text))
+    normalized = normalized_text(text)
+    if normalized.isascii():  # ASCII words have no stem of their own
+        return " ".join(_ASCII_TOKEN.findall(normalized)), ""
+    words = _TOKEN.findall(normalized)
     stems = list(map(stem, words))
     return " ".join(words), " ".join(s for w, s in zip(words, stems, strict=True) if s != w)

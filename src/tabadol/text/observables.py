@@ -34,6 +34,28 @@ NAMED_TYPES = frozenset(
         "vulnerability",
     }
 )
+# Types whose free text is read for indicators: reports, notes, indicators and the objects
+# that describe actors and incidents. Relationships and ATT&CK-style technique and mitigation
+# descriptions cite and explain; reading them cost ingest a third and correlated nothing useful.
+TEXT_TYPES = frozenset(
+    {
+        "report",
+        "note",
+        "opinion",
+        "indicator",
+        "grouping",
+        "incident",
+        "infrastructure",
+        "malware-analysis",
+        "sighting",
+        "threat-actor",
+        "intrusion-set",
+        "campaign",
+        "malware",
+        "tool",
+        "vulnerability",
+    }
+)
 MAX_PER_OBJECT = 200  # a document listing thousands of indicators still costs a bounded index
 
 
@@ -54,6 +76,8 @@ def observables(obj: Mapping[str, Any]) -> set[tuple[str, str]]:
         name = " ".join(terms(obj["name"]))
         if name:
             found.add(("name", name))
+    if kind not in TEXT_TYPES:
+        return found
     for indicator in extract(searchable_text(obj)):
         found.add((indicator.type, indicator.value))
         if len(found) >= MAX_PER_OBJECT:
