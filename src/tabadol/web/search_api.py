@@ -8,7 +8,9 @@ from fastapi import APIRouter, Query, Request
 
 from tabadol.services import correlate
 from tabadol.services import search as search_service
+from tabadol.services.derive import derive_indicators
 from tabadol.web.api import Caller, _node
+from tabadol.web.render import status as render_status
 
 router = APIRouter(prefix="/api/v1", tags=["search"])
 
@@ -63,3 +65,15 @@ def correlations(request: Request, principal: Caller, object_id: str) -> dict[st
             {"type": c.kind, "value": c.value, "objects": c.objects, "more": c.more} for c in found
         ],
     }
+
+
+@router.post("/collections/{collection_id}/objects/{object_id}/indicators", status_code=201)
+def derive(
+    request: Request, principal: Caller, collection_id: str, object_id: str
+) -> dict[str, Any]:
+    """Publish the indicators found in an object's text (IPs, domains, URLs, hashes, CVEs,
+    wallets …) as STIX indicators (vulnerabilities for CVEs) in the same collection, with the
+    same TLP, each linked to the object by a `derived-from` relationship. For the org that
+    published the object; asking again stores nothing new. Answers a TAXII status."""
+    status = derive_indicators(_node(request), principal, collection_id, object_id)
+    return render_status(status)

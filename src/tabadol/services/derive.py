@@ -1,0 +1,104 @@
+"""STIX indicators derived from the text of an object (a report, a note …), linked back to it.
+
+The organization that published the source asks for it; the indicators go into the same
+channel with the same TLP marking, each with a `derived-from` relationship to the source, and
+are published (signed, sealed where the TLP says so) like anything else that org publishes.
+Ids are derived from the source and the value, so asking twice stores nothing new.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+
+from tabadol.domain.errors import Forbidden, NotFound
+from tabadol.domain.model import Principal
+from tabadol.domain.tlp import strictest_tlp
+from tabadol.services.node import Node
+from tabadol.services.publish import publish_objects
+from tabadol.services.read import get_object, readable_collection
+from tabadol.storage.base import StatusRecord
+from tabadol.text.extract import Indicator, extract
+from tabadol.text.fields import searchable_text
+
+_NAMESPACE = uuid.UUID("5f8c1f5e-9a44-4c8e-9a3e-2b8f0d7c6a10")
+
+_PATTERNS = {
+    "ipv4": "[ipv4-addr:value = '{}']",
+    "ipv6": "[ipv6-addr:value = '{}']",
+    "domain": "[domain-name:value = '{}']",
+    "url": "[url:value = '{}']",
+    "email": "[email-addr:value = '{}']",
+    "md5": "[file:hashes.MD5 = '{}']",
+    "sha1": "[file:hashes.'SHA-1' = '{}']",
+    "sha256": "[file:hashes.'SHA-256' = '{}']",
+    "btc": "[x-crypto-wallet:address = '{}' AND x-crypto-wallet:currency = 'BTC']",
+    "eth": "[x-crypto-wallet:address = '{}' AND x-crypto-wallet:currency = 'ETH']",
+    "xmr": "[x-crypto-wallet:address = '{}' AND x-crypto-wallet:currency = 'XMR']",
+    "trx": "[x-crypto-wallet:address = '{}' AND x-crypto-wallet:currency = 'TRX']",
+}
+
+
+def _id(kind: str, source: str, indicator: Indicator) -> str:
+    return f"{kind}--{uuid.uuid5(_NAMESPACE, f'{source}|{indicator.type}|{indicator.value}')}"
+
+
+def _derived(source: Mapping[str, Any], indicator: Indicator, stamp: str) -> list[dict[str, Any]]:
+    """The indicator (or vulnerability, for a CVE) and its relationship to the source."""
+    common: dict[str, Any] = {"spec_version": "2.1", "created": stamp, "modified": stamp}
+    markings = [
+        ref for ref in source.get("object_marking_refs", []) if strictest_tlp([ref]) is not None
+    ]
+    if markings:
+        common["object_marking_refs"] = markings
+    if indicator.type == "cve":
+        target: dict[str, Any] = {
+            "type": "vulnerability",
+            "id": _id("vulnerability", source["id"], indicator),
+            "name": indicator.value,
+            "external_references": [{"source_name": "cve", "external_id": indicator.value}],
+            **common,
+        }
+    else:
+        value = indicator.value.replace("\\", "\\\\").replace("'", "\\'")
+        target = {
+            "type": "indicator",
+            "id": _id("indicator", source["id"], indicator),
+            "name": f"{indicator.type} {indicator.value}",
+            "pattern": _PATTERNS[indicator.type].format(value),
+            "pattern_type": "stix",
+            "valid_from": stamp,
+            "indicator_types": ["malicious-activity"],
+            **common,
+        }
+    link = {
+        "type": "relationship",
+        "id": _id("relationship", source["id"], indicator),
+        "relationship_type": "derived-from",
+        "source_ref": target["id"],
+        "target_ref": source["id"],
+        **common,
+    }
+    return [target, link]
+
+
+def derive_indicators(
+    node: Node, principal: Principal, collection_uuid: str, stix_id: str
+) -> StatusRecord:
+    """Publish the indicators in `stix_id`'s text as STIX, linked to it, as its publisher."""
+    collection = readable_collection(node, principal, collection_uuid)
+    page = get_object(node, principal, collection_uuid, stix_id, {})
+    if not page.rows:
+        raise NotFound("no such object")
+    if principal.org_id not in node.store.authors_of(collection.id, stix_id):
+        raise Forbidden("indicators are derived by the organization that published the object")
+    source = orjson.loads(page.rows[-1].body)
+    if "x_tabadol_sealed" in source:
+        raise Forbidden("the node cannot read this sealed object for you: derive on the client")
+    stamp = source.get("modified") or source.get("created")
+    found = extract(searchable_text(source))
+    objects = [obj for indicator in found for obj in _derived(source, indicator, stamp)]
+    return publish_objects(node, principal, collection, objects)
