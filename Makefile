@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-trust clean
+.PHONY: demo test lint bench bench-trust bench-text clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ bench: $(STAMP)  ## the foundation benchmark (see bench/README.md)
 
 bench-trust: $(STAMP)  ## what signatures, sealing and the audit log cost (bench/README.md)
 	$(BIN)/python bench/trust.py
+
+bench-text: $(STAMP)  ## indicator extraction against iocextract and iocsearcher
+	$(BIN)/python bench/text_bench.py
 
 clean:
 	rm -rf $(VENV) demo-data .pytest_cache
