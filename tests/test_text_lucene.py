@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from tabadol.text.normalize import normalize, terms
+from tabadol.text.normalize import normalize, stem, terms, tokenize
 
 ALEF, YEH, HEH, KAF = "\u0627", "\u064a", "\u0647", "\u0643"
 LUCENE_ARABIC_MAPS = {
@@ -109,3 +109,33 @@ def test_where_we_go_further_than_lucene(first: str, second: str, why: str) -> N
     """These differ after Lucene's normalizers and are the same here, on purpose."""
     assert lucene(first) != lucene(second), why
     assert terms(first) == terms(second), why
+
+
+# Lucene's ArabicStemmer (analysis/ar/ArabicStemmer.java): these prefixes, then these
+# suffixes, each stripped only when enough of the word is left.
+LUCENE_PREFIXES = ["ال", "وال", "بال", "كال", "فال", "لل", "و"]
+LUCENE_SUFFIXES = ["ها", "ان", "ات", "ون", "ين", "يه", "ية", "ه", "ة", "ي"]
+
+
+@pytest.mark.parametrize("prefix", LUCENE_PREFIXES[:-1])
+def test_lucene_article_prefixes_are_stripped_here_too(prefix: str) -> None:
+    """The article with its clitics: a word with it finds the word without it."""
+    (token,) = tokenize(prefix + "كتاب")
+    assert token.stem == terms("كتاب")[0]
+
+
+@pytest.mark.parametrize(
+    ("word", "lucene_would_give", "why"),
+    [
+        ("وزير", "زير", "a bare و: وزیر (minister) would meet زیر (under)"),
+        ("ايران", "ير", "the suffix ان: ایران would lose its ending (Persian words end so)"),
+        ("اطلاعات", "اطلاع", "the suffix ات: kept, Persian uses it for whole words"),
+        ("خانه", "خان", "the suffix ه: Persian nouns end in ه"),
+    ],
+)
+def test_where_we_stem_less_than_lucene(word: str, lucene_would_give: str, why: str) -> None:
+    """Lucene's stemmer strips these; ours keeps the word whole, because in Persian text the
+    same letters are part of the word."""
+    (normalized,) = terms(word)
+    assert stem(normalized) == normalized, why
+    assert normalized != terms(lucene_would_give)[0]
