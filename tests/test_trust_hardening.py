@@ -32,25 +32,10 @@ from tabadol.services.node import init_node, open_node
 from tabadol.services.verify import verify_all
 
 from .conftest import Community, make_indicator, stix_id
+from .test_signatures import _post, _read
 
 TAXII = "application/taxii+json;version=2.1"
 RED = TLP.RED.marking_id
-
-
-def _post(client: TestClient, com: Community, who: str, title: str, objects: list[Any]) -> Any:
-    url = f"/taxii2/root/collections/{com.collections[title]}/objects/"
-    response = client.post(
-        url, json={"objects": objects}, headers={**com.auth(who), "Content-Type": TAXII}
-    )
-    assert response.status_code == 202, response.text
-    return response.json()
-
-
-def _objects(client: TestClient, com: Community, who: str, title: str) -> list[Any]:
-    url = f"/taxii2/root/collections/{com.collections[title]}/objects/"
-    response = client.get(url, headers=com.auth(who))
-    assert response.status_code == 200, response.text
-    return list(response.json().get("objects", []))
 
 
 @pytest.fixture
@@ -104,7 +89,7 @@ def test_a_sealed_item_with_garbage_inside_cannot_break_a_channel(
     org, held = hostile
     obj = _sealed_raw(held, org, _audience_keys(community, "Org A", "Org K"), plaintext)
     assert _post(client, community, "K", "AK group", [obj])["success_count"] == 1
-    (served,) = [o for o in _objects(client, community, "A", "AK group") if o["id"] == obj["id"]]
+    (served,) = [o for o in _read(client, community, "A", "AK group") if o["id"] == obj["id"]]
     assert SEALED_PROPERTY in served
 
 
@@ -121,14 +106,14 @@ def test_sealed_content_not_signed_by_its_author_is_not_served_as_plaintext(
     obj = seal_object(inner, _audience_keys(community, "Org A", "Org K"))
     attach_signature(obj, held.signing, held.sign_id)
     assert _post(client, community, "K", "AK group", [obj])["success_count"] == 1
-    (served,) = [o for o in _objects(client, community, "A", "AK group") if o["id"] == obj["id"]]
+    (served,) = [o for o in _read(client, community, "A", "AK group") if o["id"] == obj["id"]]
     assert SEALED_PROPERTY in served
     properly = make_indicator(created_by_ref=org.identity_id, marking=RED)
     attach_signature(properly, held.signing, held.sign_id)
     good = seal_object(properly, _audience_keys(community, "Org A", "Org K"))
     attach_signature(good, held.signing, held.sign_id)
     _post(client, community, "K", "AK group", [good])
-    opened = [o for o in _objects(client, community, "A", "AK group") if o["id"] == good["id"]]
+    opened = [o for o in _read(client, community, "A", "AK group") if o["id"] == good["id"]]
     assert opened[0]["pattern"] == properly["pattern"]
 
 

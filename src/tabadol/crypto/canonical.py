@@ -68,5 +68,7 @@ def canonical(value: Any, *, known_exact: bool = False) -> bytes:
 
 def signing_payload(obj: Mapping[str, Any], *, known_exact: bool = False) -> bytes:
     """The bytes an object's signature covers: everything but the signature property."""
+    if SIGNATURE_PROPERTY not in obj:  # nothing to leave out: no copy
+        return canonical(obj, known_exact=known_exact)
     unsigned = {key: value for key, value in obj.items() if key != SIGNATURE_PROPERTY}
     return canonical(unsigned, known_exact=known_exact)

@@ -29,11 +29,15 @@ class ObjectSignature:
     value: bytes
 
 
+def signature_property(key_id: str, signature: bytes) -> dict[str, str]:
+    """The value of `x_tabadol_signature` for a signature made with `key_id`."""
+    return {"alg": ALGORITHM, "key_id": key_id, "value": b64url(signature)}
+
+
 def attach_signature(obj: dict[str, Any], signing_key: SigningKey, key_id: str) -> None:
     """Sign `obj` in place (replacing any signature it carried)."""
     obj.pop(SIGNATURE_PROPERTY, None)
-    signature = sign(signing_key, canonical(obj))
-    obj[SIGNATURE_PROPERTY] = {"alg": ALGORITHM, "key_id": key_id, "value": b64url(signature)}
+    obj[SIGNATURE_PROPERTY] = signature_property(key_id, sign(signing_key, canonical(obj)))
 
 
 def read_signature(obj: Mapping[str, Any]) -> ObjectSignature | None:

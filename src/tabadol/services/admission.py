@@ -16,23 +16,27 @@ import orjson
 from nacl.signing import SigningKey
 
 from tabadol.crypto.batch import sign_many, verify_many
-from tabadol.crypto.canonical import SIGNATURE_PROPERTY, CanonicalizationError, canonical
+from tabadol.crypto.canonical import (
+    SIGNATURE_PROPERTY,
+    CanonicalizationError,
+    signing_payload,
+)
 from tabadol.crypto.object_signature import (
-    ALGORITHM,
     ObjectSignature,
     attach_signature,
     read_signature,
+    signature_property,
 )
 from tabadol.crypto.sealed_object import extra_properties, parse_sealed, seal_object
 from tabadol.crypto.sealing import SealingError
-from tabadol.crypto.signing import SignatureError, b64url
+from tabadol.crypto.signing import SignatureError
 from tabadol.domain.audience import tlp_allows
 from tabadol.domain.errors import InvalidInput
 from tabadol.domain.keys import Custody, KeyPurpose, OrgKey
 from tabadol.domain.model import Collection, Org
 from tabadol.domain.stix import SCO_TYPES, CheckedObject, InvalidObject
 from tabadol.domain.tlp import TLP
-from tabadol.services.keys import audience_orgs, signing_key_of
+from tabadol.services.keys import audience_orgs, current_key, signing_key_of
 from tabadol.services.node import Node
 from tabadol.storage.base import NewVersion
 from tabadol.text.fields import searchable_text
@@ -70,7 +74,7 @@ class Envelope:
             if self.directory:
                 self._signer = (self.node.node_key, self.node.node_key_id)
             else:
-                key = self.node.store.current_keys([self.org.id], KeyPurpose.SIGN).get(self.org.id)
+                key = current_key(self.node, self.org, KeyPurpose.SIGN)
                 if key is None:
                     raise Refused(f"{self.org.name!r} has no current signing key")
                 self._signer = (signing_key_of(self.node, key), key.key_id)
@@ -193,8 +197,7 @@ def admit(env: Envelope, checked: CheckedObject) -> Admitted:
                 f"{tlp.label} items of {env.org.name!r} must arrive end-to-end encrypted:"
                 " its client seals them (tabadol publish)"
             )
-        unsigned = {k: v for k, v in obj.items() if k != SIGNATURE_PROPERTY}
-        return Admitted(checked, tlp, seal, _canonical(env, unsigned), signature, key)
+        return Admitted(checked, tlp, seal, _payload(env, obj), signature, key)
     if checked.sealed:
         raise Refused("a sealed object must be signed by its author")
     if env.org.custody is Custody.CLIENT and not env.directory:
@@ -206,12 +209,13 @@ def admit(env: Envelope, checked: CheckedObject) -> Admitted:
     checked.obj = dict(obj)  # the caller's object stays as given: defaults and signature go
     _fill_defaults(env, checked, tlp)  # on a copy (a caller reusing it must not re-send them)
     env.signer()
-    return Admitted(checked, tlp, seal, _canonical(env, checked.obj))
+    return Admitted(checked, tlp, seal, _payload(env, checked.obj))
 
 
-def _canonical(env: Envelope, value: dict[str, Any]) -> bytes:
+def _payload(env: Envelope, obj: dict[str, Any]) -> bytes:
+    """The bytes a signature covers, or the object's refusal when JCS cannot represent it."""
     try:
-        return canonical(value, known_exact=env.jcs_exact)
+        return signing_payload(obj, known_exact=env.jcs_exact)
     except CanonicalizationError as exc:
         raise Refused(f"cannot be signed: no RFC 8785 canonical form ({exc})") from None
 
@@ -233,11 +237,7 @@ def settle_signatures(env: Envelope, admitted: Sequence[Admitted]) -> None:
         return
     key, key_id = env.signer()
     for item, value in zip(to_sign, sign_many(key, [a.payload for a in to_sign]), strict=True):
-        item.checked.obj[SIGNATURE_PROPERTY] = {
-            "alg": ALGORITHM,
-            "key_id": key_id,
-            "value": b64url(value),
-        }
+        item.checked.obj[SIGNATURE_PROPERTY] = signature_property(key_id, value)
 
 
 # --- pass 3: sealing and encoding ----------------------------------------------------------------

@@ -12,10 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tabadol.domain.errors import NotFound
-from tabadol.domain.filters import ObjectFilter, VersionFilter
 from tabadol.domain.model import Principal
 from tabadol.services.node import Node
-from tabadol.services.read import visible
+from tabadol.services.read import exists, visible
 
 PER_VALUE = 20
 
@@ -32,7 +31,7 @@ def correlations(node: Node, principal: Principal, stix_id: str) -> list[Correla
     """Each observable of `stix_id` with the other visible objects that share it."""
     vis = visible(node, principal)
     own, others = node.store.correlations(vis, stix_id, PER_VALUE + 1)
-    if not own and not node.store.query_objects(vis, _probe(stix_id), None, 1):
+    if not own and not exists(node, vis, stix_id):
         raise NotFound("no such object")
     collections = {c.id: c.uuid for c in node.store.list_collections()}
     orgs = {o.id: o.name for o in node.store.list_orgs()}
@@ -51,7 +50,3 @@ def correlations(node: Node, principal: Principal, stix_id: str) -> list[Correla
             }
         )
     return list(grouped.values())
-
-
-def _probe(stix_id: str) -> ObjectFilter:
-    return ObjectFilter(ids=frozenset({stix_id}), versions=VersionFilter(last=True))

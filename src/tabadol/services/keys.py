@@ -253,7 +253,3 @@ def parse_time(text: str) -> int:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     return int(moment.timestamp() * 1_000_000)
-
-
-def is_operator(actor: Principal) -> bool:
-    return actor.kind is PrincipalKind.NODE_ADMIN

@@ -214,7 +214,7 @@ def _object_filter(params: Mapping[str, str], stix_id: str, default_last: bool) 
     )
 
 
-def _exists(node: Node, vis: Visibility, stix_id: str) -> bool:
+def exists(node: Node, vis: Visibility, stix_id: str) -> bool:
     probe = ObjectFilter(ids=frozenset({stix_id}), versions=VersionFilter(last=False, all=True))
     return bool(node.store.query_objects(vis, probe, None, 1))
 
@@ -232,7 +232,7 @@ def _one_object(
     collection, vis = _read_scope(node, principal, collection_uuid)
     flt = _object_filter(params, stix_id, default_last=default_last)
     page = _page(node, vis, flt, params, f"{endpoint}:{collection.uuid}:{stix_id}")
-    if not page.rows and "next" not in params and not _exists(node, vis, stix_id):
+    if not page.rows and "next" not in params and not exists(node, vis, stix_id):
         raise NotFound("no such object")
     return page
 
@@ -275,7 +275,7 @@ def delete_object(
 ) -> int:
     """TAXII 2.1 section 5.7: delete matching versions (default all); publisher only."""
     collection, vis = _read_scope(node, principal, collection_uuid)
-    if not _exists(node, vis, stix_id):
+    if not exists(node, vis, stix_id):
         raise NotFound("no such object")
     if node.store.org_by_identity(stix_id) is not None:
         raise Forbidden("an organization's identity is the node's directory record")

@@ -9,7 +9,9 @@ from tabadol.storage.base import SearchFilter
 _SELECT = "SELECT date_added, stix_id, version_us, spec_version, body, sealed, tlp FROM objects"
 
 
-def _in(column: str, values: frozenset[str] | frozenset[int]) -> tuple[str, tuple[object, ...]]:
+def in_clause(
+    column: str, values: frozenset[str] | frozenset[int]
+) -> tuple[str, tuple[object, ...]]:
     if len(values) == 1:
         return f"{column} = ?", tuple(values)
     return f"{column} IN ({','.join('?' * len(values))})", tuple(sorted(values))
@@ -27,7 +29,7 @@ def version_clause(flt: ObjectFilter) -> tuple[str, tuple[object, ...]]:
     if versions.first:
         parts.append("is_first = 1")
     if versions.at:
-        clause, params = _in("version_us", versions.at)
+        clause, params = in_clause("version_us", versions.at)
         parts.append(clause)
     if not parts:
         return " AND 0", ()
@@ -38,7 +40,7 @@ def object_query(
     visible: Visibility, flt: ObjectFilter, after: int | None, limit: int
 ) -> tuple[str, tuple[object, ...]]:
     """SELECT the page of versions visible to the caller, in `date_added` order."""
-    where, params = _in("collection_id", visible.collection_ids)
+    where, params = in_clause("collection_id", visible.collection_ids)
     clauses = [where]
     args: list[object] = list(params)
     low = (
@@ -55,7 +57,7 @@ def object_query(
         ("spec_version", flt.spec_versions),
     ):
         if values:
-            clause, params = _in(column, values)
+            clause, params = in_clause(column, values)
             clauses.append(clause)
             args.extend(params)
     versions_sql, version_params = version_clause(flt)
@@ -79,7 +81,7 @@ def search_query(
     visible: Visibility, match: str, flt: SearchFilter, limit: int, offset: int
 ) -> tuple[str, tuple[object, ...]]:
     """SELECT the hits of an FTS5 expression among the visible collections, best first."""
-    where, params = _in("o.collection_id", visible.collection_ids)
+    where, params = in_clause("o.collection_id", visible.collection_ids)
     clauses = ["search_index MATCH ?", where]
     args: list[object] = [match, *params]
     for column, values in (
@@ -88,7 +90,7 @@ def search_query(
         ("o.tlp", flt.tlps),
     ):
         if values:
-            clause, more = _in(column, values)
+            clause, more = in_clause(column, values)
             clauses.append(clause)
             args.extend(more)
     if flt.added_after is not None:

@@ -33,7 +33,7 @@ from tabadol.storage.sqlite import audit as audit_sql
 from tabadol.storage.sqlite import keys as keys_sql
 from tabadol.storage.sqlite.audit import HeadSigner, append_audit_txn
 from tabadol.storage.sqlite.connections import Connections
-from tabadol.storage.sqlite.queries import object_query, search_query, version_clause
+from tabadol.storage.sqlite.queries import in_clause, object_query, search_query, version_clause
 
 _ORG_COLUMNS = "id, name, identity_id, member, created, custody"
 _TOKEN_COLUMNS = "id, prefix, org_id, role, label, created, revoked"
@@ -382,7 +382,7 @@ class SQLiteStore:
         if visible.empty:
             return [], []
         conn = self._db.reader()
-        where, params = _in_collections(visible)
+        where, params = in_clause("o.collection_id", visible.collection_ids)
         own = conn.execute(
             "SELECT DISTINCT ob.kind, ob.value FROM objects o"
             " JOIN observables ob ON ob.date_added = o.date_added"
@@ -546,11 +546,6 @@ class SQLiteStore:
             successes=[tuple(s) for s in orjson.loads(row[4])],
             failures=[tuple(f) for f in orjson.loads(row[5])],
         )
-
-
-def _in_collections(visible: Visibility) -> tuple[str, tuple[object, ...]]:
-    ids = sorted(visible.collection_ids)
-    return f"o.collection_id IN ({','.join('?' * len(ids))})", tuple(ids)
 
 
 def _create_collection_txn(
