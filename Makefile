@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+HAZM   := .venv-hazm/.installed
 
 .PHONY: demo test lint bench bench-trust bench-text clean
 
@@ -12,10 +13,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# hazm (compared with in tests/test_text_hazm.py) pins numpy and pulls gensim: its own venv.
+$(HAZM): tests/peers/hazm-requirements.txt
+	$(PYTHON) -m venv .venv-hazm
+	.venv-hazm/bin/pip install --quiet -r tests/peers/hazm-requirements.txt
+	touch $(HAZM)
+
 demo: $(STAMP)  ## install, create the demo community (SQLite) and serve it
 	$(BIN)/tabadol demo --data demo-data
 
-test: $(STAMP)  ## install and run the whole test suite (what CI runs)
+test: $(STAMP) $(HAZM)  ## install and run the whole test suite (what CI runs)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/python -m pytest -q
@@ -34,4 +41,4 @@ bench-text: $(STAMP)  ## indicator extraction against iocextract and iocsearcher
 	$(BIN)/python bench/text_bench.py
 
 clean:
-	rm -rf $(VENV) demo-data .pytest_cache
+	rm -rf $(VENV) .venv-hazm demo-data .pytest_cache

@@ -8,7 +8,8 @@ The rules follow theirs where they agree and choose recall where they differ:
 * NFKC first (Arabic presentation forms and ligatures become letters);
 * letter variants folded to one form: Arabic yeh and alef maksura to Persian yeh (ی), Arabic
   kaf to keheh (ک), teh marbuta and heh variants to heh (ه), alef with hamza or madda and alef
-  wasla to alef (ا), hamza on waw / yeh to waw / yeh, lone hamza dropped;
+  wasla to alef (ا), hamza on waw / yeh to waw / yeh, lone hamza dropped; the letters Urdu,
+  Pashto, Kurdish or Sindhi add (ٹ ڈ ڑ ھ ڤ ڵ ێ …) to the letter they are drawn from, as hazm does;
 * harakat, Quranic marks, superscript alef and tatweel removed;
 * Persian and Arabic-Indic digits to ASCII, Arabic decimal and thousands separators to ASCII;
 * bidi controls, zero-width spaces, BOM and ZWJ removed; ZWNJ joins (می‌شود → میشود);
@@ -51,6 +52,28 @@ _FOLD = {
     "\u0673": "\u0627",
     # hamza on waw -> waw
     "\u0624": "\u0648",  # ؤ
+    # letters of the other languages written in Arabic script (Urdu, Pashto, Kurdish, Sindhi
+    # ...), which turn up in names and on those keyboards: folded to the Persian/Arabic letter
+    # they are drawn from, as hazm's normalizer does
+    **dict.fromkeys("\u063b\u06ab\u06ac\u06ad\u06ae", "\u06a9"),  # ػ ګ ڬ ڭ ڮ -> ک
+    **dict.fromkeys("\u063d\u063e\u063f\u06cd\u06ce\u06d1\u06d3", "\u06cc"),  # -> ی
+    **dict.fromkeys("\u066e\u067b\u0680", "\u0628"),  # ٮ ٻ ڀ -> ب
+    **dict.fromkeys("\u066f\u06a7\u06a8", "\u0642"),  # ٯ ڧ ڨ -> ق
+    **dict.fromkeys("\u06c4\u06c5\u06c6\u06c7\u06c8\u06c9\u06ca\u06cb\u06cf", "\u0648"),
+    **dict.fromkeys("\u0679\u067a\u067c\u067d\u067f", "\u062a"),  # ٹ ٺ ټ ٽ ٿ -> ت
+    **dict.fromkeys("\u0681\u0682\u0683\u0684\u0685", "\u062d"),  # ځ ڂ ڃ ڄ څ -> ح
+    **dict.fromkeys("\u0687\u06bf", "\u0686"),  # ڇ ڿ -> چ
+    **{chr(c): "\u062f" for c in range(0x0688, 0x0691)},  # ڈ ډ ... ڐ -> د
+    **{chr(c): "\u0631" for c in (*range(0x0691, 0x0698), 0x0699)},  # ڑ ڒ ... ڙ -> ر
+    **dict.fromkeys("\u069a\u069b\u069c", "\u0633"),  # ښ ڛ ڜ -> س
+    **dict.fromkeys("\u069d\u069e", "\u0635"),  # ڝ ڞ -> ص
+    "\u069f": "\u0637",  # ڟ -> ط
+    "\u06a0": "\u0639",  # ڠ -> ع
+    **{chr(c): "\u0641" for c in range(0x06A1, 0x06A7)},  # ڡ ... ڦ (ڤ veh) -> ف
+    **{chr(c): "\u06af" for c in range(0x06B0, 0x06B5)},  # ڰ ... ڴ -> گ
+    **{chr(c): "\u0644" for c in range(0x06B5, 0x06B9)},  # ڵ ... ڸ -> ل
+    **{chr(c): "\u0646" for c in range(0x06B9, 0x06BE)},  # ڹ ں ڻ ڼ ڽ -> ن
+    **dict.fromkeys("\u06be\u06c2\u06c3", "\u0647"),  # ھ ۂ ۃ -> ه
     # punctuation that separates tokens
     "\u060c": ",",  # ،
     "\u061b": ";",  # ؛
@@ -64,6 +87,7 @@ _DROP = (
     "\u0621"  # lone hamza
     "\u0640"  # tatweel
     "\u0670"  # superscript alef
+    "\u0674"  # high hamza (NFKC leaves it after ٵ ٶ ٷ ٸ)
     "\u200b\u200d\u2060\ufeff"  # zero-width space, ZWJ, word joiner, BOM
     "\u200c"  # ZWNJ: joins
     "\u200e\u200f\u061c"  # LRM, RLM, ALM
@@ -78,11 +102,16 @@ for _zero in (0x0660, 0x06F0):  # Arabic-Indic and Persian digits
     _TABLE.update({_zero + i: str(i) for i in range(10)})
 
 
+# Isolated harakat and shadda ligatures, which NFKC turns into a space and a mark: dropped
+# before NFKC, or the space would cut the word they sit on.
+_SPACED_MARKS = re.compile("[\ufc5e-\ufc63\ufe70\ufe72\ufe74\ufe76\ufe78\ufe7a\ufe7c\ufe7e]")
+
+
 def normalize(text: str) -> str:
     """The normalized form of `text`, character by character (no tokenization)."""
     if text.isascii():  # the common case in English reports: nothing but case to fold
         return text.lower()
-    return unicodedata.normalize("NFKC", text).translate(_TABLE).casefold()
+    return unicodedata.normalize("NFKC", _SPACED_MARKS.sub("", text)).translate(_TABLE).casefold()
 
 
 # A token: a run of letters or a run of digits (so letters and digits never share one).
