@@ -179,3 +179,22 @@ def test_cli_search(client: TestClient, community: Community) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "باج‌افزاری" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("written", "query", "highlighted"),
+    [
+        ("این حمله انجام می شود و ادامه دارد", "میشود", "می شود"),
+        ("این حمله انجام می\u200cشود و ادامه دارد", "می شود", "می\u200cشود"),
+        ("فهرست کتاب ها در پیوست آمده است", "کتابها", "کتاب ها"),
+    ],
+)
+def test_snippets_highlight_an_affix_written_apart_with_its_word(
+    client: TestClient, community: Community, written: str, query: str, highlighted: str
+) -> None:
+    """The tokenizer joins "می شود" into one word; the snippet highlights both parts as one
+    match, in the text as written."""
+    post(client, community, "A", "members", [note(written)])
+    (hit,) = search(client, community, "B", q=query)["hits"]
+    assert [s["text"] for s in hit["snippet"] if s["match"]] == [highlighted]
+    assert "".join(s["text"] for s in hit["snippet"]) == written

@@ -149,24 +149,47 @@ def _matches(word: str, forms: set[str]) -> bool:
     return any(t.text in forms or t.stem in forms for t in tokenize(word))
 
 
+_APART = re.compile(r"[\s\u200c]+")  # what may separate a Persian affix written apart
+
+
+def _match_spans(text: str, words: list[re.Match[str]], forms: set[str]) -> list[range]:
+    """Which words match, as runs of word indexes: one word, or a word and the affix written
+    apart that the tokenizer joins to it ("می شود", "کتاب ها"), highlighted as one."""
+    spans: list[range] = []
+    i = 0
+    while i < len(words):
+        if i + 1 < len(words) and _APART.fullmatch(text[words[i].end() : words[i + 1].start()]):
+            pair = tokenize(text[words[i].start() : words[i + 1].end()])
+            if len(pair) == 1 and (pair[0].text in forms or pair[0].stem in forms):
+                spans.append(range(i, i + 2))
+                i += 2
+                continue
+        if _matches(words[i].group(), forms):
+            spans.append(range(i, i + 1))
+        i += 1
+    return spans
+
+
 def snippet(text: str, forms: set[str]) -> list[Segment]:
     """Up to SNIPPET_WORDS words around the first match, from the original text, as segments
     (matched words flagged) in logical order."""
     words = list(_WORD.finditer(text))
-    flags = [_matches(m.group(), forms) for m in words]
     if not words:
         return []
-    first = flags.index(True) if True in flags else 0
+    spans = _match_spans(text, words, forms)
+    first = spans[0].start if spans else 0
     low, high = max(0, first - SNIPPET_WORDS), min(len(words), first + SNIPPET_WORDS + 1)
     start, end = words[low].start(), words[high - 1].end()
     segments: list[Segment] = []
     cursor = start
-    for match, flag in zip(words[low:high], flags[low:high], strict=True):
-        if flag:
-            if match.start() > cursor:
-                segments.append(Segment(_squash(text[cursor : match.start()]), False))
-            segments.append(Segment(match.group(), True))
-            cursor = match.end()
+    for span in spans:
+        if span.start < low or span.stop > high:
+            continue
+        match_start, match_end = words[span.start].start(), words[span.stop - 1].end()
+        if match_start > cursor:
+            segments.append(Segment(_squash(text[cursor:match_start]), False))
+        segments.append(Segment(text[match_start:match_end], True))
+        cursor = match_end
     if cursor < end:
         segments.append(Segment(_squash(text[cursor:end]), False))
     return segments

@@ -13,6 +13,7 @@ from starlette.exceptions import HTTPException
 from tabadol import __version__
 from tabadol.domain.errors import TabadolError
 from tabadol.services.node import Node
+from tabadol.text import extract
 from tabadol.web import api, search_api, taxii, trust_api
 from tabadol.web.errors import on_http_error, on_tabadol_error, on_unexpected, on_validation_error
 
@@ -24,6 +25,7 @@ def create_app(open_node: Callable[[], Node]) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         node = open_node()
         app.state.node = node
+        extract.warm_up()
         # Bound the threads that run blocking handlers: each may open a SQLite reader with
         # its own page cache (anyio's default of 40 let RSS reach 691 MB under 32 clients).
         to_thread.current_default_thread_limiter().total_tokens = node.settings.worker_threads
