@@ -22,6 +22,7 @@ class Custody(StrEnum):
 
     NODE = "node"  # the node, wrapped under a secret outside its data directory
     CLIENT = "client"  # the org itself; the node sees public keys only
+    REMOTE = "remote"  # hosted by a peer node: public keys from its signed directory
 
 
 @dataclass(frozen=True, slots=True)

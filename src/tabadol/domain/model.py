@@ -32,6 +32,11 @@ class Org:
     member: bool  # a member of the exchange; a guest org reads public items only
     created: int
     custody: Custody = Custody.NODE
+    home_peer: int | None = None  # the peer node that hosts it; None: hosted here
+
+    @property
+    def hosted_here(self) -> bool:
+        return self.home_peer is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +48,7 @@ class Group:
     owners: frozenset[int]
     members: frozenset[int]  # includes the owners
     created: int
+    home_peer: int | None = None  # the peer node whose org owns it; None: owned here
 
 
 @dataclass(frozen=True, slots=True)

@@ -192,7 +192,7 @@ def admit(env: Envelope, checked: CheckedObject) -> Admitted:
         key = _signing_key(env, checked, signature)
         if checked.sealed:
             _check_sealed(env, checked)
-        elif seal and env.org.custody is Custody.CLIENT:
+        elif seal and env.org.custody is not Custody.NODE:
             raise Refused(
                 f"{tlp.label} items of {env.org.name!r} must arrive end-to-end encrypted:"
                 " its client seals them (tabadol publish)"
@@ -200,7 +200,7 @@ def admit(env: Envelope, checked: CheckedObject) -> Admitted:
         return Admitted(checked, tlp, seal, _payload(env, obj), signature, key)
     if checked.sealed:
         raise Refused("a sealed object must be signed by its author")
-    if env.org.custody is Custody.CLIENT and not env.directory:
+    if env.org.custody is not Custody.NODE and not env.directory:
         raise Refused(
             f"missing signature: {env.org.name!r} keeps its keys and signs its own objects"
         )

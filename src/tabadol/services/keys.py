@@ -145,7 +145,9 @@ def rotate_keys(
     """New current keys for `org`; the old ones are retired (they keep verifying what they
     signed before now, and keep decrypting what was sealed to them)."""
     _require_manager(actor, org)
-    if org.custody is Custody.CLIENT:
+    if not org.hosted_here:
+        raise Forbidden(f"{org.name!r} is hosted by a peer node: its keys change there")
+    if org.custody is not Custody.NODE:
         if actor.kind is PrincipalKind.NODE_ADMIN:
             raise Forbidden(
                 f"{org.name!r} keeps its keys: only its own admins register new ones (an"

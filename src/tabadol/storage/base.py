@@ -14,6 +14,7 @@ from typing import Protocol
 
 from tabadol.domain.audience import AudienceKind
 from tabadol.domain.audit import AuditEntry, AuditEvent, TreeHead
+from tabadol.domain.federation import FeedFilter, FeedRow, Peer
 from tabadol.domain.filters import ObjectFilter
 from tabadol.domain.keys import Custody, KeyPurpose, NewKey, OrgKey
 from tabadol.domain.model import Collection, Group, Org, Token
@@ -115,6 +116,48 @@ class Correlation:
     stix_id: str
     type: str
     author_org: int
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteOrg:
+    """An org a peer hosts, as its signed directory describes it."""
+
+    identity_id: str
+    name: str
+    member: bool
+    keys: Sequence[OrgKey]  # with their history (org_id is ignored)
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteGroup:
+    """A sharing group owned by an org a peer hosts; orgs by identity id."""
+
+    uuid: str
+    name: str
+    created_by: str
+    owners: frozenset[str]
+    members: frozenset[str]
+    created: int
+
+
+@dataclass(frozen=True, slots=True)
+class SyncPut:
+    """A version from a peer, admitted, for a local channel."""
+
+    collection_id: int
+    author_org: int
+    version: NewVersion
+
+
+@dataclass(frozen=True, slots=True)
+class SyncDelete:
+    """A deletion from a peer."""
+
+    collection_id: int
+    stix_id: str
+    version_us: int
+    author_org: int
+    tlp: str
 
 
 StatusBuilder = Callable[[list[tuple[WriteOutcome, int]]], StatusRecord]
@@ -275,5 +318,64 @@ class Store(Protocol):
     def audit_heads(self) -> list[TreeHead]: ...
     def audit_leaves(self, size: int) -> list[bytes]: ...
     def audit_size(self) -> int: ...
+
+    # --- federation -----------------------------------------------------------------------
+    def add_peer(
+        self,
+        node_id: str,
+        url: str,
+        public_key: bytes,
+        now: int,
+        *,
+        audit: Sequence[AuditEvent] = (),
+    ) -> Peer: ...
+    def peers(self) -> list[Peer]: ...
+    def peer_by_node_id(self, node_id: str) -> Peer | None: ...
+    def peer_by_id(self, peer_id: int) -> Peer | None: ...
+    def set_peer(
+        self,
+        peer_id: int,
+        *,
+        paused: bool | None = None,
+        removed: bool | None = None,
+        url: str | None = None,
+        now: int = 0,
+        audit: Sequence[AuditEvent] = (),
+    ) -> None: ...
+    def record_peer_error(self, peer_id: int, error: str, now: int, retry_at: int) -> None: ...
+    def record_peer_contact(self, peer_id: int, peer_head: int, now: int) -> None: ...
+    def merge_directory(
+        self,
+        peer_id: int,
+        version: int,
+        orgs: Sequence[RemoteOrg],
+        groups: Sequence[RemoteGroup],
+        channel_of: dict[str, Channel],
+        now: int,
+        *,
+        audit: Sequence[AuditEvent] = (),
+    ) -> list[str]:
+        """Take in a peer's directory in one transaction; return what was refused."""
+        ...
+
+    def feed(self, flt: FeedFilter, after: int, limit: int) -> list[FeedRow]:
+        """Versions stored and deleted after position `after`, as `flt` lets through."""
+        ...
+
+    def feed_head(self) -> int: ...
+    def apply_peer_changes(
+        self,
+        peer_id: int,
+        cursor: int,
+        peer_head: int,
+        puts: Sequence[SyncPut],
+        deletes: Sequence[SyncDelete],
+        now: int,
+        *,
+        audit: Sequence[AuditEvent] = (),
+    ) -> tuple[int, int]:
+        """Apply a peer's changes and move its cursor in ONE transaction (so a crash never
+        loses or repeats a change); return how many versions were stored and deleted."""
+        ...
 
     def close(self) -> None: ...

@@ -146,4 +146,32 @@ MIGRATIONS: list[str] = [
     CREATE INDEX observables_by_value ON observables(kind, value, date_added);
     CREATE INDEX observables_by_object ON observables(date_added);
     """,
+    # 5: federation — peers and their sync state; where each org, group and stored version
+    # came from; tombstones take their position from the date_added counter, so one strictly
+    # increasing position orders the change feed of versions and deletions together
+    """
+    CREATE TABLE peers (
+        id INTEGER PRIMARY KEY,
+        node_id TEXT NOT NULL UNIQUE,
+        url TEXT NOT NULL,
+        public_key BLOB NOT NULL UNIQUE,
+        paused INTEGER NOT NULL DEFAULT 0,
+        removed INTEGER NOT NULL DEFAULT 0,
+        created INTEGER NOT NULL,
+        cursor INTEGER NOT NULL DEFAULT 0,
+        peer_head INTEGER NOT NULL DEFAULT 0,
+        directory_version INTEGER NOT NULL DEFAULT 0,
+        last_ok INTEGER,
+        last_error TEXT,
+        last_error_at INTEGER,
+        failures INTEGER NOT NULL DEFAULT 0,
+        retry_at INTEGER
+    );
+    ALTER TABLE orgs ADD COLUMN home_peer INTEGER;
+    ALTER TABLE groups ADD COLUMN home_peer INTEGER;
+    ALTER TABLE objects ADD COLUMN via_peer INTEGER;
+    ALTER TABLE tombstones ADD COLUMN via_peer INTEGER;
+    ALTER TABLE tombstones ADD COLUMN tlp TEXT NOT NULL DEFAULT '';
+    CREATE INDEX tombstones_by_position ON tombstones(deleted_at);
+    """,
 ]

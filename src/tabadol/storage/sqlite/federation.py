@@ -1,0 +1,338 @@
+"""Federation in SQLite: peers, the directory learnt from them, the change feed, and the
+application of a peer's changes (with its cursor, in one transaction)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from tabadol.domain.audience import AudienceKind
+from tabadol.domain.errors import Conflict
+from tabadol.domain.federation import ChangeOp, FeedFilter, FeedRow, Peer
+from tabadol.domain.keys import Custody, OrgKey
+from tabadol.storage.base import (
+    Channel,
+    NewVersion,
+    RemoteGroup,
+    RemoteOrg,
+    SyncDelete,
+    SyncPut,
+    WriteOutcome,
+)
+from tabadol.storage.sqlite.queries import in_clause
+from tabadol.storage.sqlite.versions import (
+    delete_versions_txn,
+    next_position_txn,
+    refresh_first_last_txn,
+    write_batch_txn,
+)
+
+PEER_COLUMNS = (
+    "id, node_id, url, public_key, paused, created, cursor, peer_head, directory_version,"
+    " last_ok, last_error, last_error_at, failures, retry_at"
+)
+
+
+def peer_row(row: tuple[Any, ...]) -> Peer:
+    return Peer(
+        id=row[0],
+        node_id=row[1],
+        url=row[2],
+        public_key=bytes(row[3]),
+        paused=bool(row[4]),
+        created=row[5],
+        cursor=row[6],
+        peer_head=row[7],
+        directory_version=row[8],
+        last_ok=row[9],
+        last_error=row[10],
+        last_error_at=row[11],
+        failures=row[12],
+        retry_at=row[13],
+    )
+
+
+def add_peer_txn(
+    conn: sqlite3.Connection, node_id: str, url: str, public_key: bytes, now: int
+) -> Peer:
+    row = conn.execute(
+        "SELECT id, removed FROM peers WHERE node_id = ? OR public_key = ?", (node_id, public_key)
+    ).fetchone()
+    if row is not None and not row[1]:
+        raise Conflict(f"the peer {node_id} is already known")
+    if row is not None:  # a removed peer comes back: its cursor and directory start over
+        conn.execute(
+            "UPDATE peers SET url = ?, removed = 0, paused = 0, cursor = 0, peer_head = 0,"
+            " directory_version = 0, failures = 0, retry_at = NULL, last_error = NULL"
+            " WHERE id = ?",
+            (url, row[0]),
+        )
+        peer_id = row[0]
+    else:
+        peer_id = conn.execute(
+            "INSERT INTO peers(node_id, url, public_key, created) VALUES (?, ?, ?, ?)",
+            (node_id, url, public_key, now),
+        ).lastrowid
+    found = conn.execute(f"SELECT {PEER_COLUMNS} FROM peers WHERE id = ?", (peer_id,)).fetchone()
+    return peer_row(found)
+
+
+def peers_txn(
+    conn: sqlite3.Connection, where: str = "", params: tuple[object, ...] = ()
+) -> list[Peer]:
+    rows = conn.execute(
+        f"SELECT {PEER_COLUMNS} FROM peers WHERE removed = 0 {where} ORDER BY id", params
+    )
+    return [peer_row(r) for r in rows]
+
+
+# --- the directory learnt from a peer ---------------------------------------------------------
+def merge_directory_txn(
+    conn: sqlite3.Connection,
+    peer_id: int,
+    version: int,
+    orgs: Sequence[RemoteOrg],
+    groups: Sequence[RemoteGroup],
+    channel_of: dict[str, Channel],
+    now: int,
+) -> list[str]:
+    """Take in what a peer says about the orgs it hosts and the groups they own; return what
+    was refused and why. A peer speaks only for its own orgs: an org hosted here or by another
+    peer, a key registered to another org, a group owned elsewhere, is refused."""
+    refused: list[str] = []
+    by_identity: dict[str, int] = {}
+    for org in orgs:
+        row = conn.execute(
+            "SELECT id, home_peer FROM orgs WHERE identity_id = ?", (org.identity_id,)
+        ).fetchone()
+        if row is not None and row[1] != peer_id:
+            refused.append(f"{org.identity_id}: hosted {'here' if row[1] is None else 'elsewhere'}")
+            continue
+        clash = conn.execute(
+            "SELECT 1 FROM orgs WHERE name = ? AND identity_id != ?", (org.name, org.identity_id)
+        ).fetchone()
+        if clash is not None:
+            refused.append(f"{org.identity_id}: the name {org.name!r} is taken by another org")
+            continue
+        if row is None:
+            org_id = conn.execute(
+                "INSERT INTO orgs(name, identity_id, member, created, custody, home_peer)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (org.name, org.identity_id, int(org.member), now, Custody.REMOTE.value, peer_id),
+            ).lastrowid
+            assert org_id is not None
+        else:
+            org_id = row[0]
+            conn.execute(
+                "UPDATE orgs SET name = ?, member = ? WHERE id = ?",
+                (org.name, int(org.member), org_id),
+            )
+        by_identity[org.identity_id] = org_id
+        refused += _merge_keys_txn(conn, org_id, org.keys)
+    for group in groups:
+        refused += _merge_group_txn(conn, peer_id, group, channel_of)
+    conn.execute("UPDATE peers SET directory_version = ? WHERE id = ?", (version, peer_id))
+    return refused
+
+
+def _merge_keys_txn(conn: sqlite3.Connection, org_id: int, keys: Sequence[OrgKey]) -> list[str]:
+    """Keys are added, and retired or revoked as the home node says; a revocation is never
+    undone, and nothing lets a peer take another org's key."""
+    refused = []
+    for key in keys:
+        row = conn.execute(
+            "SELECT org_id, revoked_at FROM org_keys WHERE key_id = ?", (key.key_id,)
+        ).fetchone()
+        if row is None:
+            conn.execute(
+                "INSERT INTO org_keys(key_id, org_id, purpose, public_key, created, valid_until,"
+                " revoked_at, revoked_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    key.key_id,
+                    org_id,
+                    key.purpose.value,
+                    key.public_key,
+                    key.created,
+                    key.valid_until,
+                    key.revoked_at,
+                    key.revoked_reason,
+                ),
+            )
+        elif row[0] != org_id:
+            refused.append(f"{key.key_id}: registered to another org")
+        else:
+            conn.execute(
+                "UPDATE org_keys SET valid_until = ? WHERE key_id = ?",
+                (key.valid_until, key.key_id),
+            )
+            if key.revoked_at is not None and (row[1] is None or key.revoked_at < row[1]):
+                conn.execute(
+                    "UPDATE org_keys SET revoked_at = ?, revoked_reason = ? WHERE key_id = ?",
+                    (key.revoked_at, key.revoked_reason, key.key_id),
+                )
+    return refused
+
+
+def _merge_group_txn(
+    conn: sqlite3.Connection,
+    peer_id: int,
+    group: RemoteGroup,
+    channel_of: dict[str, Channel],
+) -> list[str]:
+    owner = conn.execute(
+        "SELECT id FROM orgs WHERE identity_id = ? AND home_peer = ?", (group.created_by, peer_id)
+    ).fetchone()
+    if owner is None:
+        return [f"group {group.uuid}: its owner is not an org that peer hosts"]
+    row = conn.execute("SELECT id, home_peer FROM groups WHERE uuid = ?", (group.uuid,)).fetchone()
+    if row is not None and row[1] != peer_id:
+        return [f"group {group.uuid}: owned elsewhere"]
+    clash = conn.execute(
+        "SELECT 1 FROM groups WHERE name = ? AND uuid != ?", (group.name, group.uuid)
+    ).fetchone()
+    if clash is not None:
+        return [f"group {group.uuid}: the name {group.name!r} is taken by another group"]
+    if row is None:
+        group_id = conn.execute(
+            "INSERT INTO groups(uuid, name, created_by, created, home_peer) VALUES (?, ?, ?, ?, ?)",
+            (group.uuid, group.name, owner[0], group.created, peer_id),
+        ).lastrowid
+        channel = channel_of[group.uuid]
+        conn.execute(
+            "INSERT INTO collections(uuid, kind, ref, title, description) VALUES (?, ?, ?, ?, ?)",
+            (channel.uuid, AudienceKind.GROUP.value, group_id, channel.title, channel.description),
+        )
+    else:
+        group_id = row[0]
+        conn.execute("UPDATE groups SET name = ? WHERE id = ?", (group.name, group_id))
+    known = (
+        {
+            identity: org_id
+            for identity, org_id in conn.execute(
+                "SELECT identity_id, id FROM orgs WHERE identity_id IN"
+                f" ({','.join('?' * len(group.members))})",
+                tuple(group.members),
+            )
+        }
+        if group.members
+        else {}
+    )
+    conn.execute("DELETE FROM group_members WHERE group_id = ?", (group_id,))
+    conn.executemany(
+        "INSERT INTO group_members(group_id, org_id, owner) VALUES (?, ?, ?)",
+        [(group_id, org_id, int(identity in group.owners)) for identity, org_id in known.items()],
+    )
+    return []
+
+
+# --- the change feed --------------------------------------------------------------------------
+def feed_txn(conn: sqlite3.Connection, flt: FeedFilter, after: int, limit: int) -> list[FeedRow]:
+    """Versions stored and deleted after `after`, in position order, that `flt` lets through."""
+    if flt.visible.empty:
+        return []
+    where, params = in_clause("collection_id", flt.visible.collection_ids)
+    conditions = [where]
+    if flt.exclude_via_peer is not None:
+        conditions.append("(via_peer IS NULL OR via_peer != ?)")
+        params = (*params, flt.exclude_via_peer)
+    if flt.exclude_authors:
+        sql, more = in_clause("author_org", flt.exclude_authors)
+        conditions.append(f"NOT {sql}")
+        params = (*params, *more)
+    if flt.local_authors is not None:
+        relay, tlps = in_clause("tlp", frozenset({"TLP:CLEAR", "TLP:GREEN"}))
+        if flt.local_authors:
+            local, more = in_clause("author_org", flt.local_authors)
+            conditions.append(f"({relay} OR {local})")
+            params = (*params, *tlps, *more)
+        else:
+            conditions.append(relay)
+            params = (*params, *tlps)
+    condition = " AND ".join(conditions)
+    rows = conn.execute(
+        "SELECT * FROM ("
+        " SELECT date_added AS position, 'put', collection_id, stix_id, version_us, author_org,"
+        f"  tlp, body, sealed FROM objects WHERE date_added > ? AND {condition}"
+        " ORDER BY date_added LIMIT ?)"
+        " UNION ALL SELECT * FROM ("
+        " SELECT deleted_at, 'delete', collection_id, stix_id, version_us, author_org, tlp,"
+        f"  NULL, 0 FROM tombstones WHERE deleted_at > ? AND {condition}"
+        " ORDER BY deleted_at LIMIT ?)"
+        " ORDER BY 1 LIMIT ?",
+        (after, *params, limit, after, *params, limit, limit),
+    ).fetchall()
+    return [
+        FeedRow(
+            position=r[0],
+            op=ChangeOp(r[1]),
+            collection_id=r[2],
+            stix_id=r[3],
+            version_us=r[4],
+            author_org=r[5],
+            tlp=r[6],
+            body=bytes(r[7]) if r[7] is not None else None,
+            sealed=bool(r[8]),
+        )
+        for r in rows
+    ]
+
+
+def feed_head_txn(conn: sqlite3.Connection) -> int:
+    """The last position taken (committed: this runs on a reader's snapshot)."""
+    row = conn.execute("SELECT value FROM counters WHERE name = 'date_added'").fetchone()
+    return int(row[0])
+
+
+def tombstoned_txn(
+    conn: sqlite3.Connection, collection_id: int, stix_id: str, version_us: int
+) -> bool:
+    """Whether this version was deleted here: a deleted version is not brought back."""
+    row = conn.execute(
+        "SELECT 1 FROM tombstones WHERE collection_id = ? AND stix_id = ? AND version_us = ?",
+        (collection_id, stix_id, version_us),
+    ).fetchone()
+    return row is not None
+
+
+def apply_changes_txn(
+    conn: sqlite3.Connection,
+    peer_id: int,
+    puts: Sequence[SyncPut],
+    deletes: Sequence[SyncDelete],
+    now: int,
+) -> tuple[int, int]:
+    """Store a peer's versions and apply its deletions, in feed order per kind; return how
+    many versions were stored and deleted. A version deleted here earlier stays deleted."""
+    stored = 0
+    groups: dict[tuple[int, int], list[NewVersion]] = {}
+    for put in puts:
+        version = put.version
+        if version.version_us is not None and tombstoned_txn(
+            conn, put.collection_id, version.stix_id, version.version_us
+        ):
+            continue
+        groups.setdefault((put.collection_id, put.author_org), []).append(version)
+    for (collection_id, author_org), versions in groups.items():
+        position = next_position_txn(conn, now, 0)
+        outcomes, after = write_batch_txn(
+            conn, collection_id, author_org, versions, position, via_peer=peer_id
+        )
+        conn.execute("UPDATE counters SET value = ? WHERE name = 'date_added'", (after - 1,))
+        stored += sum(1 for outcome, _ in outcomes if outcome is WriteOutcome.STORED)
+    deleted = 0
+    for gone in deletes:
+        where = "collection_id = ? AND stix_id = ? AND version_us = ? AND author_org = ?"
+        params = (gone.collection_id, gone.stix_id, gone.version_us, gone.author_org)
+        count = delete_versions_txn(conn, where, params, now, via_peer=peer_id)
+        if count:
+            refresh_first_last_txn(conn, gone.collection_id, gone.stix_id)
+            deleted += count
+        elif not tombstoned_txn(conn, gone.collection_id, gone.stix_id, gone.version_us):
+            # never received here: remember the deletion, so the version is not stored later
+            conn.execute(
+                "INSERT INTO tombstones(collection_id, stix_id, version_us, author_org, tlp,"
+                " deleted_at, via_peer) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (*params, gone.tlp, next_position_txn(conn, now), peer_id),
+            )
+    return stored, deleted

@@ -1,0 +1,205 @@
+"""Writing and deleting object versions in SQLite: the batch writer, the first/last flags,
+the tombstones, and the node's position counter that orders the change feed."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tabadol.storage.base import NewVersion, WriteOutcome
+
+_ID_CHUNK = 5000  # ids per IN (...) query, well under SQLite's variable limit
+
+
+@dataclass
+class _Known:
+    """What the collection already holds (or this batch added) of one object id."""
+
+    owner: int
+    versions: set[int]
+    first: int | None = None  # the stored first/last before this batch, if any
+    last: int | None = None
+
+
+def _known_versions_txn(
+    conn: sqlite3.Connection, collection_id: int, stix_ids: list[str]
+) -> dict[str, _Known]:
+    known: dict[str, _Known] = {}
+    for start in range(0, len(stix_ids), _ID_CHUNK):
+        chunk = stix_ids[start : start + _ID_CHUNK]
+        rows = conn.execute(
+            "SELECT stix_id, author_org, version_us FROM objects WHERE collection_id = ?"
+            f" AND stix_id IN ({','.join('?' * len(chunk))})",
+            (collection_id, *chunk),
+        )
+        for stix_id, owner, version_us in rows:
+            entry = known.setdefault(stix_id, _Known(owner, set()))
+            entry.versions.add(version_us)
+    for entry in known.values():
+        entry.first, entry.last = min(entry.versions), max(entry.versions)
+    return known
+
+
+def write_batch_txn(
+    conn: sqlite3.Connection,
+    collection_id: int,
+    author_org: int,
+    versions: Sequence[NewVersion],
+    date_added: int,
+    via_peer: int | None = None,
+) -> tuple[list[tuple[WriteOutcome, int]], int]:
+    """Decide each version's outcome from one look-up of the envelope's ids, then insert
+    the new ones with `executemany` and fix the first/last flags of what was there before.
+    Measured: about twice as fast as a SELECT and an INSERT per object."""
+    known = _known_versions_txn(conn, collection_id, list({v.stix_id for v in versions}))
+    outcomes: list[tuple[WriteOutcome, int]] = []
+    rows: list[list[object]] = []
+    stored_versions: list[NewVersion] = []  # the version of each row, in order
+    touched: list[str] = []  # the stix_id of each row, in order
+    for version in versions:
+        version_us = version.version_us if version.version_us is not None else date_added
+        entry = known.get(version.stix_id)
+        if entry is not None and entry.owner != author_org:
+            outcomes.append((WriteOutcome.OWNED_BY_OTHER, version_us))
+            continue
+        if entry is not None and version_us in entry.versions:
+            outcomes.append((WriteOutcome.EXISTS, version_us))
+            continue
+        if entry is None:
+            entry = known[version.stix_id] = _Known(author_org, set())
+        entry.versions.add(version_us)
+        rows.append(
+            [
+                collection_id,
+                version.stix_id,
+                version.type,
+                version.spec_version,
+                version_us,
+                date_added,
+                0,
+                0,
+                author_org,
+                version.created_by_ref,
+                version.tlp,
+                int(version.tlp_defaulted),
+                version.body,
+                int(version.sealed),
+                via_peer,
+            ]
+        )
+        touched.append(version.stix_id)
+        stored_versions.append(version)
+        outcomes.append((WriteOutcome.STORED, version_us))
+        date_added += 1
+    bounds = {sid: (min(known[sid].versions), max(known[sid].versions)) for sid in set(touched)}
+    for stix_id, (first, last) in bounds.items():
+        entry = known[stix_id]
+        if entry.first is not None and first < entry.first:
+            _clear_flag_txn(conn, "is_first", collection_id, stix_id, entry.first)
+        if entry.last is not None and last > entry.last:
+            _unindex_txn(conn, collection_id, stix_id, entry.last)
+            _clear_flag_txn(conn, "is_last", collection_id, stix_id, entry.last)
+    for stix_id, row in zip(touched, rows, strict=True):
+        first, last = bounds[stix_id]
+        row[6] = int(row[4] == first)
+        row[7] = int(row[4] == last)
+    searchable = [
+        (row[5], version.search_body, version.search_stems)
+        for row, version in zip(rows, stored_versions, strict=True)
+        if row[7] and (version.search_body or version.search_stems)
+    ]
+    if searchable:
+        conn.executemany(
+            "INSERT INTO search_index(rowid, body, stems) VALUES (?, ?, ?)", searchable
+        )
+    observed = [
+        (kind, value, row[5])
+        for row, version in zip(rows, stored_versions, strict=True)
+        if row[7]
+        for kind, value in version.observables
+    ]
+    if observed:
+        conn.executemany(
+            "INSERT INTO observables(kind, value, date_added) VALUES (?, ?, ?)", observed
+        )
+    conn.executemany(
+        "INSERT INTO objects(collection_id, stix_id, type, spec_version, version_us, date_added,"
+        " is_first, is_last, author_org, created_by_ref, tlp, tlp_defaulted, body, sealed,"
+        " via_peer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    return outcomes, date_added
+
+
+def _unindex_txn(
+    conn: sqlite3.Connection, collection_id: int, stix_id: str, version_us: int
+) -> None:
+    """The version is no longer the latest: search and correlation see latest versions only."""
+    for table, column in (("search_index", "rowid"), ("observables", "date_added")):
+        conn.execute(
+            f"DELETE FROM {table} WHERE {column} = (SELECT date_added FROM objects"
+            " WHERE collection_id = ? AND stix_id = ? AND version_us = ?)",
+            (collection_id, stix_id, version_us),
+        )
+
+
+def _clear_flag_txn(
+    conn: sqlite3.Connection, flag: str, collection_id: int, stix_id: str, version_us: int
+) -> None:
+    conn.execute(
+        f"UPDATE objects SET {flag} = 0 WHERE collection_id = ? AND stix_id = ? AND version_us = ?",
+        (collection_id, stix_id, version_us),
+    )
+
+
+def next_position_txn(conn: sqlite3.Connection, now: int, count: int = 1) -> int:
+    """Take `count` positions of the node's date_added counter (strictly increasing, never
+    behind the clock) and return the first."""
+    last = conn.execute("SELECT value FROM counters WHERE name = 'date_added'").fetchone()[0]
+    first = max(now, last + 1)
+    conn.execute("UPDATE counters SET value = ? WHERE name = 'date_added'", (first + count - 1,))
+    return int(first)
+
+
+def delete_versions_txn(
+    conn: sqlite3.Connection,
+    where: str,
+    params: tuple[object, ...],
+    now: int,
+    via_peer: int | None = None,
+) -> int:
+    """Delete the versions `where` selects, leaving a tombstone for each at a new feed
+    position, and drop them from search and correlation."""
+    for table, column in (("search_index", "rowid"), ("observables", "date_added")):
+        conn.execute(
+            f"DELETE FROM {table} WHERE {column} IN (SELECT date_added FROM objects WHERE {where})",
+            params,
+        )
+    rows = conn.execute(
+        f"SELECT collection_id, stix_id, version_us, author_org, tlp FROM objects WHERE {where}"
+        " ORDER BY date_added",
+        params,
+    ).fetchall()
+    if not rows:
+        return 0
+    position = next_position_txn(conn, now, len(rows))
+    conn.executemany(
+        "INSERT INTO tombstones(collection_id, stix_id, version_us, author_org, tlp,"
+        " deleted_at, via_peer) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(*row, position + i, via_peer) for i, row in enumerate(rows)],
+    )
+    conn.execute(f"DELETE FROM objects WHERE {where}", params)
+    return len(rows)
+
+
+def refresh_first_last_txn(conn: sqlite3.Connection, collection_id: int, stix_id: str) -> None:
+    conn.execute(
+        "UPDATE objects SET"
+        " is_first = (version_us = (SELECT min(version_us) FROM objects o"
+        "   WHERE o.collection_id = objects.collection_id AND o.stix_id = objects.stix_id)),"
+        " is_last = (version_us = (SELECT max(version_us) FROM objects o"
+        "   WHERE o.collection_id = objects.collection_id AND o.stix_id = objects.stix_id))"
+        " WHERE collection_id = ? AND stix_id = ?",
+        (collection_id, stix_id),
+    )
