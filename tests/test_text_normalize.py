@@ -15,11 +15,20 @@ import pytest
 from tabadol.text.normalize import normalize, stem, terms, tokenize
 
 CASES = Path(__file__).parent / "data" / "text_cases.tsv"
+# Written by someone who had not seen the normalizer (as a held-out check of the rules above)
+INDEPENDENT = Path(__file__).parent / "data" / "text_cases_independent.tsv"
+# Its positives we miss, on purpose: the rule that would find them costs more than it gains.
+KNOWN_MISSES = {
+    "مهاجم": "the Persian plural ان is not stripped: it would make کرمان کرم, میزان میز, مهمان مهم",
+    "کاربر": "the Persian plural ان (as above)",
+    "کارشناس امنیت": "the Persian plural ان (as above)",
+    "تقرير": "a bare و is not stripped: وزیر would become زیر, ورود رود",
+}
 
 
-def _cases() -> list[tuple[str, str, bool, str]]:
+def _cases(path: Path = CASES) -> list[tuple[str, str, bool, str]]:
     rows = []
-    for line in CASES.read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8").splitlines():
         if line.startswith("#") or not line.strip():
             continue
         query, document, match, why = line.split("\t")
@@ -28,9 +37,21 @@ def _cases() -> list[tuple[str, str, bool, str]]:
 
 
 def matches(query: str, document: str) -> bool:
-    found = {form for token in tokenize(document) for form in (token.text, token.stem)}
+    """The search index's rule on the tokenizer alone: each query word is found by one of its
+    forms among the document's forms (tokens, stems, compound parts), or, for a compound
+    written with ZWNJ, by its parts in a row."""
+    tokens = tokenize(document)
+    found = {form for token in tokens for form in (*token.forms, *token.parts)}
+    sequence = [token.text for token in tokens]
+
+    def in_a_row(parts: tuple[str, ...]) -> bool:
+        n = len(parts)
+        return any(tuple(sequence[i : i + n]) == parts for i in range(len(sequence) - n + 1))
+
     wanted = tokenize(query)
-    return bool(wanted) and all(t.text in found or t.stem in found for t in wanted)
+    return bool(wanted) and all(
+        not found.isdisjoint(t.forms) or (bool(t.parts) and in_a_row(t.parts)) for t in wanted
+    )
 
 
 def test_the_labeled_set_is_large_and_balanced() -> None:
@@ -56,6 +77,36 @@ def test_precision_and_recall_on_the_labeled_set() -> None:
         fn += match and not got
     assert tp / (tp + fp) >= 0.97
     assert tp / (tp + fn) >= 0.97
+
+
+def _independent_params() -> list[object]:
+    return [
+        pytest.param(q, d, m, w, marks=pytest.mark.xfail(reason=KNOWN_MISSES[q], strict=True))
+        if q in KNOWN_MISSES and m
+        else (q, d, m, w)
+        for q, d, m, w in _cases(INDEPENDENT)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("query", "document", "match", "why"), _independent_params(), ids=lambda v: str(v)[:40]
+)
+def test_independent_case(query: str, document: str, match: bool, why: str) -> None:
+    """The held-out cases, one by one; the known misses are named above."""
+    assert matches(query, document) is match, (why, terms(query), terms(document))
+
+
+def test_precision_and_recall_on_the_independent_set() -> None:
+    """On the held-out set: precision 1.0 and recall 0.958 when this was written (160 of 167
+    right before the ات, ezafe, compound and exclusion-list rules: P 0.954, R 0.865)."""
+    tp = fp = fn = 0
+    for query, document, match, _ in _cases(INDEPENDENT):
+        got = matches(query, document)
+        tp += got and match
+        fp += got and not match
+        fn += match and not got
+    assert tp / (tp + fp) >= 0.97
+    assert tp / (tp + fn) >= 0.95
 
 
 def test_normalization_is_idempotent() -> None:

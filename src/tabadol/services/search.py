@@ -59,8 +59,8 @@ def match_expression(tokens: list[Token]) -> str:
     """The FTS5 expression: every token, as itself or as its stem, in the text or the stems."""
     parts = []
     for token in tokens:
-        forms = dict.fromkeys((token.text, token.stem))
-        parts.append("(" + " OR ".join(f'{{body stems}} : "{form}"' for form in forms) + ")")
+        alternatives = [*token.forms, " ".join(token.parts)] if token.parts else token.forms
+        parts.append("(" + " OR ".join(f'{{body stems}} : "{form}"' for form in alternatives) + ")")
     return " AND ".join(parts)
 
 
@@ -129,7 +129,7 @@ def search(node: Node, principal: Principal, params: Mapping[str, str]) -> Searc
         vis, match_expression(tokens), _filter(node, params), limit + 1, offset
     )
     more = len(rows) > limit
-    forms = {form for token in tokens for form in (token.text, token.stem)}
+    forms = {form for token in tokens for form in token.forms}
     hits = []
     for row in rows[:limit]:
         obj = orjson.loads(row.body)
@@ -146,7 +146,7 @@ _WORD = re.compile(r"[^\W_]+(?:[\u200c\u200d][^\W_]+)*")
 
 
 def _matches(word: str, forms: set[str]) -> bool:
-    return any(t.text in forms or t.stem in forms for t in tokenize(word))
+    return any(form in forms for t in tokenize(word) for form in (*t.forms, *t.parts))
 
 
 _APART = re.compile(r"[\s\u200c]+")  # what may separate a Persian affix written apart
@@ -160,7 +160,7 @@ def _match_spans(text: str, words: list[re.Match[str]], forms: set[str]) -> list
     while i < len(words):
         if i + 1 < len(words) and _APART.fullmatch(text[words[i].end() : words[i + 1].start()]):
             pair = tokenize(text[words[i].start() : words[i + 1].end()])
-            if len(pair) == 1 and (pair[0].text in forms or pair[0].stem in forms):
+            if len(pair) == 1 and not forms.isdisjoint(pair[0].forms):
                 spans.append(range(i, i + 2))
                 i += 2
                 continue

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import base58
-import bech32
 import tldextract
 from Crypto.Hash import keccak
+from embit.bech32 import decode as segwit_decode  # type: ignore[import-untyped]
 
 TYPES = (
     "ipv4",
@@ -196,7 +196,8 @@ def _base58check(value: str, versions: set[int]) -> bool:
 def _bech32(value: str) -> bool:
     if value != value.lower() and value != value.upper():
         return False  # mixed case is invalid in bech32
-    version, program = bech32.decode("bc", value.lower())
+    # witness v0 with a bech32 checksum, v1+ (Taproot) with bech32m, as BIP 350 requires
+    version, program = segwit_decode("bc", value.lower())
     return version is not None and program is not None
 
 
@@ -290,9 +291,27 @@ def _spans(text: str) -> Iterator[tuple[int, int, str, str]]:
             yield match.start(), match.end(), kind, match.group()
 
 
+def _host_of(indicator: Indicator, allow_private: bool) -> Indicator | None:
+    """The host of a URL or the domain of an e-mail address, as an indicator of its own: the
+    same domain or address seen bare in another report correlates with it."""
+    if indicator.type == "email":
+        domain = indicator.value.rpartition("@")[2]
+        return Indicator("domain", domain) if _registrable(domain) else None
+    authority = indicator.value.partition("://")[2].partition("/")[0].rsplit("@", 1)[-1]
+    if authority.startswith("["):  # [2001:db8::1]:443
+        checked = _global_ip(authority[1:].partition("]")[0], 6, allow_private)
+        return Indicator("ipv6", checked) if checked else None
+    host = authority.split(":")[0].rstrip(".")
+    checked = _global_ip(host, 4, allow_private)
+    if checked:
+        return Indicator("ipv4", checked)
+    return Indicator("domain", host) if _registrable(host) else None
+
+
 def extract(text: str, *, allow_private: bool = False) -> list[Indicator]:
     """Every indicator in `text`, once each, in order of first appearance. A match inside
-    a longer indicator (the domain of a URL or an e-mail address) is not repeated alone."""
+    a longer indicator is not taken alone, but a URL brings its host (domain or address) and
+    an e-mail address its domain, right after it."""
     safe = indicator_safe(text)
     if not safe:
         return []
@@ -307,4 +326,8 @@ def extract(text: str, *, allow_private: bool = False) -> list[Indicator]:
             continue
         covered_until = max(covered_until, end)
         found.setdefault(indicator)
+        if indicator.type in ("url", "email"):
+            host = _host_of(indicator, allow_private)
+            if host is not None:
+                found.setdefault(host)
     return list(found)

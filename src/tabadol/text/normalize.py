@@ -121,32 +121,69 @@ _ASCII_TOKEN = re.compile(r"[a-z]+|[0-9]+")  # the same tokens, for lower-cased 
 _PERSIAN_ONLY = frozenset("پچژگ")  # letters Arabic does not have
 _ARABIC_PREFIXES = ("وال", "بال", "کال", "فال", "لل", "ال")  # longest first
 _PERSIAN_SUFFIXES = ("هایی", "های", "ها")
+_ARABIC_PLURALS = ("ون", "ین")  # sound masculine plural, after the article only
+_FEMININE_PLURAL = "ات"  # حملات -> حمله, حمل; تحقیقات -> تحقیق
 _MIN_STEM = 3
+# Persian words (and loans) that begin with the letters of an Arabic article but are whole
+# words: no prefix is cut from them. A stem exclusion list, as Lucene's keyword marker is;
+# the words written with a letter Arabic lacks (الگو) need no entry.
+_WHOLE_WORDS = frozenset(
+    normalize(w)
+    for w in """
+    الماس البرز الهام الکترونیک الکترونیکی الکتریکی الکترون الفبا الزام الزامی الحاق الکل
+    التماس التهاب الویت الیاف الوار البته الهه الوند الموت الکسی الیزابت الجزایر المپیک
+    البحرین
+    بالکن بالشت بالغ بالینی بالیستیک فالوده کالبد کالسکه للمان
+    """.split()  # noqa: SIM905 (a word list reads best as one)
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Token:
     text: str  # normalized
-    stem: str  # a light stem; equal to `text` when nothing is stripped
+    forms: tuple[str, ...]  # the text, then its light stems
     start: int  # offsets in the normalized text (for highlighting)
     end: int
+    parts: tuple[str, ...] = ()  # a ZWNJ compound's parts (باج‌افزار: باج, افزار)
+
+    @property
+    def stem(self) -> str:
+        """The first stem (the text itself when nothing is stripped)."""
+        return self.forms[1] if len(self.forms) > 1 else self.text
 
 
 @lru_cache(maxsize=100_000)
-def stem(token: str) -> str:
-    """A light stem: Arabic article clitics (ال with و ب ک ف ل before it) and Persian plural
-    endings. Words with a letter Arabic lacks (پ چ ژ گ) keep their Arabic-looking start
-    (الگو stays الگو); a stem keeps at least three letters (الان stays الان)."""
+def stems(token: str) -> tuple[str, ...]:
+    """The light stems of a normalized token, best first (empty when nothing is stripped):
+    Persian plural endings; the Arabic article with its clitics (ال with و ب ک ف ل before
+    it), then a sound masculine plural after it; the feminine plural ات, read both as the
+    plural of a word in ه (حملات, حمله) and of one without (تحقیقات, تحقیق). Words with a
+    letter Arabic lacks (پ چ ژ گ) keep their Arabic-looking start (الگو stays الگو), so do
+    the listed whole words; a stem keeps at least three letters (الان stays الان)."""
     if token.isascii() or not token.isalpha():
-        return token
+        return ()
     for suffix in _PERSIAN_SUFFIXES:
         if token.endswith(suffix) and len(token) - len(suffix) >= _MIN_STEM:
-            return token[: -len(suffix)]
-    if _PERSIAN_ONLY.isdisjoint(token):
+            return (token[: -len(suffix)],)
+    word = token
+    if _PERSIAN_ONLY.isdisjoint(token) and token not in _WHOLE_WORDS:
         for prefix in _ARABIC_PREFIXES:
             if token.startswith(prefix) and len(token) - len(prefix) >= _MIN_STEM:
-                return token[len(prefix) :]
-    return token
+                word = token[len(prefix) :]
+                for plural in _ARABIC_PLURALS:
+                    if word.endswith(plural) and len(word) - len(plural) >= _MIN_STEM:
+                        return (word[: -len(plural)], word)
+                break
+    if word.endswith(_FEMININE_PLURAL) and len(word) - 2 >= _MIN_STEM:
+        base = word[:-2]
+        return tuple(dict.fromkeys(f for f in (base + "ه", base, word) if f != token))
+    return (word,) if word != token else ()
+
+
+def stem(token: str) -> str:
+    """The first light stem of a normalized token (itself when nothing is stripped)."""
+    found = stems(token)
+    return found[0] if found else token
 
 
 # Persian affixes written apart, joined on the normalized text (one regex pass each, not a
@@ -154,22 +191,48 @@ def stem(token: str) -> str:
 _LETTERS = r"[^\W\d_]"
 _APART_PREFIX = re.compile(rf"(?<!{_LETTERS})(ن?می)\s+(?=[\u0620-\u06ff])")
 _APART_SUFFIX = re.compile(rf"(?<=[\u0620-\u06ff])\s+(?=(?:هایی|های|ها)(?!{_LETTERS}))")
+# The ezafe, the indefinite and the possessive endings written after a final ه with a ZWNJ
+# (نامه‌ی, نامه‌ای, نامه‌ام, نامه‌اش) are not part of the word
+_EZAFE = re.compile(rf"(?<=[\u0647\u0629])\u200c(?:ا?[\u06cc\u064a\u0649]|ام|اش)(?!{_LETTERS})")
+# Compounds joined with ZWNJ (باج‌افزار): indexed whole and by their parts, so that the
+# same compound written with a space finds them; affixes (می, ها, ی) are not parts.
+_COMPOUND = re.compile(rf"{_LETTERS}+(?:\u200c{_LETTERS}+)+")
+_AFFIXES = frozenset({"می", "نمی", "ها", "های", "هایی", "ی", "ای", "اى", "ام", "ات", "اش"})
 
 
 def normalized_text(text: str) -> str:
     """`normalize`, then Persian affixes written apart joined: the text tokens are read from."""
+    if "\u200c" in text:
+        text = _EZAFE.sub("", text)
     normalized = normalize(text)
     if normalized.isascii():
         return normalized
     return _APART_SUFFIX.sub("", _APART_PREFIX.sub(r"\1", normalized))
 
 
+def compound_parts(text: str) -> dict[str, tuple[str, ...]]:
+    """The ZWNJ compounds of `text`: joined normalized form -> its parts (normalized)."""
+    if "\u200c" not in text:
+        return {}
+    found: dict[str, tuple[str, ...]] = {}
+    for match in _COMPOUND.finditer(_EZAFE.sub("", text)):
+        parts = tuple(p for p in (normalize(x) for x in match.group().split("\u200c")) if p)
+        content = tuple(p for p in parts if p not in _AFFIXES)
+        if len(content) >= 2 and len(content) == len(parts):
+            found["".join(parts)] = parts
+    return found
+
+
 def tokenize(text: str) -> list[Token]:
     """The tokens of `text` after `normalized_text` (offsets are into that text)."""
     normalized = normalized_text(text)
-    return [
-        Token(m.group(), stem(m.group()), m.start(), m.end()) for m in _TOKEN.finditer(normalized)
-    ]
+    parts = compound_parts(text)
+    tokens = []
+    for m in _TOKEN.finditer(normalized):
+        word = m.group()
+        forms = (word, *stems(word))
+        tokens.append(Token(word, forms, m.start(), m.end(), parts.get(word, ())))
+    return tokens
 
 
 def terms(text: str) -> list[str]:
@@ -178,11 +241,12 @@ def terms(text: str) -> list[str]:
 
 
 def index_forms(text: str) -> tuple[str, str]:
-    """What the search index stores for `text`: its tokens, and the stems that differ from
-    their token (a query term is looked up in both), space-separated."""
+    """What the search index stores for `text`: its tokens, and their other forms (stems and
+    compound parts; a query term is looked up in both), space-separated."""
     normalized = normalized_text(text)
     if normalized.isascii():  # ASCII words have no stem of their own
         return " ".join(_ASCII_TOKEN.findall(normalized)), ""
     words = _TOKEN.findall(normalized)
-    stems = list(map(stem, words))
-    return " ".join(words), " ".join(s for w, s in zip(words, stems, strict=True) if s != w)
+    parts = compound_parts(text)
+    extra = [form for w in words for form in (*stems(w), *parts.get(w, ()))]
+    return " ".join(words), " ".join(extra)
