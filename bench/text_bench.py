@@ -1,4 +1,5 @@
-"""The text benchmark: indicator extraction against iocextract and iocsearcher.
+"""The text benchmark: indicator extraction against iocextract and iocsearcher, and search
+normalization against hazm.
 
 On the labeled cases (`tests/data/extraction_cases.tsv`: Persian, Arabic and English text,
 defanged forms, Persian and Arabic-Indic digits, wallets with and without valid checksums,
@@ -6,7 +7,11 @@ private addresses that are not shareable) it counts precision and recall of each
 10 MB mixed corpus (the cases between paragraphs of prose in the three languages) it times
 tabadol on one core, and the other tools on its first megabyte (iocsearcher needs minutes
 per MB). The two other tools run in their own venv (bench/.venv-ioc, gitignored), as
-medallion does, so that their pins never touch tabadol's environment.
+medallion does, so that their pins never touch tabadol's environment. Both labeled sets are
+scored: ours (`tests/data/*_cases.tsv`) and the held-out one written without seeing the code
+(`*_cases_independent.tsv`). Normalization: the matching rule of the tests
+(`tests/test_text_normalize.matches`) with our tokenizer, and the same rule with hazm's
+Normalizer + Stemmer (from `.venv-hazm`, which `make test` creates).
 
     .venv/bin/python bench/text_bench.py
 """
@@ -26,7 +31,11 @@ ROOT = BENCH.parent
 RESULTS = BENCH / "results"
 VENV = BENCH / ".venv-ioc"
 REQUIREMENTS = ["iocextract==1.16.1", "iocsearcher==3.1.0", "requests"]
-CASES = ROOT / "tests" / "data" / "extraction_cases.tsv"
+DATA = ROOT / "tests" / "data"
+CASES = DATA / "extraction_cases.tsv"
+INDEPENDENT = DATA / "extraction_cases_independent.tsv"
+TEXT_SETS = {"ours": DATA / "text_cases.tsv", "held-out": DATA / "text_cases_independent.tsv"}
+HAZM = ROOT / ".venv-hazm" / "bin" / "python"
 CORPUS_BYTES = 10_000_000
 OTHERS_MB = 1  # iocsearcher takes minutes per MB: the others are timed on the first MB
 PROSE = (
@@ -83,14 +92,40 @@ def ensure_venv() -> Path:
     return python
 
 
-def load_cases() -> list[tuple[str, set[str]]]:
+def load_cases(path: Path = CASES) -> list[tuple[str, set[str]]]:
     cases = []
-    for line in CASES.read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8").splitlines():
         if line.startswith("#") or not line.strip():
             continue
-        text, expected, _, _ = line.split("\t")
+        text, expected, *_ = line.split("\t")
         cases.append((text, set(expected.split())))
     return cases
+
+
+def normalization_scores() -> dict[str, Any]:
+    """Precision and recall of search matching on both labeled sets, ours and hazm's."""
+    sys.path.insert(0, str(ROOT))
+    from tests.test_text_hazm import _hazm, _hazm_matches
+    from tests.test_text_normalize import _cases, matches
+
+    results: dict[str, Any] = {}
+    for name, path in TEXT_SETS.items():
+        cases = _cases(path)
+        ours = [(matches(q, d), want) for q, d, want, _ in cases]
+        entry = {"cases": len(cases), "tabadol": _pr(ours)}
+        if HAZM.exists():
+            texts = sorted({t for q, d, *_ in cases for t in (q, d)})
+            view = dict(zip(texts, _hazm(texts), strict=True))
+            entry["hazm"] = _pr([(_hazm_matches(view, q, d), want) for q, d, want, _ in cases])
+        results[name] = entry
+    return results
+
+
+def _pr(results: list[tuple[bool, bool]]) -> dict[str, float]:
+    tp = sum(1 for got, want in results if got and want)
+    fp = sum(1 for got, want in results if got and not want)
+    fn = sum(1 for got, want in results if want and not got)
+    return {"precision": round(tp / (tp + fp), 3), "recall": round(tp / (tp + fn), 3)}
 
 
 def corpus(cases: list[tuple[str, set[str]]]) -> str:
@@ -139,6 +174,7 @@ def main() -> int:
     from tabadol.text.extract import extract
 
     cases = load_cases()
+    held_out = load_cases(INDEPENDENT)
     text = corpus(cases)
     mb = len(text.encode()) / 1e6
     runs = []
@@ -147,11 +183,12 @@ def main() -> int:
         extract(text)
         runs.append(time.perf_counter() - started)
     ours = [{f"{i.type}:{i.value}" for i in extract(t)} for t, _ in cases]
+    ours_held_out = [{f"{i.type}:{i.value}" for i in extract(t)} for t, _ in held_out]
     sample = text[: len(text) * OTHERS_MB // 10]  # the other tools are timed on 1 MB
     python = ensure_venv()
     done = subprocess.run(
         [str(python), "-c", _RUNNER],
-        input=json.dumps([t for t, _ in cases] + [sample]),
+        input=json.dumps([t for t, _ in cases + held_out] + [sample]),
         capture_output=True,
         text=True,
         timeout=3600,
@@ -162,15 +199,21 @@ def main() -> int:
         "command": "bench/text_bench.py",
         "cases": len(cases),
         "corpus_mb": round(mb, 1),
-        "tabadol": {**score(ours, cases), "mb_per_s": round(mb / statistics.median(runs), 1)},
+        "tabadol": {
+            **score(ours, cases),
+            "held_out": score(ours_held_out, held_out),
+            "mb_per_s": round(mb / statistics.median(runs), 1),
+        },
     }
     for name, out in others.items():
         found = [{canonical(k, v) for k, v in items} for items in out["found"]]
         sample_mb = len(sample.encode()) / 1e6
         results[name] = {
-            **score(found, cases),
+            **score(found[: len(cases)], cases),
+            "held_out": score(found[len(cases) :], held_out),
             "mb_per_s": round(sample_mb / out["corpus_seconds"], 2),
         }
+    results["normalization"] = normalization_scores()
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "text.json").write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
