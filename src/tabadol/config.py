@@ -45,6 +45,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("default_tlp_public", "CLEAR", "TLP of unmarked items in `public`."),
     Setting("log_level", "info", "uvicorn log level: critical, error, warning, info, debug."),
     Setting("worker_threads", 8, "Threads serving requests (each may hold a database reader)."),
+    Setting("sync_peers", True, "Follow the change streams of the peers (`tabadol peer add`)."),
     Setting(
         "key_secret_file",
         "",
@@ -72,6 +73,7 @@ class Settings:
     default_tlp_public: str = "CLEAR"
     log_level: str = "info"
     worker_threads: int = 8
+    sync_peers: bool = True
     key_secret_file: str = ""
 
     def channel_defaults(self) -> ChannelDefaults:

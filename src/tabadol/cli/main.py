@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from tabadol.cli import client_cli, trust_cli
+from tabadol.cli import client_cli, peer_cli, trust_cli
 from tabadol.cli.common import DEFAULT_DATA, DataDir, err, fail, guarded, node_at, out
 from tabadol.cli.trust_cli import read_public_keys
 from tabadol.config import load_settings
@@ -40,6 +40,8 @@ app.add_typer(group_app, name="group")
 app.add_typer(collection_app, name="collection")
 app.add_typer(trust_cli.key_app, name="key")
 app.add_typer(trust_cli.audit_app, name="audit")
+app.add_typer(peer_cli.node_app, name="node")
+app.add_typer(peer_cli.peer_app, name="peer")
 app.command("verify")(trust_cli.verify)
 app.command("publish")(client_cli.publish)
 app.command("fetch")(client_cli.fetch)
@@ -64,20 +66,13 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Listen port.")] = None,
 ) -> None:
     """Run the node (TAXII 2.1 at /taxii2/, native API at /api/v1/) under uvicorn."""
-    import uvicorn
-
-    from tabadol.web.app import create_app
+    from tabadol.web.app import create_app, run_server
 
     settings = guarded(lambda: load_settings(data, host=host, port=port))
     with node_at(data):
         pass  # fail early, with one line, if the directory is not usable
     out.print(f"tabadol serving {data} on http://{settings.host}:{settings.port}/taxii2/")
-    uvicorn.run(
-        create_app(lambda: open_node(data, host=host, port=port)),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-    )
+    run_server(create_app(lambda: open_node(data, host=host, port=port)), settings)
 
 
 @app.command()

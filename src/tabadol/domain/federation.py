@@ -37,6 +37,11 @@ class Peer:
     last_error_at: int | None = None
     failures: int = 0  # consecutive failures: the backoff grows with them
     retry_at: int | None = None
+    via_peer: int | None = None  # known only through this peer's directory (no direct sync)
+
+    @property
+    def direct(self) -> bool:
+        return self.via_peer is None
 
 
 class ChangeOp(StrEnum):

@@ -187,6 +187,8 @@ def create_token(
         org_id, role = None, NODE_ADMIN_ROLE
     else:
         org = require_org(node, org_name)
+        if not org.hosted_here:
+            raise Forbidden(f"{org.name!r} is hosted by another node: its tokens are made there")
         if not may_manage_org(actor, org.id):
             raise Forbidden(f"you may not manage the tokens of {org.name!r}")
         try:
@@ -263,6 +265,8 @@ def add_group_member(
     node: Node, actor: Principal, group_name: str, org_name: str, *, owner: bool = False
 ) -> Group:
     group = require_group(node, actor, group_name)
+    if group.home_peer is not None:
+        raise Forbidden(f"{group.name!r} is owned at another node: its members change there")
     if not may_manage_group(actor, group):
         raise Forbidden(f"only admins of an owner of {group.name!r} change its members")
     org = require_org(node, org_name)
@@ -282,6 +286,8 @@ def add_group_member(
 
 def remove_group_member(node: Node, actor: Principal, group_name: str, org_name: str) -> Group:
     group = require_group(node, actor, group_name)
+    if group.home_peer is not None:
+        raise Forbidden(f"{group.name!r} is owned at another node: its members change there")
     if not may_manage_group(actor, group):
         raise Forbidden(f"only admins of an owner of {group.name!r} change its members")
     org = require_org(node, org_name)

@@ -23,6 +23,7 @@ from tabadol.domain.audit import head_payload
 from tabadol.domain.errors import InvalidInput, KeysUnavailable
 from tabadol.domain.model import ChannelDefaults
 from tabadol.domain.paging import PageTokens
+from tabadol.services.notify import ChangeSignal
 from tabadol.storage.base import Store
 from tabadol.storage.sqlite.store import SQLiteStore
 
@@ -49,6 +50,7 @@ class Node:
     channel_defaults: ChannelDefaults
     node_key: SigningKey  # signs audit tree heads and the directory (org identities)
     key_secret_path: Path  # the secret wrapping org private keys; outside data_dir
+    changes: ChangeSignal = field(default_factory=ChangeSignal)  # notified after each commit
     unwrapped: dict[str, bytes] = field(default_factory=dict)  # key id -> private key
     unwrapped_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -76,7 +78,7 @@ def init_node(data_dir: Path, settings: Settings | None = None) -> None:
     effective = load_settings(data_dir)  # with TABADOL_* overrides, as open_node reads them
     key = SigningKey.generate()  # its public half names the node, and the secret's file
     secret = load_or_create_secret(
-        key_secret_path(data_dir, effective, _node_id(bytes(key.verify_key)))
+        key_secret_path(data_dir, effective, node_id_of(bytes(key.verify_key)))
     )
     keyfiles.write_node_key(data_dir / KEYS_DIR, key, secret)
     with open_node(data_dir) as node:
@@ -100,7 +102,7 @@ def open_node(data_dir: Path, clock: Clock = system_clock, **overrides: Any) -> 
     if not keyfiles.exists(keys_dir):
         raise InvalidInput(f"{data_dir} is not a tabadol data directory (run `tabadol init`)")
     settings = load_settings(data_dir, **overrides)
-    node_id = _node_id(keyfiles.node_public_key(keys_dir))
+    node_id = node_id_of(keyfiles.node_public_key(keys_dir))
     secret_path = key_secret_path(data_dir, settings, node_id)
     if not secret_path.exists():
         raise KeysUnavailable(
@@ -120,10 +122,14 @@ def open_node(data_dir: Path, clock: Clock = system_clock, **overrides: Any) -> 
     def sign_head(size: int, root: bytes, at: int) -> tuple[str, bytes]:
         return node_key_id, sign(key, head_payload(size, root, at))
 
+    changes = ChangeSignal()
     return Node(
         data_dir=data_dir,
         settings=settings,
-        store=SQLiteStore(data_dir / settings.database, head_signer=sign_head),
+        store=SQLiteStore(
+            data_dir / settings.database, head_signer=sign_head, on_commit=changes.notify
+        ),
+        changes=changes,
         clock=clock,
         page_tokens=PageTokens(paging_secret),
         node_id=node_id,
@@ -133,7 +139,7 @@ def open_node(data_dir: Path, clock: Clock = system_clock, **overrides: Any) -> 
     )
 
 
-def _node_id(public_key: bytes) -> str:
+def node_id_of(public_key: bytes) -> str:
     """A stable UUID naming the node, derived from its public key."""
     digest = hashlib.sha256(b"tabadol node id" + public_key).digest()[:16]
     return str(uuid.UUID(bytes=digest, version=4))

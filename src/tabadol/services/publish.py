@@ -51,7 +51,7 @@ def _label(obj: Any, key: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _signature_key_ids(objects: Sequence[Any]) -> set[str]:
+def signature_key_ids(objects: Sequence[Any]) -> set[str]:
     ids = set()
     for obj in objects:
         raw = obj.get("x_tabadol_signature") if isinstance(obj, dict) else None
@@ -89,7 +89,7 @@ def publish_objects(
         collection=collection,
         hosted={org.identity_id: org for org in orgs},
         orgs_by_id={org.id: org for org in orgs},
-        known_keys=node.store.keys_by_id(_signature_key_ids(objects)),
+        known_keys=node.store.keys_by_id(signature_key_ids(objects)),
         directory=directory,
         encrypt=encrypt,
         now=now,

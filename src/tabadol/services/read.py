@@ -29,6 +29,7 @@ from tabadol.domain.model import Collection, Principal
 from tabadol.domain.policy import Visibility, may_delete, may_read, may_write, visibility
 from tabadol.domain.stix import InvalidObject, check_object
 from tabadol.domain.timestamps import parse_us
+from tabadol.domain.tlp import TLP
 from tabadol.services.keys import decryption_key_of
 from tabadol.services.node import Node
 from tabadol.storage.base import StatusRecord, StoredRow
@@ -126,7 +127,7 @@ def with_content(node: Node, principal: Principal, page: Page, actor: str | None
     """The page as the principal receives its content: sealed objects opened where the
     node holds a recipient key of the principal's org (others get the sealed form), and
     every read of an encrypted or TLP:RED item recorded in the audit log."""
-    restricted = [row for row in page.rows if row.sealed or row.tlp == "RED"]
+    restricted = [row for row in page.rows if row.sealed or row.tlp == TLP.RED.label]
     if not restricted:
         return page
     opened = {id(row): _opened(node, principal, row) for row in restricted if row.sealed}

@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from types import FrameType
+from typing import Any
 
+import uvicorn
 from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
 from tabadol import __version__
+from tabadol.config import Settings
 from tabadol.domain.errors import TabadolError
 from tabadol.services.node import Node
+from tabadol.sync.loop import SyncManager
 from tabadol.text import extract
-from tabadol.web import api, search_api, taxii, trust_api
+from tabadol.web import api, federation_api, search_api, taxii, trust_api
 from tabadol.web.errors import on_http_error, on_tabadol_error, on_unexpected, on_validation_error
 
 
@@ -26,12 +31,17 @@ def create_app(open_node: Callable[[], Node]) -> FastAPI:
         node = open_node()
         app.state.node = node
         extract.warm_up()
+        sync = SyncManager(node) if node.settings.sync_peers else None
+        if sync is not None:
+            sync.start()
         # Bound the threads that run blocking handlers: each may open a SQLite reader with
         # its own page cache (anyio's default of 40 let RSS reach 691 MB under 32 clients).
         to_thread.current_default_thread_limiter().total_tokens = node.settings.worker_threads
         try:
             yield
         finally:
+            if sync is not None:
+                sync.stop()
             node.close()
 
     app = FastAPI(
@@ -47,8 +57,34 @@ def create_app(open_node: Callable[[], Node]) -> FastAPI:
     app.include_router(api.router)
     app.include_router(trust_api.router)
     app.include_router(search_api.router)
+    app.include_router(federation_api.router)
     app.add_exception_handler(TabadolError, on_tabadol_error)
     app.add_exception_handler(HTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(Exception, on_unexpected)
     return app
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, ending the change streams as soon as it is asked to stop: they would otherwise
+    hold the shutdown for minutes (their readers resume from their cursor)."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        end_streams(self.config.app)
+        super().handle_exit(sig, frame)
+
+
+def end_streams(app: Any) -> None:
+    node = getattr(getattr(app, "state", None), "node", None)
+    if node is not None:
+        node.changes.close()
+
+
+def server(app: FastAPI, host: str, port: int, log_level: str) -> uvicorn.Server:
+    return _Server(
+        uvicorn.Config(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5)
+    )
+
+
+def run_server(app: FastAPI, settings: Settings) -> None:
+    server(app, settings.host, settings.port, settings.log_level).run()

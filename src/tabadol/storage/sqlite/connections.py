@@ -41,8 +41,9 @@ def _open(path: Path, *, read_only: bool) -> sqlite3.Connection:
 class Connections:
     """Owns the connections to one SQLite file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, on_commit: Callable[[], None] | None = None) -> None:
         self.path = path
+        self._on_commit = on_commit
         self._writer = _open(path, read_only=False)
         mode = self._writer.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if mode != "wal":
@@ -75,6 +76,8 @@ class Connections:
             conn.close()
 
     def _after_commit(self) -> None:
+        if self._on_commit is not None:
+            self._on_commit()  # wake the change streams
         try:
             if self._wal.stat().st_size > _CHECKPOINT_AFTER_BYTES:
                 self._checkpoint_wanted.set()

@@ -30,7 +30,7 @@ from tabadol.storage.sqlite.versions import (
 
 PEER_COLUMNS = (
     "id, node_id, url, public_key, paused, created, cursor, peer_head, directory_version,"
-    " last_ok, last_error, last_error_at, failures, retry_at"
+    " last_ok, last_error, last_error_at, failures, retry_at, via_peer"
 )
 
 
@@ -50,6 +50,7 @@ def peer_row(row: tuple[Any, ...]) -> Peer:
         last_error_at=row[11],
         failures=row[12],
         retry_at=row[13],
+        via_peer=row[14],
     )
 
 
@@ -57,15 +58,16 @@ def add_peer_txn(
     conn: sqlite3.Connection, node_id: str, url: str, public_key: bytes, now: int
 ) -> Peer:
     row = conn.execute(
-        "SELECT id, removed FROM peers WHERE node_id = ? OR public_key = ?", (node_id, public_key)
+        "SELECT id, removed, via_peer FROM peers WHERE node_id = ? OR public_key = ?",
+        (node_id, public_key),
     ).fetchone()
-    if row is not None and not row[1]:
+    if row is not None and not row[1] and row[2] is None:
         raise Conflict(f"the peer {node_id} is already known")
-    if row is not None:  # a removed peer comes back: its cursor and directory start over
+    if row is not None:  # a removed peer comes back, or one known indirectly is now direct
         conn.execute(
             "UPDATE peers SET url = ?, removed = 0, paused = 0, cursor = 0, peer_head = 0,"
-            " directory_version = 0, failures = 0, retry_at = NULL, last_error = NULL"
-            " WHERE id = ?",
+            " directory_version = 0, failures = 0, retry_at = NULL, last_error = NULL,"
+            " via_peer = NULL WHERE id = ?",
             (url, row[0]),
         )
         peer_id = row[0]
@@ -76,6 +78,26 @@ def add_peer_txn(
         ).lastrowid
     found = conn.execute(f"SELECT {PEER_COLUMNS} FROM peers WHERE id = ?", (peer_id,)).fetchone()
     return peer_row(found)
+
+
+def add_indirect_peer_txn(
+    conn: sqlite3.Connection, node_id: str, public_key: bytes, via_peer: int, now: int
+) -> Peer:
+    """A node known through a peer's directory: its orgs get a home, nothing is synced with it
+    directly (unless the operator adds it as a peer)."""
+    row = conn.execute(f"SELECT {PEER_COLUMNS} FROM peers WHERE node_id = ?", (node_id,)).fetchone()
+    if row is not None:
+        peer = peer_row(row)
+        if peer.public_key != public_key:
+            raise Conflict(f"{node_id} is known here with another key")
+        return peer
+    peer_id = conn.execute(
+        "INSERT INTO peers(node_id, url, public_key, created, via_peer) VALUES (?, '', ?, ?, ?)",
+        (node_id, public_key, now, via_peer),
+    ).lastrowid
+    return peer_row(
+        conn.execute(f"SELECT {PEER_COLUMNS} FROM peers WHERE id = ?", (peer_id,)).fetchone()
+    )
 
 
 def peers_txn(

@@ -165,7 +165,8 @@ MIGRATIONS: list[str] = [
         last_error TEXT,
         last_error_at INTEGER,
         failures INTEGER NOT NULL DEFAULT 0,
-        retry_at INTEGER
+        retry_at INTEGER,
+        via_peer INTEGER
     );
     ALTER TABLE orgs ADD COLUMN home_peer INTEGER;
     ALTER TABLE groups ADD COLUMN home_peer INTEGER;

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -80,8 +80,13 @@ def _collection(row: tuple[Any, ...]) -> Collection:
 class SQLiteStore:
     """Objects as compact JSON plus index columns; every read takes a Visibility."""
 
-    def __init__(self, path: Path, head_signer: HeadSigner | None = None) -> None:
-        self._db = Connections(path)
+    def __init__(
+        self,
+        path: Path,
+        head_signer: HeadSigner | None = None,
+        on_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self._db = Connections(path, on_commit)
         self._head_signer = head_signer
 
     def _audit_txn(self, conn: sqlite3.Connection, events: Sequence[AuditEvent], now: int) -> None:
@@ -541,6 +546,11 @@ class SQLiteStore:
             return peer
 
         return self._db.run_write(txn)
+
+    def add_indirect_peer(self, node_id: str, public_key: bytes, via_peer: int, now: int) -> Peer:
+        return self._db.run_write(
+            lambda conn: fed_sql.add_indirect_peer_txn(conn, node_id, public_key, via_peer, now)
+        )
 
     def peers(self) -> list[Peer]:
         return fed_sql.peers_txn(self._db.reader())

@@ -1,0 +1,256 @@
+"""The directory nodes share: who each node hosts, their keys, and the groups they own.
+
+Each node serves its own directory signed by its node key, with the directories it received
+from its peers relayed unchanged (still signed by their nodes), so that a node learns the
+members of nodes it does not peer with directly — and their keys, to verify what they sign —
+while no node can speak for another's members.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from typing import Any
+
+from tabadol.crypto.canonical import canonical
+from tabadol.crypto.directory_doc import DOCUMENT_TYPE, sign_document, verify_document
+from tabadol.crypto.sealing import InvalidEncryptionKey, check_encryption_key, x25519_key_id
+from tabadol.crypto.signing import (
+    InvalidPublicKey,
+    SignatureError,
+    b64url,
+    check_public_key,
+    key_id,
+    unb64url,
+)
+from tabadol.domain.audit import AuditEvent, Outcome
+from tabadol.domain.errors import Conflict
+from tabadol.domain.federation import Peer
+from tabadol.domain.keys import KeyPurpose, OrgKey
+from tabadol.domain.timestamps import TimestampError, format_us, parse_us
+from tabadol.services.node import Node, collection_uuid, node_id_of
+from tabadol.storage.base import Channel, RemoteGroup, RemoteOrg
+
+_CACHE: dict[str, tuple[int, dict[str, Any]]] = {}  # node id -> (audit size, document)
+_CACHE_LOCK = threading.Lock()
+
+
+class DirectoryError(ValueError):
+    """A peer's directory that cannot be taken in."""
+
+
+def _key_json(key: OrgKey) -> dict[str, Any]:
+    return {
+        "key_id": key.key_id,
+        "purpose": key.purpose.value,
+        "public_key": b64url(key.public_key),
+        "created": format_us(key.created),
+        "valid_until": format_us(key.valid_until) if key.valid_until is not None else None,
+        "revoked": format_us(key.revoked_at) if key.revoked_at is not None else None,
+        "revocation_reason": key.revoked_reason,
+    }
+
+
+def own_document(node: Node) -> dict[str, Any]:
+    """This node's signed directory, with its peers' directories relayed. Rebuilt when the
+    audit log grew (every directory change writes an audit entry)."""
+    size = node.store.audit_size()
+    with _CACHE_LOCK:
+        cached = _CACHE.get(node.node_id)
+        if cached is not None and cached[0] == size:
+            return cached[1]
+    orgs = node.store.list_orgs()
+    hosted = [org for org in orgs if org.hosted_here]
+    identity = {org.id: org.identity_id for org in orgs}
+    keys_by_org: dict[int, list[OrgKey]] = {}
+    for key in node.store.org_keys():
+        keys_by_org.setdefault(key.org_id, []).append(key)
+    body: dict[str, Any] = {
+        "type": DOCUMENT_TYPE,
+        "node_id": node.node_id,
+        "node_key": b64url(bytes(node.node_key.verify_key)),
+        "orgs": [
+            {
+                "identity_id": org.identity_id,
+                "name": org.name,
+                "member": org.member,
+                "keys": [_key_json(k) for k in keys_by_org.get(org.id, [])],
+            }
+            for org in hosted
+        ],
+        "groups": [
+            {
+                "uuid": g.uuid,
+                "name": g.name,
+                "created_by": identity[g.created_by],
+                "created": format_us(g.created),
+                "owners": sorted(identity[o] for o in g.owners),
+                "members": sorted(identity[o] for o in g.members),
+            }
+            for g in node.store.list_groups()
+            if g.home_peer is None
+        ],
+        "peers": [
+            {"node_id": p.node_id, "node_key": b64url(p.public_key)}
+            for p in node.store.peers()
+            if p.direct
+        ],
+    }
+    body["version"] = version_of(body)
+    document = sign_document(body, node.node_key)
+    document["relayed"] = [doc for doc in _received(node).values()]
+    with _CACHE_LOCK:
+        _CACHE[node.node_id] = (size, document)
+    return document
+
+
+def version_of(body: dict[str, Any]) -> int:
+    """A digest of a directory's content (48 bits: a JSON-safe integer for RFC 8785); peers
+    refetch the directory when it changes."""
+    unsigned = {k: v for k, v in body.items() if k not in ("version", "relayed")}
+    return int.from_bytes(hashlib.sha256(canonical(unsigned)).digest()[:6], "big")
+
+
+# The signed directories received from peers, relayed as they came (in memory: they are
+# fetched again from each peer after a restart).
+_RECEIVED: dict[str, dict[str, dict[str, Any]]] = {}
+
+
+def _received(node: Node) -> dict[str, dict[str, Any]]:
+    return _RECEIVED.setdefault(node.node_id, {})
+
+
+def take_in(node: Node, peer: Peer, document: dict[str, Any]) -> list[str]:
+    """Verify and merge a peer's directory (and the ones it relays); return what was refused.
+    Raises DirectoryError when the peer's own document is not signed by its node key."""
+    try:
+        verify_document(_signed_part(document), peer.public_key)
+    except SignatureError as exc:
+        raise DirectoryError(f"the directory of {peer.node_id}: {exc}") from None
+    refused = _merge(node, peer, document)
+    vouched = {
+        item.get("node_id"): item.get("node_key")
+        for item in document.get("peers", [])
+        if isinstance(item, dict)
+    }
+    direct = {p.node_id for p in node.store.peers() if p.direct}
+    for relayed in document.get("relayed", []) or []:
+        if not isinstance(relayed, dict):
+            continue
+        origin = relayed.get("node_id")
+        if origin == node.node_id or origin in direct or origin not in vouched:
+            continue  # ourselves, a peer we hear directly, or a node the peer does not vouch for
+        try:
+            public = unb64url(str(vouched[origin]))
+            verify_document(relayed, public)
+            indirect = node.store.add_indirect_peer(str(origin), public, peer.id, node.clock())
+        except (SignatureError, ValueError, Conflict) as exc:
+            refused.append(f"relayed directory of {origin}: {exc}")
+            continue
+        refused += _merge(node, indirect, relayed)
+    _received(node)[peer.node_id] = _signed_part(document)
+    with _CACHE_LOCK:
+        _CACHE.pop(node.node_id, None)
+    return refused
+
+
+def _signed_part(document: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in document.items() if k != "relayed"}
+
+
+def _merge(node: Node, peer: Peer, document: dict[str, Any]) -> list[str]:
+    try:
+        if node_id_of(unb64url(str(document.get("node_key")))) != peer.node_id:
+            raise DirectoryError("the document names another node")
+        orgs = [_remote_org(item, node.node_key_id) for item in document.get("orgs", [])]
+        groups = [_remote_group(item) for item in document.get("groups", [])]
+        version = int(document.get("version", 0))
+    except (
+        DirectoryError,
+        KeyError,
+        TypeError,
+        ValueError,
+        TimestampError,
+        InvalidPublicKey,
+        InvalidEncryptionKey,
+    ) as exc:
+        raise DirectoryError(f"the directory of {peer.node_id} is malformed: {exc}") from None
+    if version == peer.directory_version and peer.directory_version:
+        return []
+    channels = {
+        g.uuid: Channel(collection_uuid(node, f"group:{g.uuid}"), g.name, f"Sharing group {g.name}")
+        for g in groups
+    }
+    event = AuditEvent(
+        "peer.directory",
+        f"peer:{peer.node_id}",
+        Outcome.OK,
+        detail={"orgs": len(orgs), "groups": len(groups), "version": version},
+    )
+    refused = node.store.merge_directory(
+        peer.id, version, orgs, groups, channels, node.clock(), audit=[event]
+    )
+    if refused:
+        node.store.append_audit(
+            [
+                AuditEvent(
+                    "peer.directory",
+                    f"peer:{peer.node_id}",
+                    Outcome.REFUSED,
+                    detail={"refused": refused[:50]},
+                )
+            ],
+            node.clock(),
+        )
+    return refused
+
+
+def _time(value: Any) -> int | None:
+    return None if value is None else parse_us(str(value))
+
+
+def _remote_org(item: dict[str, Any], own_key_id: str) -> RemoteOrg:
+    keys = []
+    for raw in item.get("keys", []):
+        purpose = KeyPurpose(raw["purpose"])
+        public = unb64url(str(raw["public_key"]))
+        if purpose is KeyPurpose.SIGN:
+            check_public_key(public)
+            expected = key_id(public)
+        else:
+            check_encryption_key(public)
+            expected = x25519_key_id(public)
+        if raw["key_id"] != expected or expected == own_key_id:
+            raise DirectoryError(f"the key id {raw['key_id']} does not name its key")
+        created = _time(raw["created"])
+        assert created is not None
+        keys.append(
+            OrgKey(
+                key_id=expected,
+                org_id=0,
+                purpose=purpose,
+                public_key=public,
+                created=created,
+                valid_until=_time(raw.get("valid_until")),
+                revoked_at=_time(raw.get("revoked")),
+                revoked_reason=raw.get("revocation_reason"),
+                held_by_node=False,
+            )
+        )
+    name = str(item["name"]).strip()
+    if not 1 <= len(name) <= 100:
+        raise DirectoryError("an org name must have 1-100 characters")
+    return RemoteOrg(str(item["identity_id"]), name, bool(item["member"]), keys)
+
+
+def _remote_group(item: dict[str, Any]) -> RemoteGroup:
+    created = _time(item["created"])
+    assert created is not None
+    return RemoteGroup(
+        uuid=str(item["uuid"]),
+        name=str(item["name"]),
+        created_by=str(item["created_by"]),
+        owners=frozenset(map(str, item["owners"])),
+        members=frozenset(map(str, item["members"])),
+        created=created,
+    )

@@ -1,0 +1,183 @@
+"""Taking in a page of a peer's change feed: the same admission as a publish, plus the
+federation's rules, then one transaction with the peer's cursor.
+
+An entry is refused (and audited) when its author is unknown, when its audience does not fit
+(an org's own items never travel; a group item's author must be in the group; the TLP must
+allow the audience), when its author is not hosted by the sending peer and the item is not
+CLEAR or GREEN (only the author's node delivers AMBER and stricter), or when its signature does
+not verify against the author's keys. Items of orgs hosted here coming back are skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tabadol.domain.audience import AudienceKind
+from tabadol.domain.audit import AuditEvent, Outcome
+from tabadol.domain.federation import RELAYABLE_TLPS, ChangeOp, Peer
+from tabadol.domain.model import Collection, Group, Org
+from tabadol.domain.stix import InvalidObject, check_object
+from tabadol.domain.timestamps import TimestampError, parse_us
+from tabadol.domain.tlp import TLP
+from tabadol.services.admission import Envelope, Refused, admit, finish, settle_signatures
+from tabadol.services.node import Node
+from tabadol.services.publish import signature_key_ids
+from tabadol.storage.base import SyncDelete, SyncPut
+
+MAX_REFUSALS_AUDITED = 100
+
+
+@dataclass
+class SyncResult:
+    stored: int = 0
+    deleted: int = 0
+    skipped: int = 0
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (id, reason)
+
+
+class _Directory:
+    """The directory as this node knows it, for one page."""
+
+    def __init__(self, node: Node) -> None:
+        self.orgs = node.store.list_orgs()
+        self.by_identity = {org.identity_id: org for org in self.orgs}
+        self.groups: dict[str, Group] = {g.uuid: g for g in node.store.list_groups()}
+        self.channels: dict[tuple[AudienceKind, int | None], Collection] = {
+            (c.kind, c.ref): c for c in node.store.list_collections()
+        }
+
+    def channel(self, audience: Any, author: Org) -> Collection:
+        if not isinstance(audience, dict):
+            raise Refused("the entry has no audience")
+        kind = AudienceKind(str(audience.get("kind")))
+        if kind is AudienceKind.ORG:
+            raise Refused("an organization's own items never leave its node")
+        if kind is AudienceKind.GROUP:
+            group = self.groups.get(str(audience.get("group")))
+            if group is None:
+                raise Refused("a group this node does not know")
+            if author.id not in group.members:
+                raise Refused("its author is not a member of the group")
+            return self.channels[(kind, group.id)]
+        return self.channels[(kind, None)]
+
+
+def apply_page(
+    node: Node, peer: Peer, entries: Sequence[dict[str, Any]], cursor: int, head: int
+) -> SyncResult:
+    """Admit the entries and store them with the new cursor, in one transaction."""
+    known = _Directory(node)
+    result = SyncResult()
+    batches: dict[tuple[int, int], list[tuple[dict[str, Any], TLP]]] = {}
+    deletes: list[SyncDelete] = []
+    for entry in entries:
+        try:
+            item = _route(known, peer, entry)
+        except (Refused, KeyError, ValueError, TypeError, TimestampError) as exc:
+            result.refused.append((str(entry.get("id", "?"))[:120], _reason(exc)))
+            continue
+        if item is None:
+            result.skipped += 1
+            continue
+        collection, author, tlp = item
+        if entry.get("op") == ChangeOp.DELETE.value:
+            version_us = parse_us(str(entry["version"]))
+            deletes.append(
+                SyncDelete(collection.id, str(entry["id"]), version_us, author.id, tlp.label)
+            )
+        else:
+            batches.setdefault((collection.id, author.id), []).append((entry, tlp))
+    puts: list[SyncPut] = []
+    collections = {c.id: c for c in known.channels.values()}
+    orgs = {org.id: org for org in known.orgs}
+    for (collection_id, author_id), items in batches.items():
+        puts += _admit(node, known, collections[collection_id], orgs[author_id], items, result)
+    outcome = Outcome.OK if not result.refused else Outcome.PARTIAL
+    event = AuditEvent(
+        "peer.sync",
+        f"peer:{peer.node_id}",
+        outcome,
+        [put.version.stix_id for put in puts][:1000],
+        {
+            "cursor": cursor,
+            "received": len(entries),
+            "deleted": [d.stix_id for d in deletes][:1000],
+            "refused": [i for i, _ in result.refused[:MAX_REFUSALS_AUDITED]],
+        },
+    )
+    result.stored, result.deleted = node.store.apply_peer_changes(
+        peer.id, cursor, head, puts, deletes, node.clock(), audit=[event]
+    )
+    return result
+
+
+def _reason(exc: Exception) -> str:
+    return str(exc) if isinstance(exc, Refused | InvalidObject) else f"malformed entry ({exc})"
+
+
+def _route(
+    known: _Directory, peer: Peer, entry: dict[str, Any]
+) -> tuple[Collection, Org, TLP] | None:
+    """Where an entry goes here, or None when it is skipped; Refused when it may not come."""
+    author = known.by_identity.get(str(entry["author"]))
+    if author is None:
+        raise Refused("its author is not an org this node knows")
+    if author.hosted_here:
+        return None  # this node's own item, back from a peer: it has it
+    if str(entry["id"]) == author.identity_id:
+        return None  # an org's identity is its node's directory record: it comes with it
+    tlp = TLP.parse(str(entry["tlp"]))
+    if author.home_peer != peer.id and tlp.label not in RELAYABLE_TLPS:
+        raise Refused(
+            f"{tlp.label} items come only from their author's node: {peer.node_id} does not"
+            f" host {author.name!r}"
+        )
+    return known.channel(entry.get("audience"), author), author, tlp
+
+
+def _admit(
+    node: Node,
+    known: _Directory,
+    collection: Collection,
+    author: Org,
+    items: list[tuple[dict[str, Any], TLP]],
+    result: SyncResult,
+) -> list[SyncPut]:
+    objects = [entry.get("object") for entry, _ in items]
+    env = Envelope(
+        node=node,
+        org=author,
+        collection=collection,
+        hosted={org.identity_id: org for org in known.orgs},
+        orgs_by_id={org.id: org for org in known.orgs},
+        known_keys=node.store.keys_by_id(signature_key_ids(objects)),
+        directory=False,
+        encrypt=False,
+        now=node.clock(),
+        jcs_exact=False,
+        from_peer=True,
+    )
+    admitted = []
+    for (entry, tlp), obj in zip(items, objects, strict=True):
+        try:
+            checked = check_object(obj)
+            if checked.id != entry["id"] or checked.version_us != parse_us(str(entry["version"])):
+                raise Refused("the object is not the version the entry names")
+            item = admit(env, checked)
+            if item.tlp is not tlp:
+                raise Refused(f"the entry says {tlp.label}, the object is {item.tlp.label}")
+            if item.signature is None:
+                raise Refused("an item from a peer must be signed by its author")
+            admitted.append(item)
+        except (Refused, InvalidObject, KeyError, TimestampError) as exc:
+            result.refused.append((str(entry.get("id", "?"))[:120], _reason(exc)))
+    settle_signatures(env, admitted)
+    puts = []
+    for item in admitted:
+        try:
+            puts.append(SyncPut(collection.id, author.id, finish(env, item)))
+        except (Refused, InvalidObject) as exc:
+            result.refused.append((item.checked.id, str(exc)))
+    return puts

@@ -1,0 +1,1 @@
+"""The peer side of federation: a signed HTTP client and one sync loop per peer."""

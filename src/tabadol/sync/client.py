@@ -1,0 +1,118 @@
+"""HTTP to a peer node: every request signed with this node's key, the change stream read as
+Server-Sent Events."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import httpx
+import orjson
+from nacl.signing import SigningKey
+
+from tabadol.crypto import peer_request
+
+CONNECT_TIMEOUT_S = 5.0
+READ_TIMEOUT_S = 45.0  # longer than the stream's keepalive (15 s)
+
+
+class PeerError(Exception):
+    """The peer answered with an error, or with something that is not its protocol."""
+
+
+class PeerClient:
+    """One peer's endpoints, as this node (whose key signs every request) calls them."""
+
+    def __init__(
+        self,
+        base_url: str,
+        node_key: SigningKey,
+        clock: Callable[[], int],
+        http: httpx.Client | None = None,
+    ) -> None:
+        self._base = base_url.rstrip("/")
+        self._prefix = urlsplit(self._base).path
+        self._key = node_key
+        self._clock = clock
+        self._http = http or httpx.Client(
+            timeout=httpx.Timeout(READ_TIMEOUT_S, connect=CONNECT_TIMEOUT_S)
+        )
+        self._streaming: httpx.Response | None = None
+
+    def close(self) -> None:
+        self._http.close()
+
+    def abort(self) -> None:
+        """From another thread: cut the open stream now (a blocked read returns at once)."""
+        response = self._streaming
+        stream = response.extensions.get("network_stream") if response is not None else None
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def _signed(self, path: str, params: dict[str, int]) -> tuple[str, dict[str, str]]:
+        query = urlencode(params)
+        target = f"{self._prefix}{path}" + (f"?{query}" if query else "")
+        auth = peer_request.authorization(self._key, "GET", target, b"", self._clock())
+        return f"{self._base}{path}" + (f"?{query}" if query else ""), {"Authorization": auth}
+
+    def _get(self, path: str, params: dict[str, int] | None = None) -> dict[str, Any]:
+        url, headers = self._signed(path, params or {})
+        response = self._http.get(url, headers=headers)
+        if response.status_code != 200:
+            raise PeerError(f"{path}: HTTP {response.status_code} {_reason(response)}")
+        try:
+            body = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            raise PeerError(f"{path}: the answer is not JSON") from None
+        if not isinstance(body, dict):
+            raise PeerError(f"{path}: the answer is not a JSON object")
+        return body
+
+    def node_card(self) -> dict[str, Any]:
+        response = self._http.get(f"{self._base}/federation/v1/node")
+        if response.status_code != 200:
+            raise PeerError(f"/federation/v1/node: HTTP {response.status_code}")
+        card: dict[str, Any] = response.json()
+        return card
+
+    def directory(self) -> dict[str, Any]:
+        return self._get("/federation/v1/directory")
+
+    def changes(self, after: int, limit: int = 1000) -> dict[str, Any]:
+        return self._get("/federation/v1/changes", {"after": after, "limit": limit})
+
+    def stream(self, after: int) -> Iterator[dict[str, Any]]:
+        """The pages of the change stream from `after`, as they come, until it ends."""
+        url, headers = self._signed("/federation/v1/stream", {"after": after})
+        headers["Accept"] = "text/event-stream"
+        with self._http.stream("GET", url, headers=headers) as response:
+            self._streaming = response
+            if response.status_code != 200:
+                response.read()
+                raise PeerError(f"stream: HTTP {response.status_code} {_reason(response)}")
+            data: list[str] = []
+            for line in response.iter_lines():
+                if line.startswith("data:"):
+                    data.append(line[5:].lstrip())
+                elif not line and data:
+                    try:
+                        page = orjson.loads("\n".join(data))
+                    except orjson.JSONDecodeError:
+                        raise PeerError("stream: an event is not JSON") from None
+                    data = []
+                    if not isinstance(page, dict):
+                        raise PeerError("stream: an event is not a JSON object")
+                    yield page
+
+
+def _reason(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    return str(body.get("title", "")) if isinstance(body, dict) else ""

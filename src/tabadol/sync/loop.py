@@ -1,0 +1,161 @@
+"""One sync loop per peer: follow its change stream, take in its directory when it changes,
+apply each page with the cursor in one transaction; on failure, back off (the state is
+persisted per peer, so `tabadol peer status` shows it and a restart resumes it)."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from tabadol.domain.errors import TabadolError
+from tabadol.domain.federation import Peer
+from tabadol.services import peer_directory
+from tabadol.services.node import Node
+from tabadol.services.sync_in import apply_page
+from tabadol.sync.client import PeerClient, PeerError
+
+log = logging.getLogger("tabadol.sync")
+BACKOFF_BASE_S = 0.5
+BACKOFF_MAX_S = 60.0
+MANAGER_TICK_S = 1.0
+
+ClientFactory = Callable[[Node, Peer], PeerClient]
+
+
+def default_client(node: Node, peer: Peer) -> PeerClient:
+    return PeerClient(peer.url, node.node_key, node.clock)
+
+
+def _take_page(node: Node, client: PeerClient, peer: Peer, page: dict[str, Any]) -> Peer:
+    """Apply one page of the peer's feed (its directory first, if it changed)."""
+    version = page.get("directory")
+    if isinstance(version, int) and version != peer.directory_version:
+        refused = peer_directory.take_in(node, peer, client.directory())
+        for reason in refused:
+            log.warning("directory of %s: %s", peer.node_id, reason)
+    changes, cursor, head = page.get("changes"), page.get("cursor"), page.get("head")
+    if not isinstance(changes, list) or not isinstance(cursor, int) or not isinstance(head, int):
+        raise PeerError("a page needs changes, cursor and head")
+    current = node.store.peer_by_id(peer.id) or peer
+    if changes or cursor > current.cursor:
+        result = apply_page(node, current, changes, cursor, head)
+        if result.refused:
+            log.warning("%s: refused %d items", peer.node_id, len(result.refused))
+    else:
+        node.store.record_peer_contact(peer.id, head, node.clock())
+    return node.store.peer_by_id(peer.id) or current
+
+
+def sync_once(node: Node, peer: Peer, client: PeerClient | None = None) -> Peer:
+    """Pull until caught up with the peer (no stream): for the CLI and for tests."""
+    own = client is None
+    client = client or default_client(node, peer)
+    try:
+        while True:
+            before = peer.cursor
+            page = client.changes(peer.cursor)
+            peer = _take_page(node, client, peer, page)
+            if not page.get("changes") or peer.cursor == before:
+                return peer
+    finally:
+        if own:
+            client.close()
+
+
+class PeerSync(threading.Thread):
+    """Follows one peer until stopped."""
+
+    def __init__(self, node: Node, peer: Peer, stop: threading.Event, make: ClientFactory) -> None:
+        super().__init__(name=f"tabadol-sync-{peer.node_id[:8]}", daemon=True)
+        self.node, self.peer_id, self.stop_event, self.make = node, peer.id, stop, make
+        self.client: PeerClient | None = None
+
+    def interrupt(self) -> None:
+        """Cut the open stream, so that the thread sees the stop at once."""
+        client = self.client
+        if client is not None:
+            client.abort()
+
+    def run(self) -> None:
+        while not self.stop_event.is_set():
+            peer = self.node.store.peer_by_id(self.peer_id)
+            if peer is None or not peer.direct or peer.paused:
+                return
+            wait = self._wait_before(peer)
+            if wait > 0:
+                self.stop_event.wait(wait)
+                continue
+            client = self.client = self.make(self.node, peer)
+            try:
+                for page in client.stream(peer.cursor):
+                    if self.stop_event.is_set():
+                        return
+                    peer = _take_page(self.node, client, peer, page)
+                    if peer.paused or self.node.store.peer_by_id(peer.id) is None:
+                        return  # paused or removed meanwhile
+            except (httpx.HTTPError, PeerError, TabadolError, peer_directory.DirectoryError) as exc:
+                if not self.stop_event.is_set():
+                    self._failed(peer, exc)
+            except Exception as exc:  # a loop must outlive one bad page; the error is kept
+                if not self.stop_event.is_set():
+                    log.exception("sync with %s", peer.node_id)
+                    self._failed(peer, exc)
+            finally:
+                self.client = None
+                client.close()
+
+    def _wait_before(self, peer: Peer) -> float:
+        if peer.retry_at is None:
+            return 0.0
+        return max(0.0, (peer.retry_at - self.node.clock()) / 1e6)
+
+    def _failed(self, peer: Peer, exc: Exception) -> None:
+        current = self.node.store.peer_by_id(peer.id) or peer
+        delay = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** min(current.failures, 16))
+        delay *= 0.5 + random.random() / 2  # noqa: S311 (jitter, not a secret)
+        now = self.node.clock()
+        message = f"{type(exc).__name__}: {exc}"
+        self.node.store.record_peer_error(peer.id, message, now, now + int(delay * 1e6))
+        log.info("sync with %s failed (%s); retry in %.1f s", peer.node_id, message, delay)
+
+
+class SyncManager:
+    """Keeps one PeerSync per direct, active peer (peers added or removed while the node runs
+    are picked up within a second)."""
+
+    def __init__(self, node: Node, make: ClientFactory = default_client) -> None:
+        self.node, self.make = node, make
+        self._stop = threading.Event()
+        self._loops: dict[int, PeerSync] = {}
+        self._thread = threading.Thread(target=self._run, name="tabadol-sync", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+        for loop in self._loops.values():
+            loop.interrupt()
+        for loop in self._loops.values():
+            loop.join(timeout)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                active = {p.id: p for p in self.node.store.peers() if p.direct and not p.paused}
+            except Exception:  # the database may be closing
+                log.exception("listing peers")
+                active = {}
+            for peer_id, peer in active.items():
+                loop = self._loops.get(peer_id)
+                if loop is None or not loop.is_alive():
+                    loop = PeerSync(self.node, peer, self._stop, self.make)
+                    self._loops[peer_id] = loop
+                    loop.start()
+            self._stop.wait(MANAGER_TICK_S)
