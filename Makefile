@@ -37,7 +37,7 @@ bench: $(STAMP)  ## the foundation benchmark (see bench/README.md)
 bench-trust: $(STAMP)  ## what signatures, sealing and the audit log cost (bench/README.md)
 	$(BIN)/python bench/trust.py
 
-bench-text: $(STAMP)  ## indicator extraction against iocextract and iocsearcher
+bench-text: $(STAMP) $(HAZM)  ## search normalization vs hazm, extraction vs iocextract and iocsearcher
 	$(BIN)/python bench/text_bench.py
 
 clean:
