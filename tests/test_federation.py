@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
+import orjson
 import pytest
 
 from tabadol.domain.tlp import TLP
@@ -46,3 +50,108 @@ def test_each_node_holds_exactly_what_its_orgs_may_read(trio: dict[str, FedNode]
     assert c.received() == everyone
     opened = {o["id"]: o for o in b.read("Org B1", "AB group")}
     assert opened[red["id"]]["content"] == "RED for the working group"
+
+
+@pytest.fixture
+def pair(tmp_path: Path) -> Iterator[dict[str, FedNode]]:
+    yield from federation(tmp_path, {"A": ["Org A1"], "B": ["Org B1"]})
+
+
+def _versions(node: FedNode, stix_id: str) -> list[int]:
+    conn = node.node.store._db.reader()  # type: ignore[attr-defined]
+    rows = conn.execute(
+        "SELECT version_us FROM objects WHERE stix_id = ? ORDER BY version_us", (stix_id,)
+    )
+    return [row[0] for row in rows]
+
+
+def test_new_versions_and_deletions_travel_like_data(pair: dict[str, FedNode]) -> None:
+    a, b = pair["A"], pair["B"]
+    first = note("first version")
+    a.publish("Org A1", "members", [first])
+    wait_until(lambda: first["id"] in b.received(), "the first version at B")
+    second = {**first, "modified": "2099-01-01T00:00:00.000Z", "content": "second version"}
+    a.publish("Org A1", "members", [second])
+    wait_until(lambda: len(_versions(b, first["id"])) == 2, "the second version at B")
+    (latest,) = [o for o in b.read("Org B1", "members") if o["id"] == first["id"]]
+    assert latest["content"] == "second version"
+    url = f"{a.url}/taxii2/root/collections/{a.collection('Org A1', 'members')}/objects/"
+    gone = httpx.delete(f"{url}{first['id']}/", headers=a.auth("Org A1"))
+    assert gone.status_code == 200, gone.text
+    wait_until(lambda: _versions(b, first["id"]) == [], "the deletion at B")
+    assert all(o["id"] != first["id"] for o in b.read("Org B1", "members"))
+
+
+def test_a_node_down_for_a_while_catches_up_exactly(pair: dict[str, FedNode]) -> None:
+    """B stops; A publishes 300 items in three envelopes; B comes back and holds each once."""
+    a, b = pair["A"], pair["B"]
+    wait_until(lambda: _knows(b, "Org A1"), "the directory")
+    b.stop()
+    sent = [note(f"while B was down {i}") for i in range(300)]
+    for start in range(0, 300, 100):
+        a.publish("Org A1", "members", sent[start : start + 100])
+    b.start()
+    wait_until(lambda: {o["id"] for o in sent} <= b.received(), "B catches up")
+    conn = b.node.store._db.reader()  # type: ignore[attr-defined]
+    counts = conn.execute(
+        "SELECT count(*), count(DISTINCT stix_id) FROM objects WHERE via_peer IS NOT NULL"
+    ).fetchone()
+    assert counts == (300, 300)
+    peer = b.node.store.peer_by_node_id(a.card().node_id)
+    assert peer is not None
+    assert peer.failures == 0
+
+
+def test_green_items_are_relayed_and_amber_ones_are_not(tmp_path: Path) -> None:
+    """A and B do not peer; C peers with both. A's GREEN item reaches B through C; its AMBER
+    item does not (only its author's node delivers it), and B learns A's org from C's relay."""
+    layout = {"A": ["Org A1"], "B": ["Org B1"], "C": ["Org C1"]}
+    nodes = {name: FedNode(name, tmp_path / name).setup(*orgs) for name, orgs in layout.items()}
+    for node in nodes.values():
+        node.start()
+    a, b, c = nodes["A"], nodes["B"], nodes["C"]
+    try:
+        for x, y in ((a, c), (c, a), (b, c), (c, b)):
+            x.peer_with(y)
+        wait_until(lambda: _knows(b, "Org A1"), "B learns A's org through C")
+        green = note("green from A")
+        amber = note("amber from A", object_marking_refs=[TLP.AMBER.marking_id])
+        a.publish("Org A1", "members", [green, amber])
+        wait_until(lambda: green["id"] in b.received(), "the GREEN item at B via C")
+        wait_until(lambda: amber["id"] in c.received(), "the AMBER item at C")
+        time.sleep(0.5)
+        assert amber["id"] not in b.received()
+        relayed = next(o for o in b.read("Org B1", "members") if o["id"] == green["id"])
+        assert relayed["content"] == "green from A"
+    finally:
+        for node in nodes.values():
+            node.stop()
+
+
+def test_member_applications_follow_the_stream_and_resume(pair: dict[str, FedNode]) -> None:
+    """`/api/v1/stream` gives a member what it may read as it is stored, with positions it
+    resumes from."""
+    a = pair["A"]
+    items = [note(f"live {i}") for i in range(3)]
+    hidden = note("A1 only")
+    a.publish("Org A1", "Org A1", [hidden])
+    got: list[dict[str, Any]] = []
+    last_id = "0"
+    with httpx.stream(
+        "GET", f"{a.url}/api/v1/stream", headers=a.auth("Org A1"), timeout=10
+    ) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        a.publish("Org A1", "members", items[:2])
+        for line in response.iter_lines():
+            if line.startswith("id:"):
+                last_id = line[3:].strip()
+            if line.startswith("data:"):
+                got += [e for e in orjson.loads(line[5:])["changes"] if e["op"] == "put"]
+            if {i["id"] for i in items[:2]} <= {e["id"] for e in got}:
+                break
+    assert hidden["id"] in {e["id"] for e in got}  # A1's own channel is A1's to read
+    a.publish("Org A1", "members", [items[2]])
+    resumed = httpx.get(
+        f"{a.url}/api/v1/changes", params={"after": last_id}, headers=a.auth("Org A1")
+    ).json()
+    assert [e["id"] for e in resumed["changes"] if e["id"].startswith("note")] == [items[2]["id"]]

@@ -98,6 +98,13 @@ class RequestTooLarge(TabadolError):
     title = "Request too large"
 
 
+class TooManyRequests(TabadolError):
+    """A peer asking faster than its rate allows (a flood is refused, the honest go on)."""
+
+    http_status = 429
+    title = "Too many requests"
+
+
 class UnsupportedMediaType(TabadolError):
     http_status = 415
     title = "Unsupported media type"

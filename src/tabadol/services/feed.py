@@ -18,7 +18,6 @@ import orjson
 from tabadol.domain.federation import ChangeOp, FeedFilter, FeedRow, Peer, peer_feed_filter
 from tabadol.domain.model import Principal
 from tabadol.domain.timestamps import format_us
-from tabadol.services import peer_directory
 from tabadol.services.node import Node
 from tabadol.services.read import Page, visible, with_content
 from tabadol.storage.base import StoredRow
@@ -103,8 +102,3 @@ def member_changes(node: Node, principal: Principal, after: int, limit: int) -> 
     bodies = {row.date_added: row.body for row in opened.rows}
     entries = [_entry(row, names, bodies.get(row.position)) for row in rows]
     return FeedPage(entries, cursor, head)
-
-
-def directory_version(node: Node) -> int:
-    version: int = peer_directory.own_document(node)["version"]
-    return version

@@ -104,6 +104,15 @@ def own_document(node: Node) -> dict[str, Any]:
     return document
 
 
+def advertised_version(node: Node) -> int:
+    """What the feed tells peers: a digest of this node's directory and of those it relays,
+    so that a change in either makes the peers fetch it again."""
+    document = own_document(node)
+    relayed = sorted((d.get("node_id"), d.get("version")) for d in document.get("relayed", []))
+    digest = hashlib.sha256(canonical({"own": document["version"], "relayed": relayed}))
+    return int.from_bytes(digest.digest()[:6], "big")
+
+
 def version_of(body: dict[str, Any]) -> int:
     """A digest of a directory's content (48 bits: a JSON-safe integer for RFC 8785); peers
     refetch the directory when it changes."""
@@ -120,14 +129,17 @@ def _received(node: Node) -> dict[str, dict[str, Any]]:
     return _RECEIVED.setdefault(node.node_id, {})
 
 
-def take_in(node: Node, peer: Peer, document: dict[str, Any]) -> list[str]:
+def take_in(
+    node: Node, peer: Peer, document: dict[str, Any], advertised: int | None = None
+) -> list[str]:
     """Verify and merge a peer's directory (and the ones it relays); return what was refused.
+    `advertised` is the version the peer's feed announced (kept, to refetch on a change).
     Raises DirectoryError when the peer's own document is not signed by its node key."""
     try:
         verify_document(_signed_part(document), peer.public_key)
     except SignatureError as exc:
         raise DirectoryError(f"the directory of {peer.node_id}: {exc}") from None
-    refused = _merge(node, peer, document)
+    refused = _merge(node, peer, document, advertised)
     vouched = {
         item.get("node_id"): item.get("node_key")
         for item in document.get("peers", [])
@@ -158,7 +170,9 @@ def _signed_part(document: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in document.items() if k != "relayed"}
 
 
-def _merge(node: Node, peer: Peer, document: dict[str, Any]) -> list[str]:
+def _merge(
+    node: Node, peer: Peer, document: dict[str, Any], advertised: int | None = None
+) -> list[str]:
     try:
         if node_id_of(unb64url(str(document.get("node_key")))) != peer.node_id:
             raise DirectoryError("the document names another node")
@@ -175,8 +189,6 @@ def _merge(node: Node, peer: Peer, document: dict[str, Any]) -> list[str]:
         InvalidEncryptionKey,
     ) as exc:
         raise DirectoryError(f"the directory of {peer.node_id} is malformed: {exc}") from None
-    if version == peer.directory_version and peer.directory_version:
-        return []
     channels = {
         g.uuid: Channel(collection_uuid(node, f"group:{g.uuid}"), g.name, f"Sharing group {g.name}")
         for g in groups
@@ -188,7 +200,13 @@ def _merge(node: Node, peer: Peer, document: dict[str, Any]) -> list[str]:
         detail={"orgs": len(orgs), "groups": len(groups), "version": version},
     )
     refused = node.store.merge_directory(
-        peer.id, version, orgs, groups, channels, node.clock(), audit=[event]
+        peer.id,
+        advertised if advertised is not None else version,
+        orgs,
+        groups,
+        channels,
+        node.clock(),
+        audit=[event],
     )
     if refused:
         node.store.append_audit(

@@ -9,6 +9,7 @@ within a few minutes of when it was made.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -23,13 +24,21 @@ from tabadol.crypto.signing import (
     unb64url,
 )
 from tabadol.domain.audit import AuditEvent, actor_of
-from tabadol.domain.errors import Forbidden, InvalidInput, NotFound, Unauthorized
+from tabadol.domain.errors import (
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+)
 from tabadol.domain.federation import Peer
 from tabadol.domain.model import Principal, PrincipalKind
 from tabadol.services.node import Node, node_id_of
 
 SKEW_US = 300_000_000  # a signed request is good for five minutes either side of now
 _NONCES_KEPT = 100_000
+RATE_PER_S = 50.0  # peer requests per second, sustained (a stream is one request)
+BURST = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,13 +134,36 @@ class NonceCache:
             return True
 
 
+class RateLimiter:
+    """A token bucket per peer: a flooding peer gets 429s while the others go on."""
+
+    def __init__(self, rate: float = RATE_PER_S, burst: int = BURST) -> None:
+        self._rate, self._burst = rate, burst
+        self._buckets: dict[int, tuple[float, float]] = {}  # peer id -> (tokens, at)
+        self._lock = threading.Lock()
+
+    def allow(self, peer_id: int, now_s: float) -> bool:
+        with self._lock:
+            tokens, at = self._buckets.get(peer_id, (float(self._burst), now_s))
+            tokens = min(float(self._burst), tokens + (now_s - at) * self._rate)
+            allowed = tokens >= 1.0
+            self._buckets[peer_id] = (tokens - 1.0 if allowed else tokens, now_s)
+            return allowed
+
+
 _NONCES: dict[str, NonceCache] = {}
-_NONCES_LOCK = threading.Lock()
+_LIMITS: dict[str, RateLimiter] = {}
+_GUARDS_LOCK = threading.Lock()
 
 
 def _nonces(node: Node) -> NonceCache:
-    with _NONCES_LOCK:
+    with _GUARDS_LOCK:
         return _NONCES.setdefault(node.node_id, NonceCache())
+
+
+def _limits(node: Node) -> RateLimiter:
+    with _GUARDS_LOCK:
+        return _LIMITS.setdefault(node.node_id, RateLimiter())
 
 
 def authenticate_peer(
@@ -161,4 +193,6 @@ def authenticate_peer(
         raise Unauthorized("the request signature does not verify") from None
     if not _nonces(node).first_use(request.nonce, request.timestamp_us, now):
         raise Unauthorized("this signed request was already used")
+    if not _limits(node).allow(peer.id, time.monotonic()):
+        raise TooManyRequests(f"more than {RATE_PER_S:.0f} requests per second from this peer")
     return peer

@@ -4,8 +4,9 @@ federation's rules, then one transaction with the peer's cursor.
 An entry is refused (and audited) when its author is unknown, when its audience does not fit
 (an org's own items never travel; a group item's author must be in the group; the TLP must
 allow the audience), when its author is not hosted by the sending peer and the item is not
-CLEAR or GREEN (only the author's node delivers AMBER and stricter), or when its signature does
-not verify against the author's keys. Items of orgs hosted here coming back are skipped.
+CLEAR or GREEN (only the author's node delivers AMBER and stricter), when its author is hosted
+here (no peer speaks for this node's orgs; the feed never sends a node its own items back), or
+when its signature does not verify against the author's keys.
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ def _route(
     if author is None:
         raise Refused("its author is not an org this node knows")
     if author.hosted_here:
-        return None  # this node's own item, back from a peer: it has it
+        raise Refused(f"{author.name!r} is hosted here: its items are published here only")
     if str(entry["id"]) == author.identity_id:
         return None  # an org's identity is its node's directory record: it comes with it
     tlp = TLP.parse(str(entry["tlp"]))

@@ -17,6 +17,7 @@ from tabadol.crypto import peer_request
 
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 45.0  # longer than the stream's keepalive (15 s)
+MAX_EVENT_CHARS = 256 * 1024 * 1024  # a page of 1,000 objects of the largest request size
 
 
 class PeerError(Exception):
@@ -96,9 +97,13 @@ class PeerClient:
                 response.read()
                 raise PeerError(f"stream: HTTP {response.status_code} {_reason(response)}")
             data: list[str] = []
+            size = 0
             for line in response.iter_lines():
                 if line.startswith("data:"):
                     data.append(line[5:].lstrip())
+                    size += len(line)
+                    if size > MAX_EVENT_CHARS:
+                        raise PeerError("stream: an event larger than any page")
                 elif not line and data:
                     try:
                         page = orjson.loads("\n".join(data))

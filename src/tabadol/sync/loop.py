@@ -15,6 +15,7 @@ import httpx
 from tabadol.domain.errors import TabadolError
 from tabadol.domain.federation import Peer
 from tabadol.services import peer_directory
+from tabadol.services.feed import MAX_BATCH
 from tabadol.services.node import Node
 from tabadol.services.sync_in import apply_page
 from tabadol.sync.client import PeerClient, PeerError
@@ -35,12 +36,14 @@ def _take_page(node: Node, client: PeerClient, peer: Peer, page: dict[str, Any])
     """Apply one page of the peer's feed (its directory first, if it changed)."""
     version = page.get("directory")
     if isinstance(version, int) and version != peer.directory_version:
-        refused = peer_directory.take_in(node, peer, client.directory())
+        refused = peer_directory.take_in(node, peer, client.directory(), version)
         for reason in refused:
             log.warning("directory of %s: %s", peer.node_id, reason)
     changes, cursor, head = page.get("changes"), page.get("cursor"), page.get("head")
     if not isinstance(changes, list) or not isinstance(cursor, int) or not isinstance(head, int):
         raise PeerError("a page needs changes, cursor and head")
+    if len(changes) > MAX_BATCH:
+        raise PeerError(f"a page of {len(changes)} changes (at most {MAX_BATCH} are asked for)")
     current = node.store.peer_by_id(peer.id) or peer
     if changes or cursor > current.cursor:
         result = apply_page(node, current, changes, cursor, head)

@@ -24,6 +24,8 @@ log = logging.getLogger("tabadol.web")
 def error_response(request: Request, error: TabadolError) -> Response:
     media = TAXII_21 if request.url.path.startswith("/taxii2") else "application/json"
     headers = {"WWW-Authenticate": "Bearer"} if error.http_status == 401 else None
+    if error.http_status == 429:
+        headers = {"Retry-After": "1"}
     return Response(
         orjson.dumps(error.to_taxii()),
         status_code=error.http_status,

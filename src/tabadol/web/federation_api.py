@@ -58,7 +58,7 @@ def _json(body: dict[str, Any]) -> Response:
 def _page_body(page: FeedPage, node: Node, *, for_peer: bool) -> dict[str, Any]:
     body: dict[str, Any] = {"changes": page.entries, "cursor": page.cursor, "head": page.head}
     if for_peer:
-        body["directory"] = peer_directory.own_document(node)["version"]
+        body["directory"] = peer_directory.advertised_version(node)
     return body
 
 
