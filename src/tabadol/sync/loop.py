@@ -28,6 +28,10 @@ MANAGER_TICK_S = 1.0
 ClientFactory = Callable[[Node, Peer], PeerClient]
 
 
+class PeerPaused(Exception):
+    """The operator paused or removed the peer while a page was on its way: not applied."""
+
+
 def default_client(node: Node, peer: Peer) -> PeerClient:
     return PeerClient(peer.url, node.node_key, node.clock)
 
@@ -44,7 +48,9 @@ def _take_page(node: Node, client: PeerClient, peer: Peer, page: dict[str, Any])
         raise PeerError("a page needs changes, cursor and head")
     if len(changes) > MAX_BATCH:
         raise PeerError(f"a page of {len(changes)} changes (at most {MAX_BATCH} are asked for)")
-    current = node.store.peer_by_id(peer.id) or peer
+    current = node.store.peer_by_id(peer.id)
+    if current is None or current.paused:
+        raise PeerPaused(f"{peer.node_id} was paused or removed here")
     if changes or cursor > current.cursor:
         result = apply_page(node, current, changes, cursor, head)
         if result.refused:
@@ -99,8 +105,8 @@ class PeerSync(threading.Thread):
                     if self.stop_event.is_set():
                         return
                     peer = _take_page(self.node, client, peer, page)
-                    if peer.paused or self.node.store.peer_by_id(peer.id) is None:
-                        return  # paused or removed meanwhile
+            except PeerPaused:
+                return
             except (httpx.HTTPError, PeerError, TabadolError, peer_directory.DirectoryError) as exc:
                 if not self.stop_event.is_set():
                     self._failed(peer, exc)

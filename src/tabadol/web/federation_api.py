@@ -63,8 +63,14 @@ def _page_body(page: FeedPage, node: Node, *, for_peer: bool) -> dict[str, Any]:
 
 
 def _stream(
-    request: Request, read: Callable[[int], FeedPage], after: int, for_peer: bool
+    request: Request,
+    read: Callable[[int], FeedPage],
+    after: int,
+    for_peer: bool,
+    allowed: Callable[[], bool],
 ) -> StreamingResponse:
+    """`allowed` is asked again before every read: a peer paused or removed, or a token
+    revoked, ends its open stream at once (not only its next request)."""
     node = _node(request)
 
     async def events() -> AsyncIterator[bytes]:
@@ -74,6 +80,8 @@ def _stream(
             if node.changes.closed or await request.is_disconnected():
                 return
             with node.changes.listen() as listener:  # before reading: no commit is missed
+                if not await to_thread.run_sync(allowed):
+                    return
                 page = await to_thread.run_sync(read, cursor)
                 body = _page_body(page, node, for_peer=for_peer)
                 if (
@@ -135,7 +143,12 @@ def stream_for_peer(
     """The change feed as it happens (Server-Sent Events), from `after` or Last-Event-ID."""
     node = _node(request)
     start = _after(after, request.headers.get("last-event-id"))
-    return _stream(request, lambda c: peer_changes(node, peer, c, limit), start, True)
+
+    def still_a_peer() -> bool:
+        current = node.store.peer_by_id(peer.id)
+        return current is not None and not current.paused
+
+    return _stream(request, lambda c: peer_changes(node, peer, c, limit), start, True, still_a_peer)
 
 
 # --- member applications ---------------------------------------------------------------------
@@ -163,5 +176,13 @@ def stream_for_member(
     limit: int = Query(default=MAX_BATCH, ge=1),
 ) -> StreamingResponse:
     """What you may read, live (Server-Sent Events); resume with Last-Event-ID or `after`."""
+    node = _node(request)
     start = _after(after, request.headers.get("last-event-id"))
-    return _stream(request, _member_reader(_node(request), principal, limit), start, False)
+
+    def token_valid() -> bool:
+        if principal.token_id is None:
+            return True
+        token = node.store.token_by_id(principal.token_id)
+        return token is not None and token.revoked is None
+
+    return _stream(request, _member_reader(node, principal, limit), start, False, token_valid)
