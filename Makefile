@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 HAZM   := .venv-hazm/.installed
 
-.PHONY: demo test lint bench bench-trust bench-text clean
+.PHONY: demo test lint bench bench-trust bench-text bench-federation clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ bench-trust: $(STAMP)  ## what signatures, sealing and the audit log cost (bench
 
 bench-text: $(STAMP) $(HAZM)  ## search normalization vs hazm, extraction vs iocextract and iocsearcher
 	$(BIN)/python bench/text_bench.py
+
+bench-federation: $(STAMP)  ## sync throughput, publish-to-readable latency, a no-change round at 1M
+	$(BIN)/python bench/federation.py
 
 clean:
 	rm -rf $(VENV) .venv-hazm demo-data .pytest_cache

@@ -155,3 +155,22 @@ def test_member_applications_follow_the_stream_and_resume(pair: dict[str, FedNod
         f"{a.url}/api/v1/changes", params={"after": last_id}, headers=a.auth("Org A1")
     ).json()
     assert [e["id"] for e in resumed["changes"] if e["id"].startswith("note")] == [items[2]["id"]]
+
+
+def test_a_group_that_gains_a_member_elsewhere_sends_its_backlog(
+    pair: dict[str, FedNode],
+) -> None:
+    """Items posted to a group before B1 joined reach B once it joins (as B1 could read them
+    on A); the main cursor had gone past them, so B reads the new channel from its start."""
+    a, b = pair["A"], pair["B"]
+    wait_until(lambda: _knows(a, "Org B1"), "A knows B1")
+    directory.create_group(a.node, OPERATOR, "Later group", "Org A1")
+    before = [note(f"before B1 joined {i}") for i in range(5)]
+    a.publish("Org A1", "Later group", before)
+    marker = note("after, in members")
+    a.publish("Org A1", "members", [marker])
+    wait_until(lambda: marker["id"] in b.received(), "B is past the group items")
+    assert not {o["id"] for o in before} & b.received()
+    directory.add_group_member(a.node, OPERATOR, "Later group", "Org B1")
+    wait_until(lambda: {o["id"] for o in before} <= b.received(), "the backlog at B")
+    wait_until(lambda: len(b.read("Org B1", "Later group")) == 5, "B1 reads the group at B")

@@ -38,6 +38,7 @@ class Peer:
     failures: int = 0  # consecutive failures: the backoff grows with them
     retry_at: int | None = None
     via_peer: int | None = None  # known only through this peer's directory (no direct sync)
+    channels: tuple[str, ...] = ()  # what the peer said this node may receive, last time
 
     @property
     def direct(self) -> bool:

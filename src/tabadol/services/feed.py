@@ -10,13 +10,14 @@ from it and the AMBER+ items this node did not author (`domain.federation`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
 
 from tabadol.domain.federation import ChangeOp, FeedFilter, FeedRow, Peer, peer_feed_filter
 from tabadol.domain.model import Principal
+from tabadol.domain.policy import Visibility
 from tabadol.domain.timestamps import format_us
 from tabadol.services.node import Node
 from tabadol.services.read import Page, visible, with_content
@@ -30,6 +31,7 @@ class FeedPage:
     entries: list[dict[str, Any]]
     cursor: int  # the position to resume after
     head: int  # the node's last position when this page was read
+    channels: list[str] = field(default_factory=list)  # what the reader may receive now
 
 
 class _Names:
@@ -39,12 +41,14 @@ class _Names:
         groups = {g.id: g.uuid for g in node.store.list_groups()}
         self.audience: dict[int, dict[str, str]] = {}
         self.collection_uuid: dict[int, str] = {}
+        self.channel: dict[int, str] = {}  # "members", "public", "group:<uuid>", "org:…"
         for c in node.store.list_collections():
             audience = {"kind": c.kind.value}
             if c.ref is not None and c.kind.value == "group":
                 audience["group"] = groups[c.ref]
             self.audience[c.id] = audience
             self.collection_uuid[c.id] = c.uuid
+            self.channel[c.id] = ":".join(audience.values())
         self.identity = {org.id: org.identity_id for org in node.store.list_orgs()}
 
 
@@ -78,14 +82,23 @@ def read_feed(
     return rows, head, last if len(rows) == limit else max(last, head)
 
 
-def peer_changes(node: Node, peer: Peer, after: int, limit: int) -> FeedPage:
-    """What `peer` receives after position `after`."""
+def peer_changes(
+    node: Node, peer: Peer, after: int, limit: int, channel: str | None = None
+) -> FeedPage:
+    """What `peer` receives after position `after` (only from `channel`, for a backfill),
+    with the channels it may receive now. A peer that finds a new channel among them (a group
+    gained one of its orgs; this node learnt that it hosts a member) reads that channel from
+    the start: the main cursor already went past items it was not entitled to then."""
     names = _Names(node)
     flt = peer_feed_filter(
         peer, node.store.list_orgs(), node.store.list_collections(), node.store.list_groups()
     )
+    channels = sorted(names.channel[c] for c in flt.visible.collection_ids)
+    if channel is not None:
+        only = {c for c in flt.visible.collection_ids if names.channel[c] == channel}
+        flt = replace(flt, visible=Visibility(frozenset(only)))
     rows, head, cursor = read_feed(node, flt, after, limit)
-    return FeedPage([_entry(row, names, row.body) for row in rows], cursor, head)
+    return FeedPage([_entry(row, names, row.body) for row in rows], cursor, head, channels)
 
 
 def member_changes(node: Node, principal: Principal, after: int, limit: int) -> FeedPage:

@@ -66,9 +66,15 @@ class _Directory:
 
 
 def apply_page(
-    node: Node, peer: Peer, entries: Sequence[dict[str, Any]], cursor: int, head: int
+    node: Node,
+    peer: Peer,
+    entries: Sequence[dict[str, Any]],
+    cursor: int,
+    head: int,
+    channels: Sequence[str] | None = None,
 ) -> SyncResult:
-    """Admit the entries and store them with the new cursor, in one transaction."""
+    """Admit the entries and store them with the new cursor (and the channels the peer now
+    sends, once their backfill is done), in one transaction."""
     known = _Directory(node)
     result = SyncResult()
     batches: dict[tuple[int, int], list[tuple[dict[str, Any], TLP]]] = {}
@@ -109,7 +115,7 @@ def apply_page(
         },
     )
     result.stored, result.deleted = node.store.apply_peer_changes(
-        peer.id, cursor, head, puts, deletes, node.clock(), audit=[event]
+        peer.id, cursor, head, puts, deletes, node.clock(), channels=channels, audit=[event]
     )
     return result
 

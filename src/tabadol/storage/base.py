@@ -378,10 +378,12 @@ class Store(Protocol):
         deletes: Sequence[SyncDelete],
         now: int,
         *,
+        channels: Sequence[str] | None = None,
         audit: Sequence[AuditEvent] = (),
     ) -> tuple[int, int]:
         """Apply a peer's changes and move its cursor in ONE transaction (so a crash never
-        loses or repeats a change); return how many versions were stored and deleted."""
+        loses or repeats a change), recording the channels it sends, if given; return how
+        many versions were stored and deleted."""
         ...
 
     def close(self) -> None: ...

@@ -55,13 +55,13 @@ class PeerClient:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
 
-    def _signed(self, path: str, params: dict[str, int]) -> tuple[str, dict[str, str]]:
+    def _signed(self, path: str, params: dict[str, int | str]) -> tuple[str, dict[str, str]]:
         query = urlencode(params)
         target = f"{self._prefix}{path}" + (f"?{query}" if query else "")
         auth = peer_request.authorization(self._key, "GET", target, b"", self._clock())
         return f"{self._base}{path}" + (f"?{query}" if query else ""), {"Authorization": auth}
 
-    def _get(self, path: str, params: dict[str, int] | None = None) -> dict[str, Any]:
+    def _get(self, path: str, params: dict[str, int | str] | None = None) -> dict[str, Any]:
         url, headers = self._signed(path, params or {})
         response = self._http.get(url, headers=headers)
         if response.status_code != 200:
@@ -84,8 +84,11 @@ class PeerClient:
     def directory(self) -> dict[str, Any]:
         return self._get("/federation/v1/directory")
 
-    def changes(self, after: int, limit: int = 1000) -> dict[str, Any]:
-        return self._get("/federation/v1/changes", {"after": after, "limit": limit})
+    def changes(self, after: int, limit: int = 1000, channel: str | None = None) -> dict[str, Any]:
+        params: dict[str, int | str] = {"after": after, "limit": limit}
+        if channel is not None:
+            params["channel"] = channel
+        return self._get("/federation/v1/changes", params)
 
     def stream(self, after: int) -> Iterator[dict[str, Any]]:
         """The pages of the change stream from `after`, as they come, until it ends."""

@@ -51,13 +51,40 @@ def _take_page(node: Node, client: PeerClient, peer: Peer, page: dict[str, Any])
     current = node.store.peer_by_id(peer.id)
     if current is None or current.paused:
         raise PeerPaused(f"{peer.node_id} was paused or removed here")
+    channels = page.get("channels")
+    offered = [str(c) for c in channels] if isinstance(channels, list) else None
     if changes or cursor > current.cursor:
         result = apply_page(node, current, changes, cursor, head)
         if result.refused:
             log.warning("%s: refused %d items", peer.node_id, len(result.refused))
     else:
         node.store.record_peer_contact(peer.id, head, node.clock())
+    current = node.store.peer_by_id(peer.id) or current
+    if offered is not None and set(offered) != set(current.channels):
+        _backfill(node, client, current, set(offered) - set(current.channels), offered)
     return node.store.peer_by_id(peer.id) or current
+
+
+def _backfill(
+    node: Node, client: PeerClient, peer: Peer, new: set[str], offered: list[str]
+) -> None:
+    """Read newly offered channels from their start, without moving the main cursor (which
+    went past what this node was not entitled to then); then record the channels."""
+    if peer.cursor > 0 and peer.channels:
+        for channel in sorted(new):
+            after = 0
+            while True:
+                page = client.changes(after, channel=channel)
+                changes = page.get("changes")
+                if not isinstance(changes, list) or not changes:
+                    break
+                if len(changes) > MAX_BATCH:
+                    raise PeerError(f"a page of {len(changes)} changes")
+                apply_page(node, peer, changes, peer.cursor, int(page.get("head", 0)))
+                if int(page.get("cursor", after)) <= after:
+                    break
+                after = int(page["cursor"])
+    apply_page(node, peer, [], peer.cursor, peer.peer_head, channels=offered)
 
 
 def sync_once(node: Node, peer: Peer, client: PeerClient | None = None) -> Peer:

@@ -59,6 +59,7 @@ def _page_body(page: FeedPage, node: Node, *, for_peer: bool) -> dict[str, Any]:
     body: dict[str, Any] = {"changes": page.entries, "cursor": page.cursor, "head": page.head}
     if for_peer:
         body["directory"] = peer_directory.advertised_version(node)
+        body["channels"] = page.channels
     return body
 
 
@@ -127,10 +128,12 @@ def changes_for_peer(
     peer: PeerCaller,
     after: int = Query(default=0, ge=0),
     limit: int = Query(default=MAX_BATCH, ge=1),
+    channel: str | None = Query(default=None, description="Only this channel (a backfill)."),
 ) -> Response:
     """A page of the change feed as this peer may receive it."""
     node = _node(request)
-    return _json(_page_body(peer_changes(node, peer, after, limit), node, for_peer=True))
+    page = peer_changes(node, peer, after, limit, channel)
+    return _json(_page_body(page, node, for_peer=True))
 
 
 @router.get("/federation/v1/stream")

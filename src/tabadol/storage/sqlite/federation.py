@@ -3,6 +3,7 @@ application of a peer's changes (with its cursor, in one transaction)."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
@@ -30,7 +31,7 @@ from tabadol.storage.sqlite.versions import (
 
 PEER_COLUMNS = (
     "id, node_id, url, public_key, paused, created, cursor, peer_head, directory_version,"
-    " last_ok, last_error, last_error_at, failures, retry_at, via_peer"
+    " last_ok, last_error, last_error_at, failures, retry_at, via_peer, channels"
 )
 
 
@@ -51,6 +52,7 @@ def peer_row(row: tuple[Any, ...]) -> Peer:
         failures=row[12],
         retry_at=row[13],
         via_peer=row[14],
+        channels=tuple(json.loads(row[15])),
     )
 
 

@@ -166,7 +166,8 @@ MIGRATIONS: list[str] = [
         last_error_at INTEGER,
         failures INTEGER NOT NULL DEFAULT 0,
         retry_at INTEGER,
-        via_peer INTEGER
+        via_peer INTEGER,
+        channels TEXT NOT NULL DEFAULT '[]'
     );
     ALTER TABLE orgs ADD COLUMN home_peer INTEGER;
     ALTER TABLE groups ADD COLUMN home_peer INTEGER;

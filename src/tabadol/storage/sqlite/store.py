@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
@@ -634,6 +635,7 @@ class SQLiteStore:
         deletes: Sequence[SyncDelete],
         now: int,
         *,
+        channels: Sequence[str] | None = None,
         audit: Sequence[AuditEvent] = (),
     ) -> tuple[int, int]:
         def txn(conn: sqlite3.Connection) -> tuple[int, int]:
@@ -643,6 +645,11 @@ class SQLiteStore:
                 " last_ok = ?, failures = 0, retry_at = NULL WHERE id = ?",
                 (cursor, peer_head, now, peer_id),
             )
+            if channels is not None:
+                conn.execute(
+                    "UPDATE peers SET channels = ? WHERE id = ?",
+                    (json.dumps(sorted(channels)), peer_id),
+                )
             self._audit_txn(conn, audit, now)
             return done
 
