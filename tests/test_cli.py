@@ -262,3 +262,41 @@ def test_audit_commands_verify_show_head_and_prove(data: Path, tmp_path: Path) -
     assert proof["old_root"] == json.loads(head.read_text())["root_hash"]
     shown, _ = tabadol("audit", "show", "--action", "org.add", "--json", "--data", data)
     assert [json.loads(line)["detail"]["org"] for line in shown.splitlines()][-1] == "Later"
+
+
+def test_peer_commands(data: Path, tmp_path: Path) -> None:
+    """node show gives what peer add takes; list, status, pause, resume and remove follow the
+    peer; mistakes are one line."""
+    other = tmp_path / "other"
+    tabadol("init", other)
+    shown, _ = tabadol("node", "show", "--json", "--data", other)
+    card = json.loads(shown)
+    tabadol("peer", "add", "http://127.0.0.1:9", "--key", card["node_key"], "--data", data)
+    listed, _ = tabadol("peer", "list", "--data", data)
+    assert card["node_id"][:8] in listed
+    status, _ = tabadol("peer", "status", "--json", "--data", data)
+    (row,) = json.loads(status)
+    assert row["node_id"] == card["node_id"]
+    assert row["state"] == "not yet reached"
+    assert row["cursor"] == 0
+    tabadol("peer", "pause", card["node_id"], "--data", data)
+    (row,) = json.loads(tabadol("peer", "status", "--json", "--data", data)[0])
+    assert row["state"] == "paused"
+    tabadol("peer", "resume", card["node_id"], "--data", data)
+    _, err = tabadol("peer", "sync", card["node_id"], "--data", data, ok=False)
+    assert len(err.strip().splitlines()) == 1  # nothing listens on port 9
+    tabadol("peer", "remove", card["node_id"], "--data", data)
+    assert json.loads(tabadol("peer", "status", "--json", "--data", data)[0]) == []
+    for args, message in [
+        (["peer", "add", "http://x", "--key", "not-a-key"], "not a node key"),
+        (["peer", "add", "ftp://x", "--key", card["node_key"]], "http(s) URL"),
+        (["peer", "pause", "nobody"], "no peer"),
+    ]:
+        _, err = tabadol(*args, "--data", data, ok=False)
+        assert message in err
+        assert len(err.strip().splitlines()) == 1
+    own, _ = tabadol("node", "show", "--json", "--data", data)
+    _, err = tabadol(
+        "peer", "add", "http://x", "--key", json.loads(own)["node_key"], "--data", data, ok=False
+    )
+    assert "own key" in err

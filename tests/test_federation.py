@@ -11,8 +11,10 @@ import httpx
 import orjson
 import pytest
 
+from tabadol.domain.errors import Forbidden
+from tabadol.domain.keys import KeyPurpose
 from tabadol.domain.tlp import TLP
-from tabadol.services import directory
+from tabadol.services import directory, keys
 from tabadol.services.directory import OPERATOR
 
 from .federation import FedNode, federation, note, wait_until
@@ -50,6 +52,10 @@ def test_each_node_holds_exactly_what_its_orgs_may_read(trio: dict[str, FedNode]
     assert c.received() == everyone
     opened = {o["id"]: o for o in b.read("Org B1", "AB group")}
     assert opened[red["id"]]["content"] == "RED for the working group"
+    # it travelled and is stored as ciphertext: B's files never hold the plaintext
+    stored = b"".join(p.read_bytes() for p in b.data.glob("tabadol.db*"))
+    assert b"RED for the working group" not in stored
+    assert b"for the working group" in stored  # the AMBER control item is in clear
 
 
 @pytest.fixture
@@ -174,3 +180,35 @@ def test_a_group_that_gains_a_member_elsewhere_sends_its_backlog(
     directory.add_group_member(a.node, OPERATOR, "Later group", "Org B1")
     wait_until(lambda: {o["id"] for o in before} <= b.received(), "the backlog at B")
     wait_until(lambda: len(b.read("Org B1", "Later group")) == 5, "B1 reads the group at B")
+
+
+def test_key_rotation_and_revocation_reach_the_peers(pair: dict[str, FedNode]) -> None:
+    """A rotates A1's keys and revokes the old signing key: B learns both from A's signed
+    directory, so what A1 signs with its new key verifies at B, and the old key is revoked
+    there too."""
+    a, b = pair["A"], pair["B"]
+    wait_until(lambda: _knows(b, "Org A1"), "B knows A1")
+    org = a.node.store.org_by_name("Org A1")
+    assert org is not None
+    old = keys.current_key(a.node, org, KeyPurpose.SIGN)
+    assert old is not None
+    keys.rotate_keys(a.node, OPERATOR, org)
+    keys.revoke_key(a.node, OPERATOR, old.key_id, "laptop stolen")
+    after = note("signed with the new key")
+    a.publish("Org A1", "members", [after])
+    wait_until(lambda: after["id"] in b.received(), "the item signed with the new key")
+
+    def revoked_at_b() -> bool:
+        copy = b.node.store.keys_by_id([old.key_id]).get(old.key_id)
+        return copy is not None and copy.revoked_at is not None
+
+    wait_until(revoked_at_b, "the revocation at B")
+    copy = b.node.store.keys_by_id([old.key_id])[old.key_id]
+    assert copy.revoked_reason == "laptop stolen"
+    remote = b.node.store.org_by_name("Org A1")
+    assert remote is not None
+    current = keys.current_key(b.node, remote, KeyPurpose.SIGN)
+    assert current is not None
+    assert current.key_id != old.key_id
+    with pytest.raises(Forbidden):  # B's operator cannot touch the keys of A's org
+        keys.revoke_key(b.node, OPERATOR, current.key_id, "not B's to revoke")

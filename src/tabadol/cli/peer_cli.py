@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
+import httpx
 import typer
 from rich.table import Table
 
@@ -145,6 +146,6 @@ def peer_sync(node_id: str, data: DataDir = DEFAULT_DATA) -> None:
             done = sync_once(node, peer)
         except PeerError as exc:
             raise fail(str(exc)) from None
-        except OSError as exc:
+        except (httpx.HTTPError, OSError) as exc:
             raise fail(f"{peer.url}: {exc}") from None
     out.print(f"synced with {node_id}: cursor {done.cursor}", highlight=False)

@@ -182,6 +182,8 @@ def revoke_key(
     org = node.store.org_by_id(found.org_id)
     assert org is not None
     _require_manager(actor, org)
+    if not org.hosted_here:
+        raise Forbidden(f"{org.name!r} is hosted by a peer node: its keys change there")
     reason = reason.strip()
     if not reason:
         raise InvalidInput("give a reason for the revocation")
