@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -79,10 +80,52 @@ def serve(
 def demo(
     data: DataDir = Path("demo-data"),
     host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
-    port: Annotated[int | None, typer.Option(help="Listen port.")] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port of the first node (the others follow it).")
+    ] = None,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="Set up, print, exit.")] = False,
+    single: Annotated[
+        bool, typer.Option("--single", help="One node hosting all three members.")
+    ] = False,
 ) -> None:
-    """Create (once) a demo community and serve it: 3 members, a working group, fa/ar/en."""
+    """Create (once) a demo community and serve it: three members writing Persian, Arabic and
+    English, a working group of two; by default as a federation of three nodes, one per
+    member, syncing with each other."""
+    if single:
+        _demo_single(data, host, port, no_serve)
+        return
+    if (data / "keys").exists():
+        raise fail(f"{data} holds a single-node demo: use --single, or another --data")
+    from tabadol.services.demo_federation import federation_tokens, populate_federation
+
+    nodes = guarded(lambda: populate_federation(data, port or 8470))
+    out.print(f"\n[bold]tabadol demo federation[/bold] — three nodes under {data}")
+    for node, token in guarded(lambda: federation_tokens(nodes)):
+        base = f"http://{host or '127.0.0.1'}:{node.port}"
+        out.print(f"\n  [bold]{node.org}[/bold] on its own node ({node.data})")
+        out.print(f"    TAXII 2.1: {base}/taxii2/   native API docs: {base}/api/v1/docs")
+        out.print(
+            f"    {token.org} ({token.role}): {token.secret}", highlight=False, soft_wrap=True
+        )
+    out.print(
+        "\n  the nodes sync as soon as they run; try, after a second:\n"
+        f'  curl -H "Authorization: Bearer <{nodes[2].org} token>"'
+        f' "http://127.0.0.1:{nodes[2].port}/api/v1/search?q=فیشینگ"\n',
+        highlight=False,
+        soft_wrap=True,
+    )
+    if not no_serve:
+        from tabadol.web.app import create_app, run_servers
+
+        apps = []
+        for node in nodes:
+            settings = guarded(partial(load_settings, node.data, host=host, port=node.port))
+            opener = partial(open_node, node.data, host=host, port=node.port)
+            apps.append((create_app(opener), settings))
+        run_servers(apps)
+
+
+def _demo_single(data: Path, host: str | None, port: int | None, no_serve: bool) -> None:
     if not (data / "keys").exists():
         guarded(lambda: init_node(data, load_settings(data, node_name="tabadol demo")))
     with node_at(data) as node:

@@ -66,61 +66,21 @@ def _report(
     )
 
 
-def _publish(node: Node, org: Org, collection: Collection, objects: list[dict[str, Any]]) -> None:
+def publish_as(node: Node, org: Org, collection: Collection, objects: list[dict[str, Any]]) -> None:
     status = publish_objects(node, org_principal(node, org, Role.PUBLISHER), collection, objects)
     if status.failures:
         raise RuntimeError(f"demo content refused: {status.failures}")
 
 
-def populate(node: Node) -> None:
-    """Create the demo community in an empty node (idempotent: skips if already there)."""
-    if node.store.org_by_name(ORGS[0]) is not None:
-        return
-    pardis, rafidain, northwind = (directory.add_org(node, name) for name in ORGS)
-    group = directory.create_group(node, OPERATOR, GROUP, pardis.name)
-    directory.add_group_member(node, OPERATOR, GROUP, rafidain.name)
-    now = format_us(node.clock())
-    members = collection_by_kind(node, AudienceKind.MEMBERS)
-    public = collection_by_kind(node, AudienceKind.PUBLIC)
-    working_group = collection_by_kind(node, AudienceKind.GROUP, group.id)
-    own = collection_by_kind(node, AudienceKind.ORG, northwind.id)
+Plan = list[tuple[str, str, list[dict[str, Any]]]]  # (org, channel, objects)
 
+
+def plan(now: str) -> Plan:
+    """The demo content: who publishes what into which channel ("members", "public",
+    "group" — the working group — or "own", the org's own channel)."""
+    pardis, rafidain, northwind = ORGS
     phishing_ip = _indicator(
         now, "Phishing server", "[ipv4-addr:value = '198.51.100.23']", TLP.GREEN
-    )
-    _publish(
-        node,
-        pardis,
-        members,
-        [
-            phishing_ip,
-            _report(
-                now,
-                "کارزار فیشینگ علیه مشتریان بانک‌ها",
-                "از هفته‌ی گذشته پیامک‌هایی با پیوند به درگاه پرداخت جعلی برای مشتریان بانک‌ها ارسال "
-                "می‌شود. سرور فیشینگ در نشانی ۱۹۸٫۵۱٫۱۰۰٫۲۳ میزبانی می‌شود و دامنه‌ی "
-                "pay-mellat[.]example را به کار می‌برد. بیش از ۷۰۰ کاربر گزارش داده‌اند.",
-                [phishing_ip["id"]],
-                "fa",
-                TLP.GREEN,
-            ),
-        ],
-    )
-    _publish(
-        node,
-        rafidain,
-        members,
-        [
-            _report(
-                now,
-                "حملة تصيّد تستهدف عملاء المصارف",
-                "رصدنا رسائل نصية تحتوي على روابط إلى بوابة دفع مزيفة. يستضيف الخادم على العنوان "
-                "١٩٨٫٥١٫١٠٠٫٢٣ صفحات تصيّد باللغة الفارسية والعربية. نوصي بحظر العنوان فوراً.",
-                [phishing_ip["id"]],
-                "ar",
-                TLP.GREEN,
-            )
-        ],
     )
     advisory = _indicator(
         now,
@@ -128,85 +88,140 @@ def populate(node: Node) -> None:
         "[x-crypto-wallet:value = 'bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq']",
         TLP.CLEAR,
     )
-    _publish(
-        node,
-        northwind,
-        public,
-        [
-            advisory,
-            _report(
-                now,
-                "Advisory: ransomware campaign against municipal services",
-                "A ransomware group is encrypting file servers of municipal services and asks for "
-                "payment to a Bitcoin wallet. Patch VPN appliances and keep offline backups.",
-                [advisory["id"]],
-                "en",
-                TLP.CLEAR,
-            ),
-        ],
-    )
     plc = _sdo(
         "vulnerability",
         now,
         name="CVE-2024-0000 (demo) in PLC web interface",
         object_marking_refs=[TLP.AMBER.marking_id],
     )
-    _publish(
-        node,
-        pardis,
-        working_group,
-        [
-            plc,
-            _report(
-                now,
-                "آسیب‌پذیری در رابط وب کنترل‌گرهای صنعتی",
-                "در کنترل‌گرهای منطقی برنامه‌پذیر نصب‌شده در ایستگاه‌های پمپاژ، رابط وب بدون "
-                "احراز هویت در دسترس است. فقط برای اعضای کارگروه.",
-                [plc["id"]],
-                "fa",
-                TLP.AMBER,
-            ),
-        ],
-    )
-    _publish(
-        node,
-        rafidain,
-        working_group,
-        [
-            _sdo(
-                "note",
-                now,
-                content="تم التحقق من الثغرة في محطتين لدينا. التحديث متاح من المصنّع.",
-                object_refs=[plc["id"]],
-                lang="ar",
-                object_marking_refs=[TLP.AMBER.marking_id],
-            ),
-            # TLP:RED: end-to-end encrypted to the two members of the working group
-            _sdo(
-                "note",
-                now,
-                content="عناوين المحطتين المتأثرتين: ١٠٫٢٠٫٣٠٫٤٠ و١٠٫٢٠٫٣٠٫٤١. لا تُشارك.",
-                object_refs=[plc["id"]],
-                lang="ar",
-                object_marking_refs=[TLP.RED.marking_id],
-            ),
-        ],
-    )
-    _publish(
-        node,
-        northwind,
-        own,
-        [
-            _sdo(
-                "note",
-                now,
-                content="Internal: incident 2026-114 is contained; do not share yet.",
-                object_refs=[advisory["id"]],
-                lang="en",
-                object_marking_refs=[TLP.AMBER_STRICT.marking_id],
-            )
-        ],
-    )
+    return [
+        (
+            pardis,
+            "members",
+            [
+                phishing_ip,
+                _report(
+                    now,
+                    "کارزار فیشینگ علیه مشتریان بانک‌ها",
+                    "از هفته‌ی گذشته پیامک‌هایی با پیوند به درگاه پرداخت جعلی برای مشتریان"
+                    " بانک‌ها ارسال می‌شود. سرور فیشینگ در نشانی ۱۹۸٫۵۱٫۱۰۰٫۲۳ میزبانی می‌شود و"
+                    " دامنه‌ی pay-mellat[.]example را به کار می‌برد. بیش از ۷۰۰ کاربر گزارش"
+                    " داده‌اند.",
+                    [phishing_ip["id"]],
+                    "fa",
+                    TLP.GREEN,
+                ),
+            ],
+        ),
+        (
+            rafidain,
+            "members",
+            [
+                _report(
+                    now,
+                    "حملة تصيّد تستهدف عملاء المصارف",
+                    "رصدنا رسائل نصية تحتوي على روابط إلى بوابة دفع مزيفة. يستضيف الخادم على"
+                    " العنوان ١٩٨٫٥١٫١٠٠٫٢٣ صفحات تصيّد باللغة الفارسية والعربية. نوصي بحظر"
+                    " العنوان فوراً.",
+                    [phishing_ip["id"]],
+                    "ar",
+                    TLP.GREEN,
+                )
+            ],
+        ),
+        (
+            northwind,
+            "public",
+            [
+                advisory,
+                _report(
+                    now,
+                    "Advisory: ransomware campaign against municipal services",
+                    "A ransomware group is encrypting file servers of municipal services and asks"
+                    " for payment to a Bitcoin wallet. Patch VPN appliances and keep offline"
+                    " backups.",
+                    [advisory["id"]],
+                    "en",
+                    TLP.CLEAR,
+                ),
+            ],
+        ),
+        (
+            pardis,
+            "group",
+            [
+                plc,
+                _report(
+                    now,
+                    "آسیب‌پذیری در رابط وب کنترل‌گرهای صنعتی",
+                    "در کنترل‌گرهای منطقی برنامه‌پذیر نصب‌شده در ایستگاه‌های پمپاژ، رابط وب بدون"
+                    " احراز هویت در دسترس است. فقط برای اعضای کارگروه.",
+                    [plc["id"]],
+                    "fa",
+                    TLP.AMBER,
+                ),
+            ],
+        ),
+        (
+            rafidain,
+            "group",
+            [
+                _sdo(
+                    "note",
+                    now,
+                    content="تم التحقق من الثغرة في محطتين لدينا. التحديث متاح من المصنّع.",
+                    object_refs=[plc["id"]],
+                    lang="ar",
+                    object_marking_refs=[TLP.AMBER.marking_id],
+                ),
+                # TLP:RED: end-to-end encrypted to the two members of the working group
+                _sdo(
+                    "note",
+                    now,
+                    content="عناوين المحطتين المتأثرتين: ١٠٫٢٠٫٣٠٫٤٠ و١٠٫٢٠٫٣٠٫٤١. لا تُشارك.",
+                    object_refs=[plc["id"]],
+                    lang="ar",
+                    object_marking_refs=[TLP.RED.marking_id],
+                ),
+            ],
+        ),
+        (
+            northwind,
+            "own",
+            [
+                _sdo(
+                    "note",
+                    now,
+                    content="Internal: incident 2026-114 is contained; do not share yet.",
+                    object_refs=[advisory["id"]],
+                    lang="en",
+                    object_marking_refs=[TLP.AMBER_STRICT.marking_id],
+                )
+            ],
+        ),
+    ]
+
+
+def channel_of(node: Node, org: Org, channel: str) -> Collection:
+    if channel == "group":
+        group = node.store.group_by_name(GROUP)
+        assert group is not None
+        return collection_by_kind(node, AudienceKind.GROUP, group.id)
+    if channel == "own":
+        return collection_by_kind(node, AudienceKind.ORG, org.id)
+    return collection_by_kind(node, AudienceKind(channel))
+
+
+def populate(node: Node) -> None:
+    """Create the demo community in one empty node (idempotent: skips if already there)."""
+    if node.store.org_by_name(ORGS[0]) is not None:
+        return
+    orgs = {name: directory.add_org(node, name) for name in ORGS}
+    directory.create_group(node, OPERATOR, GROUP, ORGS[0])
+    directory.add_group_member(node, OPERATOR, GROUP, ORGS[1])
+    for org_name, channel, objects in plan(format_us(node.clock())):
+        org = orgs[org_name]
+        publish_as(node, org, channel_of(node, org, channel), objects)
 
 
 def demo_tokens(node: Node) -> list[DemoToken]:

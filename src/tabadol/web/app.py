@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from types import FrameType
@@ -88,3 +89,20 @@ def server(app: FastAPI, host: str, port: int, log_level: str) -> uvicorn.Server
 
 def run_server(app: FastAPI, settings: Settings) -> None:
     server(app, settings.host, settings.port, settings.log_level).run()
+
+
+def run_servers(apps: list[tuple[FastAPI, Settings]]) -> None:
+    """Several nodes in one process (the demo federation): all but the last in threads; when
+    the last stops (Ctrl-C), the others stop too."""
+    servers = [server(app, s.host, s.port, s.log_level) for app, s in apps]
+    threads = [threading.Thread(target=srv.run, daemon=True) for srv in servers[:-1]]
+    for thread in threads:
+        thread.start()
+    try:
+        servers[-1].run()
+    finally:
+        for srv in servers[:-1]:
+            end_streams(srv.config.app)
+            srv.should_exit = True
+        for thread in threads:
+            thread.join(10)
