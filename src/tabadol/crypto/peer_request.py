@@ -1,7 +1,8 @@
 """Signed requests between nodes: each peer request carries an Ed25519 signature by the
-sending node's key over what the request is (method, target, body digest) and when it was
-made, so a user's stolen bearer token never lets anyone act as a peer, and a captured request
-cannot be replayed outside its short window or changed on the way.
+sending node's key over what the request is (method, target, body digest), which node it is
+for, and when it was made, so a user's stolen bearer token never lets anyone act as a peer,
+and a captured request cannot be changed on the way, replayed outside its short window, or
+replayed to another node.
 
 Written here (not HTTP Message Signatures, RFC 9421) because no maintained Python library
 implements RFC 9421 with Ed25519 for both httpx and Starlette; the format is deliberately
@@ -34,19 +35,24 @@ class SignedRequest:
     signature: bytes
 
 
-def payload(method: str, target: str, timestamp_us: int, nonce: str, body: bytes) -> bytes:
-    """The bytes a peer request's signature covers. `target` is the path with its query."""
+def payload(
+    method: str, target: str, timestamp_us: int, nonce: str, body: bytes, to_node: str
+) -> bytes:
+    """The bytes a peer request's signature covers. `target` is the path with its query;
+    `to_node` the id of the node the request is for."""
     digest = hashlib.sha256(body).hexdigest()
     return b"\n".join(
-        [_DOMAIN, method.upper().encode(), target.encode(), str(timestamp_us).encode(),
-         nonce.encode(), digest.encode()]
+        [_DOMAIN, method.upper().encode(), target.encode(), to_node.encode(),
+         str(timestamp_us).encode(), nonce.encode(), digest.encode()]
     )  # fmt: skip
 
 
-def authorization(key: SigningKey, method: str, target: str, body: bytes, timestamp_us: int) -> str:
-    """The Authorization header value for one request."""
+def authorization(
+    key: SigningKey, method: str, target: str, body: bytes, timestamp_us: int, to_node: str
+) -> str:
+    """The Authorization header value for one request to the node `to_node`."""
     nonce = b64url(secrets.token_bytes(16))
-    value = sign(key, payload(method, target, timestamp_us, nonce, body))
+    value = sign(key, payload(method, target, timestamp_us, nonce, body, to_node))
     kid = key_id(bytes(key.verify_key))
     return f'{SCHEME} key="{kid}", ts="{timestamp_us}", nonce="{nonce}", sig="{b64url(value)}"'
 
@@ -69,10 +75,18 @@ def parse(header: str) -> SignedRequest:
     return SignedRequest(kid, timestamp, nonce, signature)
 
 
-def check(request: SignedRequest, public_key: bytes, method: str, target: str, body: bytes) -> None:
-    """Verify the signature of a parsed request against the peer's node key."""
+def check(
+    request: SignedRequest,
+    public_key: bytes,
+    method: str,
+    target: str,
+    body: bytes,
+    to_node: str,
+) -> None:
+    """Verify the signature of a parsed request, made for this node (`to_node`), against the
+    peer's node key."""
     verify(
         public_key,
-        payload(method, target, request.timestamp_us, request.nonce, body),
+        payload(method, target, request.timestamp_us, request.nonce, body, to_node),
         request.signature,
     )

@@ -12,6 +12,8 @@ import hashlib
 import threading
 from typing import Any
 
+import orjson
+
 from tabadol.crypto.canonical import canonical
 from tabadol.crypto.directory_doc import DOCUMENT_TYPE, sign_document, verify_document
 from tabadol.crypto.sealing import InvalidEncryptionKey, check_encryption_key, x25519_key_id
@@ -31,7 +33,7 @@ from tabadol.domain.timestamps import TimestampError, format_us, parse_us
 from tabadol.services.node import Node, collection_uuid, node_id_of
 from tabadol.storage.base import Channel, RemoteGroup, RemoteOrg
 
-_CACHE: dict[str, tuple[int, dict[str, Any]]] = {}  # node id -> (audit size, document)
+_CACHE: dict[str, tuple[str, dict[str, Any]]] = {}  # node id -> (fingerprint, document)
 _CACHE_LOCK = threading.Lock()
 
 
@@ -53,8 +55,8 @@ def _key_json(key: OrgKey) -> dict[str, Any]:
 
 def own_document(node: Node) -> dict[str, Any]:
     """This node's signed directory, with its peers' directories relayed. Rebuilt when the
-    audit log grew (every directory change writes an audit entry)."""
-    size = node.store.audit_size()
+    directory changed (orgs, keys, groups, members, peers' directories)."""
+    size = node.store.directory_fingerprint()
     with _CACHE_LOCK:
         cached = _CACHE.get(node.node_id)
         if cached is not None and cached[0] == size:
@@ -98,7 +100,7 @@ def own_document(node: Node) -> dict[str, Any]:
     }
     body["version"] = version_of(body)
     document = sign_document(body, node.node_key)
-    document["relayed"] = [doc for doc in _received(node).values()]
+    document["relayed"] = [orjson.loads(doc) for doc in node.store.received_directories()]
     with _CACHE_LOCK:
         _CACHE[node.node_id] = (size, document)
     return document
@@ -120,26 +122,19 @@ def version_of(body: dict[str, Any]) -> int:
     return int.from_bytes(hashlib.sha256(canonical(unsigned)).digest()[:6], "big")
 
 
-# The signed directories received from peers, relayed as they came (in memory: they are
-# fetched again from each peer after a restart).
-_RECEIVED: dict[str, dict[str, dict[str, Any]]] = {}
-
-
-def _received(node: Node) -> dict[str, dict[str, Any]]:
-    return _RECEIVED.setdefault(node.node_id, {})
-
-
 def take_in(
     node: Node, peer: Peer, document: dict[str, Any], advertised: int | None = None
 ) -> list[str]:
     """Verify and merge a peer's directory (and the ones it relays); return what was refused.
-    `advertised` is the version the peer's feed announced (kept, to refetch on a change).
-    Raises DirectoryError when the peer's own document is not signed by its node key."""
+    `advertised` is the version the peer's feed announced, recorded once everything was taken
+    in (so a failure makes the next page fetch it again). Raises DirectoryError when the
+    peer's own document is not signed by its node key."""
+    own = _signed_part(document)
     try:
-        verify_document(_signed_part(document), peer.public_key)
+        verify_document(own, peer.public_key)
     except SignatureError as exc:
         raise DirectoryError(f"the directory of {peer.node_id}: {exc}") from None
-    refused = _merge(node, peer, document, advertised)
+    refused = _merge(node, peer, document)
     vouched = {
         item.get("node_id"): item.get("node_key")
         for item in document.get("peers", [])
@@ -154,13 +149,20 @@ def take_in(
             continue  # ourselves, a peer we hear directly, or a node the peer does not vouch for
         try:
             public = unb64url(str(vouched[origin]))
+            # the key must be the document's own and name the node: a peer cannot vouch a key
+            # of its choosing for another node (node ids derive from node keys)
+            if unb64url(str(relayed.get("node_key"))) != public or node_id_of(public) != origin:
+                raise DirectoryError("the vouched key is not the key of that node")
             verify_document(relayed, public)
             indirect = node.store.add_indirect_peer(str(origin), public, peer.id, node.clock())
-        except (SignatureError, ValueError, Conflict) as exc:
+            refused += _merge(node, indirect, relayed)
+        except (SignatureError, ValueError, Conflict, DirectoryError) as exc:
             refused.append(f"relayed directory of {origin}: {exc}")
-            continue
-        refused += _merge(node, indirect, relayed)
-    _received(node)[peer.node_id] = _signed_part(document)
+    node.store.save_peer_directory(
+        peer.id,
+        advertised if advertised is not None else int(document.get("version", 0)),
+        orjson.dumps(own),
+    )
     with _CACHE_LOCK:
         _CACHE.pop(node.node_id, None)
     return refused
@@ -170,9 +172,7 @@ def _signed_part(document: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in document.items() if k != "relayed"}
 
 
-def _merge(
-    node: Node, peer: Peer, document: dict[str, Any], advertised: int | None = None
-) -> list[str]:
+def _merge(node: Node, peer: Peer, document: dict[str, Any]) -> list[str]:
     try:
         if node_id_of(unb64url(str(document.get("node_key")))) != peer.node_id:
             raise DirectoryError("the document names another node")
@@ -201,7 +201,7 @@ def _merge(
     )
     refused = node.store.merge_directory(
         peer.id,
-        advertised if advertised is not None else version,
+        version,
         orgs,
         groups,
         channels,

@@ -8,6 +8,7 @@ within a few minutes of when it was made.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import OrderedDict
@@ -35,6 +36,7 @@ from tabadol.domain.federation import Peer
 from tabadol.domain.model import Principal, PrincipalKind
 from tabadol.services.node import Node, node_id_of
 
+log = logging.getLogger("tabadol.peers")
 SKEW_US = 300_000_000  # a signed request is good for five minutes either side of now
 _NONCES_KEPT = 100_000
 RATE_PER_S = 50.0  # peer requests per second, sustained (a stream is one request)
@@ -122,15 +124,14 @@ class NonceCache:
         self._lock = threading.Lock()
 
     def first_use(self, nonce: str, at_us: int, now_us: int) -> bool:
+        """False for a nonce seen in the window, and when the cache is full of nonces still
+        inside it (never forget one that could be replayed: refuse instead)."""
         with self._lock:
-            while self._seen and (
-                len(self._seen) >= self._capacity
-                or next(iter(self._seen.values())) < now_us - 2 * SKEW_US
-            ):
+            while self._seen and next(iter(self._seen.values())) < now_us - 2 * SKEW_US:
                 self._seen.popitem(last=False)
-            if nonce in self._seen:
+            if nonce in self._seen or len(self._seen) >= self._capacity:
                 return False
-            self._seen[nonce] = at_us
+            self._seen[nonce] = max(at_us, now_us)
             return True
 
 
@@ -169,7 +170,10 @@ def _limits(node: Node) -> RateLimiter:
 def authenticate_peer(
     node: Node, authorization: str | None, method: str, target: str, body: bytes
 ) -> Peer:
-    """The peer a signed request comes from; Unauthorized otherwise (one reason, no more)."""
+    """The peer a signed request comes from; Unauthorized otherwise. Every refusal says the
+    same to the caller (an outsider learns nothing of who is a peer here) and the log keeps
+    the reason (a refused request is not audited: a flood would fill the audit log)."""
+    refused = Unauthorized("not a valid peer request for this node")
     if not authorization:
         raise Unauthorized(f"a peer request must be signed ({peer_request.SCHEME})")
     try:
@@ -180,19 +184,21 @@ def authenticate_peer(
         (p for p in node.store.peers() if p.direct and key_id(p.public_key) == request.key_id),
         None,
     )
-    if peer is None:
-        raise Unauthorized("the request is signed by a node that is not a peer here")
-    if peer.paused:
-        raise Forbidden("this peer is paused here")
     now = node.clock()
-    if abs(now - request.timestamp_us) > SKEW_US:
-        raise Unauthorized("the signature is too old or from the future (check the clocks)")
     try:
-        peer_request.check(request, peer.public_key, method, target, body)
-    except SignatureError:
-        raise Unauthorized("the request signature does not verify") from None
-    if not _nonces(node).first_use(request.nonce, request.timestamp_us, now):
-        raise Unauthorized("this signed request was already used")
+        if peer is None:
+            raise ValueError("signed by a node that is not a peer here")
+        if abs(now - request.timestamp_us) > SKEW_US:
+            raise ValueError("too old or from the future (check the clocks)")
+        peer_request.check(request, peer.public_key, method, target, body, node.node_id)
+    except (ValueError, SignatureError) as exc:
+        log.info("peer request refused: %s", exc)
+        raise refused from None
     if not _limits(node).allow(peer.id, time.monotonic()):
         raise TooManyRequests(f"more than {RATE_PER_S:.0f} requests per second from this peer")
+    if not _nonces(node).first_use(request.nonce, request.timestamp_us, now):
+        log.info("peer request refused: replayed nonce from %s", peer.node_id)
+        raise refused
+    if peer.paused:
+        raise Forbidden("this peer is paused here")
     return peer

@@ -32,9 +32,11 @@ class PeerClient:
         base_url: str,
         node_key: SigningKey,
         clock: Callable[[], int],
+        peer_node_id: str,
         http: httpx.Client | None = None,
     ) -> None:
         self._base = base_url.rstrip("/")
+        self._to = peer_node_id
         self._prefix = urlsplit(self._base).path
         self._key = node_key
         self._clock = clock
@@ -58,7 +60,7 @@ class PeerClient:
     def _signed(self, path: str, params: dict[str, int | str]) -> tuple[str, dict[str, str]]:
         query = urlencode(params)
         target = f"{self._prefix}{path}" + (f"?{query}" if query else "")
-        auth = peer_request.authorization(self._key, "GET", target, b"", self._clock())
+        auth = peer_request.authorization(self._key, "GET", target, b"", self._clock(), self._to)
         return f"{self._base}{path}" + (f"?{query}" if query else ""), {"Authorization": auth}
 
     def _get(self, path: str, params: dict[str, int | str] | None = None) -> dict[str, Any]:

@@ -33,7 +33,7 @@ class PeerPaused(Exception):
 
 
 def default_client(node: Node, peer: Peer) -> PeerClient:
-    return PeerClient(peer.url, node.node_key, node.clock)
+    return PeerClient(peer.url, node.node_key, node.clock, peer.node_id)
 
 
 def _take_page(node: Node, client: PeerClient, peer: Peer, page: dict[str, Any]) -> Peer:

@@ -143,9 +143,10 @@ def stream_for_peer(
     after: int | None = Query(default=None, ge=0),
     limit: int = Query(default=MAX_BATCH, ge=1),
 ) -> StreamingResponse:
-    """The change feed as it happens (Server-Sent Events), from `after` or Last-Event-ID."""
+    """The change feed as it happens (Server-Sent Events), from `after` (signed with the
+    request; an unsigned Last-Event-ID is not read for peers)."""
     node = _node(request)
-    start = _after(after, request.headers.get("last-event-id"))
+    start = after or 0
 
     def still_a_peer() -> bool:
         current = node.store.peer_by_id(peer.id)

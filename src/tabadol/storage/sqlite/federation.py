@@ -65,6 +65,10 @@ def add_peer_txn(
     ).fetchone()
     if row is not None and not row[1] and row[2] is None:
         raise Conflict(f"the peer {node_id} is already known")
+    if row is not None:
+        known = conn.execute("SELECT public_key FROM peers WHERE id = ?", (row[0],)).fetchone()
+        if bytes(known[0]) != public_key:
+            raise Conflict(f"{node_id} is known here with another key")
     if row is not None:  # a removed peer comes back, or one known indirectly is now direct
         conn.execute(
             "UPDATE peers SET url = ?, removed = 0, paused = 0, cursor = 0, peer_head = 0,"

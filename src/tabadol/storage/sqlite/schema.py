@@ -148,7 +148,8 @@ MIGRATIONS: list[str] = [
     """,
     # 5: federation — peers and their sync state; where each org, group and stored version
     # came from; tombstones take their position from the date_added counter, so one strictly
-    # increasing position orders the change feed of versions and deletions together
+    # increasing position orders the change feed of versions and deletions together (older
+    # tombstones, from before any peer, get negative positions: no feed ever reads them)
     """
     CREATE TABLE peers (
         id INTEGER PRIMARY KEY,
@@ -167,13 +168,16 @@ MIGRATIONS: list[str] = [
         failures INTEGER NOT NULL DEFAULT 0,
         retry_at INTEGER,
         via_peer INTEGER,
-        channels TEXT NOT NULL DEFAULT '[]'
+        channels TEXT NOT NULL DEFAULT '[]',
+        directory_doc BLOB
     );
     ALTER TABLE orgs ADD COLUMN home_peer INTEGER;
     ALTER TABLE groups ADD COLUMN home_peer INTEGER;
     ALTER TABLE objects ADD COLUMN via_peer INTEGER;
     ALTER TABLE tombstones ADD COLUMN via_peer INTEGER;
     ALTER TABLE tombstones ADD COLUMN tlp TEXT NOT NULL DEFAULT '';
+    UPDATE tombstones SET deleted_at = -seq WHERE tlp = '';
     CREATE INDEX tombstones_by_position ON tombstones(deleted_at);
+    CREATE INDEX tombstones_by_version ON tombstones(collection_id, stix_id, version_us);
     """,
 ]

@@ -46,6 +46,17 @@ from tabadol.storage.sqlite.versions import (
     write_batch_txn,
 )
 
+_DIRECTORY_FINGERPRINT = """
+SELECT
+  (SELECT count(*) || ':' || ifnull(max(id), 0) || ':' || total(member)
+     || ':' || total(length(name)) FROM orgs),
+  (SELECT count(*) || ':' || ifnull(max(created), 0) || ':' || total(ifnull(valid_until, 0))
+     || ':' || total(ifnull(revoked_at, 0)) FROM org_keys),
+  (SELECT count(*) || ':' || ifnull(max(id), 0) || ':' || total(length(name)) FROM groups),
+  (SELECT count(*) || ':' || total(group_id * 1000003 + org_id * 7 + owner) FROM group_members),
+  (SELECT count(*) || ':' || total(directory_version % 1000003) || ':' || total(paused)
+     || ':' || total(id * removed) FROM peers)
+"""
 _ORG_COLUMNS = "id, name, identity_id, member, created, custody, home_peer"
 _TOKEN_COLUMNS = "id, prefix, org_id, role, label, created, revoked"
 _COLLECTION_COLUMNS = "id, uuid, kind, ref, title, description"
@@ -581,6 +592,27 @@ class SQLiteStore:
             self._audit_txn(conn, audit, now)
 
         self._db.run_write(txn)
+
+    def save_peer_directory(self, peer_id: int, version: int, document: bytes) -> None:
+        self._db.run_write(
+            lambda conn: conn.execute(
+                "UPDATE peers SET directory_version = ?, directory_doc = ? WHERE id = ?",
+                (version, document, peer_id),
+            )
+        )
+
+    def directory_fingerprint(self) -> str:
+        """Changes whenever an org, key, group, membership or peer directory changes (cheap:
+        what the signed directory is rebuilt on, not on every write)."""
+        row = self._db.reader().execute(_DIRECTORY_FINGERPRINT).fetchone()
+        return "|".join(str(v) for v in row)
+
+    def received_directories(self) -> list[bytes]:
+        rows = self._db.reader().execute(
+            "SELECT directory_doc FROM peers WHERE removed = 0 AND via_peer IS NULL"
+            " AND directory_doc IS NOT NULL ORDER BY id"
+        )
+        return [bytes(row[0]) for row in rows]
 
     def record_peer_error(self, peer_id: int, error: str, now: int, retry_at: int) -> None:
         self._db.run_write(
