@@ -209,7 +209,7 @@ def no_change(n: int, rounds: int, logs: Path) -> dict[str, Any]:
                 (peer,) = b.store.peers()
                 client = PeerClient(peer.url, b.node_key, b.clock, peer.node_id)
                 head = client.changes(0, limit=1)["head"]
-                b.store.apply_peer_changes(peer.id, head, head, [], [], b.clock())  # caught up
+                b.store.apply_peer_changes(peer.id, head, head, [], b.clock())  # caught up
                 peer = b.store.peers()[0]
                 sync_once(b, peer, client)  # the directory, once
                 times = []

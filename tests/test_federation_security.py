@@ -307,3 +307,52 @@ def test_the_feed_for_a_peer_follows_the_policy(client: TestClient, community: C
     body = orjson.loads(_signed_get(client, node, fake.key, f"{CHANGES}?after=0").content)
     audiences = sorted(e["audience"]["kind"] for e in body["changes"] if e["id"].startswith("note"))
     assert audiences == ["members", "public"]
+
+
+def _delete(obj: dict[str, Any], author: str, tlp: TLP) -> dict[str, Any]:
+    return {**_entry(obj, author, tlp), "op": "delete", "object": None}
+
+
+def _tombstones(node: Node) -> int:
+    conn = node.store._db.reader()  # type: ignore[attr-defined]
+    return int(conn.execute("SELECT count(*) FROM tombstones").fetchone()[0])
+
+
+def test_only_the_authors_node_or_the_deliverer_deletes(community: Community) -> None:
+    node = community.node
+    b1 = _member("Org B1")
+    home = _fake_peer(node, b1)
+    other = _fake_peer(node, _member("Org M1"))
+    amber = b1.signed(_note("amber", object_marking_refs=[TLP.AMBER.marking_id]))
+    assert apply_page(node, home.peer, [_entry(amber, b1.identity_id, TLP.AMBER)], 1, 1).stored
+    forged = apply_page(node, other.peer, [_delete(amber, b1.identity_id, TLP.CLEAR)], 1, 1)
+    assert forged.deleted == 0
+    assert "only its author's node" in forged.refused[0][1]
+    never_seen = b1.signed(_note("never delivered", object_marking_refs=[TLP.GREEN.marking_id]))
+    before = _tombstones(node)
+    ghost = apply_page(node, other.peer, [_delete(never_seen, b1.identity_id, TLP.GREEN)], 1, 1)
+    assert ghost.skipped == 1
+    assert _tombstones(node) == before  # no pre-emptive tombstone from a stranger
+    real = apply_page(node, home.peer, [_delete(amber, b1.identity_id, TLP.AMBER)], 2, 2)
+    assert real.deleted == 1
+    assert _tombstones(node) == before + 1
+
+
+def test_malformed_entries_are_refused_one_by_one(community: Community) -> None:
+    node = community.node
+    b1 = _member("Org B1")
+    fake = _fake_peer(node, b1)
+    good = b1.signed(_note("fine", object_marking_refs=[TLP.GREEN.marking_id]))
+    entries: list[Any] = [
+        "not an object",
+        {"op": "delete", "id": good["id"], "author": b1.identity_id, "tlp": "TLP:GREEN",
+         "audience": {"kind": "members"}},  # no version
+        {"op": "put", "id": good["id"], "author": b1.identity_id, "tlp": "TLP:PURPLE",
+         "audience": {"kind": "members"}, "version": good["modified"], "object": good},
+        {"op": "put", "author": b1.identity_id},
+        _entry(good, b1.identity_id, TLP.GREEN),
+    ]  # fmt: skip
+    result = apply_page(node, fake.peer, entries, 5, 5)
+    assert result.stored == 1
+    assert len(result.refused) == 4
+    assert node.store.peer_by_id(fake.peer.id).cursor == 5  # type: ignore[union-attr]

@@ -68,39 +68,48 @@ class _Directory:
 def apply_page(
     node: Node,
     peer: Peer,
-    entries: Sequence[dict[str, Any]],
+    entries: Sequence[Any],
     cursor: int,
     head: int,
     channels: Sequence[str] | None = None,
 ) -> SyncResult:
-    """Admit the entries and store them with the new cursor (and the channels the peer now
-    sends, once their backfill is done), in one transaction."""
+    """Admit the entries and store them, in feed order, with the new cursor (and the channels
+    the peer now sends, once their backfill is done), in one transaction."""
     known = _Directory(node)
     result = SyncResult()
-    batches: dict[tuple[int, int], list[tuple[dict[str, Any], TLP]]] = {}
-    deletes: list[SyncDelete] = []
-    for entry in entries:
+    batches: dict[tuple[int, int], list[tuple[int, dict[str, Any], TLP]]] = {}
+    ordered: dict[int, SyncPut | SyncDelete] = {}
+    for index, entry in enumerate(entries):
         try:
+            if not isinstance(entry, dict):
+                raise TypeError("an entry is a JSON object")
             item = _route(known, peer, entry)
+            if item is None:
+                result.skipped += 1
+                continue
+            collection, author, tlp = item
+            if entry.get("op") == ChangeOp.DELETE.value:
+                gone = _deletion(node, peer, collection, author, tlp, entry)
+                if gone is None:
+                    result.skipped += 1
+                else:
+                    ordered[index] = gone
+            else:
+                batches.setdefault((collection.id, author.id), []).append((index, entry, tlp))
         except (Refused, KeyError, ValueError, TypeError, TimestampError) as exc:
-            result.refused.append((str(entry.get("id", "?"))[:120], _reason(exc)))
-            continue
-        if item is None:
-            result.skipped += 1
-            continue
-        collection, author, tlp = item
-        if entry.get("op") == ChangeOp.DELETE.value:
-            version_us = parse_us(str(entry["version"]))
-            deletes.append(
-                SyncDelete(collection.id, str(entry["id"]), version_us, author.id, tlp.label)
-            )
-        else:
-            batches.setdefault((collection.id, author.id), []).append((entry, tlp))
-    puts: list[SyncPut] = []
+            label = entry.get("id", "?") if isinstance(entry, dict) else "?"
+            result.refused.append((str(label)[:120], _reason(exc)))
     collections = {c.id: c for c in known.channels.values()}
     orgs = {org.id: org for org in known.orgs}
     for (collection_id, author_id), items in batches.items():
-        puts += _admit(node, known, collections[collection_id], orgs[author_id], items, result)
+        author = orgs[author_id]
+        home = author.home_peer == peer.id
+        admitted = _admit(node, known, collections[collection_id], author, items, result, home)
+        for index, put in admitted:
+            ordered[index] = put
+    changes = [ordered[i] for i in sorted(ordered)]
+    puts = [c for c in changes if isinstance(c, SyncPut)]
+    deletes = [c for c in changes if isinstance(c, SyncDelete)]
     outcome = Outcome.OK if not result.refused else Outcome.PARTIAL
     event = AuditEvent(
         "peer.sync",
@@ -115,9 +124,27 @@ def apply_page(
         },
     )
     result.stored, result.deleted = node.store.apply_peer_changes(
-        peer.id, cursor, head, puts, deletes, node.clock(), channels=channels, audit=[event]
+        peer.id, cursor, head, changes, node.clock(), channels=channels, audit=[event]
     )
     return result
+
+
+def _deletion(
+    node: Node, peer: Peer, collection: Collection, author: Org, tlp: TLP, entry: dict[str, Any]
+) -> SyncDelete | None:
+    """A deletion this peer may make: of a version its author's node (the peer hosts the
+    author), or the peer that delivered it, says is gone. None: nothing here to delete."""
+    stix_id, version_us = str(entry["id"]), parse_us(str(entry["version"]))
+    home = author.home_peer == peer.id
+    stored = node.store.stored_version(collection.id, stix_id, version_us)
+    if stored is None:
+        if not home:
+            return None  # only the author's node says what is deleted before it arrives
+        return SyncDelete(collection.id, stix_id, version_us, author.id, tlp.label, home=True)
+    via, stored_tlp = stored
+    if not home and via != peer.id:
+        raise Refused("only its author's node, or the node that delivered it, deletes a version")
+    return SyncDelete(collection.id, stix_id, version_us, author.id, stored_tlp, home=home)
 
 
 def _reason(exc: Exception) -> str:
@@ -149,10 +176,11 @@ def _admit(
     known: _Directory,
     collection: Collection,
     author: Org,
-    items: list[tuple[dict[str, Any], TLP]],
+    items: list[tuple[int, dict[str, Any], TLP]],
     result: SyncResult,
-) -> list[SyncPut]:
-    objects = [entry.get("object") for entry, _ in items]
+    home: bool,
+) -> list[tuple[int, SyncPut]]:
+    objects = [entry.get("object") for _, entry, _ in items]
     env = Envelope(
         node=node,
         org=author,
@@ -167,7 +195,8 @@ def _admit(
         from_peer=True,
     )
     admitted = []
-    for (entry, tlp), obj in zip(items, objects, strict=True):
+    indexes = {}
+    for (index, entry, tlp), obj in zip(items, objects, strict=True):
         try:
             checked = check_object(obj)
             if checked.id != entry["id"] or checked.version_us != parse_us(str(entry["version"])):
@@ -178,13 +207,16 @@ def _admit(
             if item.signature is None:
                 raise Refused("an item from a peer must be signed by its author")
             admitted.append(item)
+            indexes[id(item)] = index
         except (Refused, InvalidObject, KeyError, TimestampError) as exc:
             result.refused.append((str(entry.get("id", "?"))[:120], _reason(exc)))
     settle_signatures(env, admitted)
     puts = []
     for item in admitted:
         try:
-            puts.append(SyncPut(collection.id, author.id, finish(env, item)))
+            version = finish(env, item)
         except (Refused, InvalidObject) as exc:
             result.refused.append((item.checked.id, str(exc)))
+            continue
+        puts.append((indexes[id(item)], SyncPut(collection.id, author.id, version, home)))
     return puts

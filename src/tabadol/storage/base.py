@@ -142,22 +142,26 @@ class RemoteGroup:
 
 @dataclass(frozen=True, slots=True)
 class SyncPut:
-    """A version from a peer, admitted, for a local channel."""
+    """A version from a peer, admitted, for a local channel. `home`: the peer hosts its
+    author (only then may it bring back a version deleted here: a republish)."""
 
     collection_id: int
     author_org: int
     version: NewVersion
+    home: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class SyncDelete:
-    """A deletion from a peer."""
+    """A deletion from a peer. `home`: the peer hosts the author (only then is a version not
+    held here remembered as deleted)."""
 
     collection_id: int
     stix_id: str
     version_us: int
     author_org: int
     tlp: str
+    home: bool = False
 
 
 StatusBuilder = Callable[[list[tuple[WriteOutcome, int]]], StatusRecord]
@@ -353,6 +357,12 @@ class Store(Protocol):
         ...
 
     def received_directories(self) -> list[bytes]: ...
+    def stored_version(
+        self, collection_id: int, stix_id: str, version_us: int
+    ) -> tuple[int | None, str] | None:
+        """(the peer it came through, its TLP) of a stored version; None if not stored."""
+        ...
+
     def directory_fingerprint(self) -> str: ...
     def record_peer_error(self, peer_id: int, error: str, now: int, retry_at: int) -> None: ...
     def record_peer_contact(self, peer_id: int, peer_head: int, now: int) -> None: ...
@@ -380,8 +390,7 @@ class Store(Protocol):
         peer_id: int,
         cursor: int,
         peer_head: int,
-        puts: Sequence[SyncPut],
-        deletes: Sequence[SyncDelete],
+        changes: Sequence[SyncPut | SyncDelete],
         now: int,
         *,
         channels: Sequence[str] | None = None,

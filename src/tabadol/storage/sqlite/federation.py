@@ -326,41 +326,61 @@ def tombstoned_txn(
 def apply_changes_txn(
     conn: sqlite3.Connection,
     peer_id: int,
-    puts: Sequence[SyncPut],
-    deletes: Sequence[SyncDelete],
+    changes: Sequence[SyncPut | SyncDelete],
     now: int,
 ) -> tuple[int, int]:
-    """Store a peer's versions and apply its deletions, in feed order per kind; return how
-    many versions were stored and deleted. A version deleted here earlier stays deleted."""
-    stored = 0
-    groups: dict[tuple[int, int], list[NewVersion]] = {}
-    for put in puts:
-        version = put.version
-        if version.version_us is not None and tombstoned_txn(
-            conn, put.collection_id, version.stix_id, version.version_us
-        ):
+    """Store a peer's versions and apply its deletions in feed order (a run of versions of one
+    author and channel is written as one batch); return how many were stored and deleted. A
+    version deleted here stays deleted, unless its author's own node brings it back."""
+    stored = deleted = 0
+    run: list[NewVersion] = []
+    run_key: tuple[int, int] | None = None
+
+    def flush() -> None:
+        nonlocal stored, run, run_key
+        if run and run_key is not None:
+            position = next_position_txn(conn, now, 0)
+            outcomes, after = write_batch_txn(
+                conn, run_key[0], run_key[1], run, position, via_peer=peer_id
+            )
+            conn.execute("UPDATE counters SET value = ? WHERE name = 'date_added'", (after - 1,))
+            stored += sum(1 for outcome, _ in outcomes if outcome is WriteOutcome.STORED)
+        run, run_key = [], None
+
+    for change in changes:
+        if isinstance(change, SyncPut):
+            version = change.version
+            if version.version_us is not None and tombstoned_txn(
+                conn, change.collection_id, version.stix_id, version.version_us
+            ):
+                if not change.home:
+                    continue
+                conn.execute(  # republished by its author: the deletion is undone here too
+                    "DELETE FROM tombstones WHERE collection_id = ? AND stix_id = ?"
+                    " AND version_us = ?",
+                    (change.collection_id, version.stix_id, version.version_us),
+                )
+            key = (change.collection_id, change.author_org)
+            if key != run_key:
+                flush()
+                run_key = key
+            run.append(version)
             continue
-        groups.setdefault((put.collection_id, put.author_org), []).append(version)
-    for (collection_id, author_org), versions in groups.items():
-        position = next_position_txn(conn, now, 0)
-        outcomes, after = write_batch_txn(
-            conn, collection_id, author_org, versions, position, via_peer=peer_id
-        )
-        conn.execute("UPDATE counters SET value = ? WHERE name = 'date_added'", (after - 1,))
-        stored += sum(1 for outcome, _ in outcomes if outcome is WriteOutcome.STORED)
-    deleted = 0
-    for gone in deletes:
+        flush()
         where = "collection_id = ? AND stix_id = ? AND version_us = ? AND author_org = ?"
-        params = (gone.collection_id, gone.stix_id, gone.version_us, gone.author_org)
+        params = (change.collection_id, change.stix_id, change.version_us, change.author_org)
         count = delete_versions_txn(conn, where, params, now, via_peer=peer_id)
         if count:
-            refresh_first_last_txn(conn, gone.collection_id, gone.stix_id)
+            refresh_first_last_txn(conn, change.collection_id, change.stix_id)
             deleted += count
-        elif not tombstoned_txn(conn, gone.collection_id, gone.stix_id, gone.version_us):
+        elif change.home and not tombstoned_txn(
+            conn, change.collection_id, change.stix_id, change.version_us
+        ):
             # never received here: remember the deletion, so the version is not stored later
             conn.execute(
                 "INSERT INTO tombstones(collection_id, stix_id, version_us, author_org, tlp,"
                 " deleted_at, via_peer) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (*params, gone.tlp, next_position_txn(conn, now), peer_id),
+                (*params, change.tlp, next_position_txn(conn, now), peer_id),
             )
+    flush()
     return stored, deleted

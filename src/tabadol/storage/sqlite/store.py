@@ -607,6 +607,20 @@ class SQLiteStore:
         row = self._db.reader().execute(_DIRECTORY_FINGERPRINT).fetchone()
         return "|".join(str(v) for v in row)
 
+    def stored_version(
+        self, collection_id: int, stix_id: str, version_us: int
+    ) -> tuple[int | None, str] | None:
+        row = (
+            self._db.reader()
+            .execute(
+                "SELECT via_peer, tlp FROM objects WHERE collection_id = ? AND stix_id = ?"
+                " AND version_us = ?",
+                (collection_id, stix_id, version_us),
+            )
+            .fetchone()
+        )
+        return (row[0], row[1]) if row else None
+
     def received_directories(self) -> list[bytes]:
         rows = self._db.reader().execute(
             "SELECT directory_doc FROM peers WHERE removed = 0 AND via_peer IS NULL"
@@ -663,15 +677,14 @@ class SQLiteStore:
         peer_id: int,
         cursor: int,
         peer_head: int,
-        puts: Sequence[SyncPut],
-        deletes: Sequence[SyncDelete],
+        changes: Sequence[SyncPut | SyncDelete],
         now: int,
         *,
         channels: Sequence[str] | None = None,
         audit: Sequence[AuditEvent] = (),
     ) -> tuple[int, int]:
         def txn(conn: sqlite3.Connection) -> tuple[int, int]:
-            done = fed_sql.apply_changes_txn(conn, peer_id, puts, deletes, now)
+            done = fed_sql.apply_changes_txn(conn, peer_id, changes, now)
             conn.execute(
                 "UPDATE peers SET cursor = max(cursor, ?), peer_head = max(peer_head, ?),"
                 " last_ok = ?, failures = 0, retry_at = NULL WHERE id = ?",
