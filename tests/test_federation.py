@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -212,3 +213,65 @@ def test_key_rotation_and_revocation_reach_the_peers(pair: dict[str, FedNode]) -
     assert current.key_id != old.key_id
     with pytest.raises(Forbidden):  # B's operator cannot touch the keys of A's org
         keys.revoke_key(b.node, OPERATOR, current.key_id, "not B's to revoke")
+
+
+def test_an_open_member_stream_follows_access_as_it_changes(tmp_path: Path) -> None:
+    """A2 leaves the group while its stream is open: the group's next item is not sent to it,
+    the members channel still is. Positions out of range are a 400, not a 500."""
+    a = FedNode("A", tmp_path / "A").setup("Org A1", "Org A2").start()
+    try:
+        directory.create_group(a.node, OPERATOR, "G", "Org A1")
+        directory.add_group_member(a.node, OPERATOR, "G", "Org A2")
+        got: list[str] = []
+        with httpx.stream(
+            "GET", f"{a.url}/api/v1/stream", headers=a.auth("Org A2"), timeout=10
+        ) as response:
+            first = note("to the group, A2 still in it")
+            a.publish("Org A1", "G", [first])
+            lines = response.iter_lines()
+            for line in lines:
+                if line.startswith("data:"):
+                    got += [e["id"] for e in orjson.loads(line[5:])["changes"]]
+                if first["id"] in got:
+                    break
+            directory.remove_group_member(a.node, OPERATOR, "G", "Org A2")
+            hidden = note("to the group, after A2 left")
+            shared = note("to every member")
+            a.publish("Org A1", "G", [hidden])
+            a.publish("Org A1", "members", [shared])
+            for line in lines:
+                if line.startswith("data:"):
+                    body = orjson.loads(line[5:])
+                    assert "head" not in body  # a member is not shown the node's head
+                    got += [e["id"] for e in body["changes"]]
+                if shared["id"] in got:
+                    break
+        assert hidden["id"] not in got
+        for path in ("/api/v1/changes", "/api/v1/stream"):
+            huge = httpx.get(f"{a.url}{path}", params={"after": 10**20}, headers=a.auth("Org A2"))
+            assert huge.status_code == 400, huge.text
+    finally:
+        a.stop()
+
+
+def test_one_reader_holds_a_few_streams_at_most(tmp_path: Path) -> None:
+    """A token opening stream after stream gets a 429 beyond the cap, and a slot is free
+    again once one of its streams is closed."""
+    a = FedNode("A", tmp_path / "A").setup("Org A1").start()
+    try:
+        with contextlib.ExitStack() as stack:
+            for _ in range(4):
+                opened = stack.enter_context(
+                    httpx.stream("GET", f"{a.url}/api/v1/stream", headers=a.auth("Org A1"))
+                )
+                assert opened.status_code == 200
+            refused = httpx.get(f"{a.url}/api/v1/stream", headers=a.auth("Org A1"))
+            assert refused.status_code == 429
+        wait_until(lambda: _status(a) == 200, "a slot is free after the streams closed", timeout=10)
+    finally:
+        a.stop()
+
+
+def _status(a: FedNode) -> int:
+    with httpx.stream("GET", f"{a.url}/api/v1/stream", headers=a.auth("Org A1")) as response:
+        return response.status_code

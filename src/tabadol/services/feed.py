@@ -70,16 +70,17 @@ def _entry(row: FeedRow, names: _Names, body: bytes | None) -> dict[str, Any]:
 
 
 def read_feed(
-    node: Node, flt: FeedFilter, after: int, limit: int
+    node: Node, flt: FeedFilter, after: int, limit: int, *, jump: bool = True
 ) -> tuple[list[FeedRow], int, int]:
     """The rows, the node's head, and the cursor to resume after. The head is read first, so
     every position up to it was committed when the rows were read: a page that is not full
-    leaves nothing unread up to the head, and the cursor may jump there."""
+    leaves nothing unread up to the head, and (`jump`) the cursor may go there. Member
+    cursors do not jump: they would show when writes happen that the member cannot see."""
     head = node.store.feed_head()
     limit = min(limit, MAX_BATCH)
     rows = node.store.feed(flt, after, limit)
     last = rows[-1].position if rows else after
-    return rows, head, last if len(rows) == limit else max(last, head)
+    return rows, head, last if len(rows) == limit or not jump else max(last, head)
 
 
 def peer_changes(
@@ -105,7 +106,9 @@ def member_changes(node: Node, principal: Principal, after: int, limit: int) -> 
     """What a member application receives after `after`: its principal's visibility, sealed
     items opened where the node holds the reader's key (as a TAXII read does)."""
     names = _Names(node)
-    rows, head, cursor = read_feed(node, FeedFilter(visible(node, principal)), after, limit)
+    rows, head, cursor = read_feed(
+        node, FeedFilter(visible(node, principal)), after, limit, jump=False
+    )
     puts = [r for r in rows if r.op is ChangeOp.PUT and r.body is not None]
     stored = [
         StoredRow(r.position, r.stix_id, r.version_us, "2.1", r.body or b"", r.sealed, r.tlp)

@@ -10,8 +10,10 @@ and ends after `STREAM_SECONDS`; clients reconnect.
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Annotated, Any
 
 import orjson
@@ -19,9 +21,10 @@ from anyio import to_thread
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
-from tabadol.domain.errors import InvalidFilter
+from tabadol.domain.errors import InvalidFilter, TooManyRequests
 from tabadol.domain.federation import Peer
 from tabadol.domain.model import Principal
+from tabadol.services import directory as directory_service
 from tabadol.services import peer_directory, peers
 from tabadol.services.feed import MAX_BATCH, FeedPage, member_changes, peer_changes
 from tabadol.services.node import Node
@@ -31,6 +34,7 @@ router = APIRouter(tags=["federation"])
 STREAM_SECONDS = 300.0  # a stream ends after this; the reader reconnects from its cursor
 POLL_SECONDS = 1.0  # how often a waiting stream looks for writes made by other processes
 KEEPALIVE_SECONDS = 15.0
+MAX_STREAMS_PER_READER = 4
 
 
 def _peer(request: Request) -> Peer:
@@ -43,9 +47,14 @@ def _peer(request: Request) -> Peer:
 PeerCaller = Annotated[Peer, Depends(_peer)]
 
 
+MAX_POSITION = 2**63 - 1
+Position = Annotated[int, Query(ge=0, le=MAX_POSITION, description="A feed position.")]
+OptionalPosition = Annotated[int | None, Query(ge=0, le=MAX_POSITION)]
+
+
 def _after(after: int | None, last_event_id: str | None) -> int:
     if last_event_id is not None:
-        if not last_event_id.isdigit():
+        if not last_event_id.isdigit() or int(last_event_id) > MAX_POSITION:
             raise InvalidFilter("Last-Event-ID must be a position")
         return int(last_event_id)
     return after or 0
@@ -56,49 +65,79 @@ def _json(body: dict[str, Any]) -> Response:
 
 
 def _page_body(page: FeedPage, node: Node, *, for_peer: bool) -> dict[str, Any]:
-    body: dict[str, Any] = {"changes": page.entries, "cursor": page.cursor, "head": page.head}
-    if for_peer:
+    body: dict[str, Any] = {"changes": page.entries, "cursor": page.cursor}
+    if for_peer:  # a member is not told the node's head: it would show writes it cannot see
+        body["head"] = page.head
         body["directory"] = peer_directory.advertised_version(node)
         body["channels"] = page.channels
     return body
 
 
+class _Streams:
+    """Open streams per reader (a peer or a token): a cap, so that one reader cannot hold
+    every thread of the node."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def slot(self, reader: str) -> Iterator[None]:
+        with self._lock:
+            if self._open.get(reader, 0) >= MAX_STREAMS_PER_READER:
+                raise TooManyRequests(f"at most {MAX_STREAMS_PER_READER} open streams per reader")
+            self._open[reader] = self._open.get(reader, 0) + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._open[reader] -= 1
+
+
+_STREAMS = _Streams()
+
+
 def _stream(
     request: Request,
-    read: Callable[[int], FeedPage],
+    reader: str,
+    step: Callable[[int], dict[str, Any] | None],
     after: int,
     for_peer: bool,
-    allowed: Callable[[], bool],
 ) -> StreamingResponse:
-    """`allowed` is asked again before every read: a peer paused or removed, or a token
-    revoked, ends its open stream at once (not only its next request)."""
+    """Server-Sent Events of `step`'s pages from `after`. `step` runs in a worker thread and
+    checks the reader's access again before every read (None: a peer paused or removed, a
+    token revoked: the stream ends), with the reader's access as it is now."""
     node = _node(request)
+    slot = _STREAMS.slot(reader)
+    slot.__enter__()  # refused here (429) before the response starts
 
     async def events() -> AsyncIterator[bytes]:
-        cursor, directory_sent = after, None
-        started = last_sent = time.monotonic()
-        while time.monotonic() - started < STREAM_SECONDS:
-            if node.changes.closed or await request.is_disconnected():
-                return
-            with node.changes.listen() as listener:  # before reading: no commit is missed
-                if not await to_thread.run_sync(allowed):
+        try:
+            cursor, directory_sent = after, None
+            started = last_sent = time.monotonic()
+            while time.monotonic() - started < STREAM_SECONDS:
+                if node.changes.closed or await request.is_disconnected():
                     return
-                page = await to_thread.run_sync(read, cursor)
-                body = _page_body(page, node, for_peer=for_peer)
-                if (
-                    page.entries
-                    or (for_peer and body["directory"] != directory_sent)
-                    or (for_peer and time.monotonic() - last_sent > KEEPALIVE_SECONDS)
-                ):
-                    data = orjson.dumps(body)
-                    yield b"id: %d\nevent: changes\ndata: %s\n\n" % (page.cursor, data)
-                    cursor, last_sent = page.cursor, time.monotonic()
-                    directory_sent = body.get("directory")
-                    continue
-                if time.monotonic() - last_sent > KEEPALIVE_SECONDS:
-                    yield b": keepalive\n\n"
-                    last_sent = time.monotonic()
-                await listener.wait(POLL_SECONDS)
+                with node.changes.listen() as listener:  # before reading: no commit is missed
+                    body = await to_thread.run_sync(step, cursor)
+                    if body is None:
+                        return
+                    if (
+                        body["changes"]
+                        or (for_peer and body["directory"] != directory_sent)
+                        or (for_peer and time.monotonic() - last_sent > KEEPALIVE_SECONDS)
+                    ):
+                        data = orjson.dumps(body)
+                        yield b"id: %d\nevent: changes\ndata: %s\n\n" % (body["cursor"], data)
+                        cursor, last_sent = body["cursor"], time.monotonic()
+                        directory_sent = body.get("directory")
+                        continue
+                    if time.monotonic() - last_sent > KEEPALIVE_SECONDS:
+                        yield b": keepalive\n\n"
+                        last_sent = time.monotonic()
+                    await listener.wait(POLL_SECONDS)
+        finally:
+            slot.__exit__(None, None, None)
 
     return StreamingResponse(
         events(),
@@ -126,7 +165,7 @@ def directory(request: Request, peer: PeerCaller) -> Response:
 def changes_for_peer(
     request: Request,
     peer: PeerCaller,
-    after: int = Query(default=0, ge=0),
+    after: Position = 0,
     limit: int = Query(default=MAX_BATCH, ge=1),
     channel: str | None = Query(default=None, description="Only this channel (a backfill)."),
 ) -> Response:
@@ -140,7 +179,7 @@ def changes_for_peer(
 def stream_for_peer(
     request: Request,
     peer: PeerCaller,
-    after: int | None = Query(default=None, ge=0),
+    after: OptionalPosition = None,
     limit: int = Query(default=MAX_BATCH, ge=1),
 ) -> StreamingResponse:
     """The change feed as it happens (Server-Sent Events), from `after` (signed with the
@@ -148,23 +187,32 @@ def stream_for_peer(
     node = _node(request)
     start = after or 0
 
-    def still_a_peer() -> bool:
+    def step(cursor: int) -> dict[str, Any] | None:
         current = node.store.peer_by_id(peer.id)
-        return current is not None and not current.paused
+        if current is None or current.paused:
+            return None
+        return _page_body(peer_changes(node, current, cursor, limit), node, for_peer=True)
 
-    return _stream(request, lambda c: peer_changes(node, peer, c, limit), start, True, still_a_peer)
+    return _stream(request, f"peer:{peer.id}", step, start, True)
 
 
 # --- member applications ---------------------------------------------------------------------
-def _member_reader(node: Node, principal: Principal, limit: int) -> Callable[[int], FeedPage]:
-    return lambda cursor: member_changes(node, principal, cursor, limit)
+def _fresh(node: Node, principal: Principal) -> Principal | None:
+    """The principal as its token stands now (groups, membership), or None if revoked."""
+    if principal.token_id is None or principal.org is None:
+        return principal
+    token = node.store.token_by_id(principal.token_id)
+    org = node.store.org_by_id(principal.org.id)
+    if token is None or token.revoked is not None or org is None or principal.role is None:
+        return None
+    return directory_service.org_principal(node, org, principal.role, token.id)
 
 
 @router.get("/api/v1/changes", tags=["native API"])
 def changes_for_member(
     request: Request,
     principal: Caller,
-    after: int = Query(default=0, ge=0),
+    after: Position = 0,
     limit: int = Query(default=MAX_BATCH, ge=1),
 ) -> Response:
     """A page of what you may read that was stored or deleted after position `after`."""
@@ -176,17 +224,20 @@ def changes_for_member(
 def stream_for_member(
     request: Request,
     principal: Caller,
-    after: int | None = Query(default=None, ge=0),
+    after: OptionalPosition = None,
     limit: int = Query(default=MAX_BATCH, ge=1),
 ) -> StreamingResponse:
-    """What you may read, live (Server-Sent Events); resume with Last-Event-ID or `after`."""
+    """What you may read, live (Server-Sent Events); resume with Last-Event-ID or `after`.
+    Your access is taken again before every read: a group left, or a token revoked, applies
+    to the open stream at once."""
     node = _node(request)
     start = _after(after, request.headers.get("last-event-id"))
 
-    def token_valid() -> bool:
-        if principal.token_id is None:
-            return True
-        token = node.store.token_by_id(principal.token_id)
-        return token is not None and token.revoked is None
+    def step(cursor: int) -> dict[str, Any] | None:
+        current = _fresh(node, principal)
+        if current is None:
+            return None
+        return _page_body(member_changes(node, current, cursor, limit), node, for_peer=False)
 
-    return _stream(request, _member_reader(node, principal, limit), start, False, token_valid)
+    reader = f"token:{principal.token_id}"
+    return _stream(request, reader, step, start, False)
