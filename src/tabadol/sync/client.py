@@ -17,7 +17,8 @@ from tabadol.crypto import peer_request
 
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 45.0  # longer than the stream's keepalive (15 s)
-MAX_EVENT_CHARS = 256 * 1024 * 1024  # a page of 1,000 objects of the largest request size
+MAX_EVENT_BYTES = 64 * 1024 * 1024  # one page of 1,000 objects; larger pages are refused
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
 
 class PeerError(Exception):
@@ -65,11 +66,12 @@ class PeerClient:
 
     def _get(self, path: str, params: dict[str, int | str] | None = None) -> dict[str, Any]:
         url, headers = self._signed(path, params or {})
-        response = self._http.get(url, headers=headers)
+        with self._http.stream("GET", url, headers=headers) as response:
+            content = _read_at_most(response, MAX_RESPONSE_BYTES, path)
         if response.status_code != 200:
-            raise PeerError(f"{path}: HTTP {response.status_code} {_reason(response)}")
+            raise PeerError(f"{path}: HTTP {response.status_code} {_reason(content)}")
         try:
-            body = orjson.loads(response.content)
+            body = orjson.loads(content)
         except orjson.JSONDecodeError:
             raise PeerError(f"{path}: the answer is not JSON") from None
         if not isinstance(body, dict):
@@ -99,19 +101,15 @@ class PeerClient:
         with self._http.stream("GET", url, headers=headers) as response:
             self._streaming = response
             if response.status_code != 200:
-                response.read()
-                raise PeerError(f"stream: HTTP {response.status_code} {_reason(response)}")
-            data: list[str] = []
-            size = 0
-            for line in response.iter_lines():
-                if line.startswith("data:"):
+                content = _read_at_most(response, 64 * 1024, "stream")
+                raise PeerError(f"stream: HTTP {response.status_code} {_reason(content)}")
+            data: list[bytes] = []
+            for line in _lines(response):
+                if line.startswith(b"data:"):
                     data.append(line[5:].lstrip())
-                    size += len(line)
-                    if size > MAX_EVENT_CHARS:
-                        raise PeerError("stream: an event larger than any page")
                 elif not line and data:
                     try:
-                        page = orjson.loads("\n".join(data))
+                        page = orjson.loads(b"\n".join(data))
                     except orjson.JSONDecodeError:
                         raise PeerError("stream: an event is not JSON") from None
                     data = []
@@ -120,9 +118,37 @@ class PeerClient:
                     yield page
 
 
-def _reason(response: httpx.Response) -> str:
+def _read_at_most(response: httpx.Response, limit: int, what: str) -> bytes:
+    """The body, or PeerError past `limit` bytes (a peer must not exhaust this node's memory)."""
+    chunks, size = [], 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise PeerError(f"{what}: the answer is larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _lines(response: httpx.Response) -> Iterator[bytes]:
+    """The lines of an event stream, none (and no event) longer than MAX_EVENT_BYTES."""
+    buffer = b""
+    event_size = 0
+    for chunk in response.iter_bytes():
+        buffer += chunk
+        if len(buffer) > MAX_EVENT_BYTES:
+            raise PeerError("stream: a line longer than any page")
+        *lines, buffer = buffer.split(b"\n")
+        for line in lines:
+            line = line.rstrip(b"\r")
+            event_size = 0 if not line else event_size + len(line)
+            if event_size > MAX_EVENT_BYTES:
+                raise PeerError("stream: an event larger than any page")
+            yield line
+
+
+def _reason(content: bytes) -> str:
     try:
-        body = response.json()
-    except ValueError:
+        body = orjson.loads(content)
+    except orjson.JSONDecodeError:
         return ""
     return str(body.get("title", "")) if isinstance(body, dict) else ""
