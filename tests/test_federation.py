@@ -50,6 +50,8 @@ def test_each_node_holds_exactly_what_its_orgs_may_read(trio: dict[str, FedNode]
     wait_until(lambda: everyone <= c.received(), "C converges")
     assert own["id"] not in b.received() | c.received()
     assert b.received() == everyone | {group["id"], red["id"]}
+    # the group is not even named to C: neither A's directory nor B's relay of it shows it
+    assert c.node.store.group_by_name("AB group") is None
     assert c.received() == everyone
     opened = {o["id"]: o for o in b.read("Org B1", "AB group")}
     assert opened[red["id"]]["content"] == "RED for the working group"

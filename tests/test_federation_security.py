@@ -16,7 +16,7 @@ from nacl.signing import SigningKey
 from starlette.testclient import TestClient
 
 from tabadol.crypto import peer_request
-from tabadol.crypto.directory_doc import DOCUMENT_TYPE, sign_document
+from tabadol.crypto.directory_doc import DOCUMENT_TYPE, GROUPS_TYPE, sign_document
 from tabadol.crypto.object_signature import attach_signature
 from tabadol.crypto.sealing import x25519_key_id
 from tabadol.crypto.signing import b64url, key_id
@@ -91,10 +91,22 @@ def _fake_peer(node: Node, *members: RemoteMember) -> FakePeer:
         "peers": [],
     }
     body["version"] = peer_directory.version_of(body)
-    assert peer_directory.take_in(node, peer, sign_document(body, key)) == []
+    document = {**sign_document(body, key), "groups_for_you": _groups_for(node, peer, key)}
+    assert peer_directory.take_in(node, peer, document) == []
     fresh = node.store.peer_by_node_id(peer.node_id)
     assert fresh is not None
     return FakePeer(key, fresh, list(members))
+
+
+def _groups_for(node: Node, peer: Peer, key: SigningKey) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": GROUPS_TYPE,
+        "node_id": peer.node_id,
+        "for": node.node_id,
+        "groups": [],
+    }
+    body["version"] = peer_directory.version_of(body)
+    return sign_document(body, key)
 
 
 def _signed_get(client: TestClient, node: Node, key: SigningKey, target: str) -> Any:
@@ -282,13 +294,21 @@ def test_a_peer_speaks_only_for_its_own_orgs(community: Community) -> None:
         "peers": [],
     }
     body["version"] = peer_directory.version_of(body)
-    refused = peer_directory.take_in(node, peer, sign_document(body, key))
+    groups = _groups_for(node, peer, key)
+    refused = peer_directory.take_in(
+        node, peer, {**sign_document(body, key), "groups_for_you": groups}
+    )
     assert len(refused) == 2
     assert node.store.org_by_identity(b1.identity_id).home_peer == first.peer.id  # type: ignore[union-attr]
     assert node.store.org_by_name("Org A").hosted_here  # type: ignore[union-attr]
     forged = sign_document(body, SigningKey.generate())  # not the peer's key
     with pytest.raises(peer_directory.DirectoryError):
-        peer_directory.take_in(node, peer, forged)
+        peer_directory.take_in(node, peer, {**forged, "groups_for_you": groups})
+    other_node = {**groups, "for": "another-node"}  # groups signed for someone else
+    with pytest.raises(peer_directory.DirectoryError):
+        peer_directory.take_in(
+            node, peer, {**sign_document(body, key), "groups_for_you": other_node}
+        )
 
 
 def test_the_feed_for_a_peer_follows_the_policy(client: TestClient, community: Community) -> None:

@@ -16,6 +16,7 @@ from tabadol.crypto.object_signature import read_signature, signature_property
 from tabadol.crypto.signing import SignatureError, key_id, sign, verify
 
 DOCUMENT_TYPE = "tabadol-directory"
+GROUPS_TYPE = "tabadol-groups"  # the groups a node shares with one peer (not relayed)
 
 
 def sign_document(document: dict[str, Any], key: SigningKey) -> dict[str, Any]:
@@ -26,10 +27,10 @@ def sign_document(document: dict[str, Any], key: SigningKey) -> dict[str, Any]:
     return signed
 
 
-def verify_document(document: dict[str, Any], public_key: bytes) -> None:
-    """Raise SignatureError unless `document` is a directory signed by `public_key`."""
-    if document.get("type") != DOCUMENT_TYPE:
-        raise SignatureError("not a tabadol directory document")
+def verify_document(document: dict[str, Any], public_key: bytes, kind: str = DOCUMENT_TYPE) -> None:
+    """Raise SignatureError unless `document` is a `kind` document signed by `public_key`."""
+    if document.get("type") != kind:
+        raise SignatureError(f"not a {kind} document")
     signature = read_signature(document)
     if signature is None:
         raise SignatureError("the directory is not signed")

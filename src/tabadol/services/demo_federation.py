@@ -76,17 +76,24 @@ def populate_federation(root: Path, base_port: int = BASE_PORT) -> list[DemoNode
 
 
 def _exchange_directories(nodes: list[DemoNode]) -> None:
-    """What the first sync does over HTTP, done here before the nodes run (each node's
-    signed directory, taken in by the others)."""
-    documents = {}
+    """What the first sync does over HTTP, done here before the nodes run: each node's signed
+    directory (with the groups it shares with that peer), taken in by the others."""
+    ids = {}
     for n in nodes:
         with open_node(n.data) as node:
-            documents[node.node_id] = peer_directory.own_document(node)
-    for n in nodes:
-        with open_node(n.data) as node:
-            for peer in node.store.peers():
-                if peer.node_id in documents:
-                    peer_directory.take_in(node, peer, documents[peer.node_id])
+            ids[n.org] = node.node_id
+    for reader in nodes:
+        for source in nodes:
+            if source is reader:
+                continue
+            with open_node(source.data) as node:
+                asking = node.store.peer_by_node_id(ids[reader.org])
+                assert asking is not None
+                document = peer_directory.document_for(node, asking)
+            with open_node(reader.data) as node:
+                peer = node.store.peer_by_node_id(ids[source.org])
+                assert peer is not None
+                peer_directory.take_in(node, peer, document)
 
 
 def federation_tokens(nodes: list[DemoNode]) -> list[tuple[DemoNode, DemoToken]]:

@@ -15,7 +15,12 @@ from typing import Any
 import orjson
 
 from tabadol.crypto.canonical import canonical
-from tabadol.crypto.directory_doc import DOCUMENT_TYPE, sign_document, verify_document
+from tabadol.crypto.directory_doc import (
+    DOCUMENT_TYPE,
+    GROUPS_TYPE,
+    sign_document,
+    verify_document,
+)
 from tabadol.crypto.sealing import InvalidEncryptionKey, check_encryption_key, x25519_key_id
 from tabadol.crypto.signing import (
     InvalidPublicKey,
@@ -63,7 +68,6 @@ def own_document(node: Node) -> dict[str, Any]:
             return cached[1]
     orgs = node.store.list_orgs()
     hosted = [org for org in orgs if org.hosted_here]
-    identity = {org.id: org.identity_id for org in orgs}
     keys_by_org: dict[int, list[OrgKey]] = {}
     for key in node.store.org_keys():
         keys_by_org.setdefault(key.org_id, []).append(key)
@@ -80,18 +84,6 @@ def own_document(node: Node) -> dict[str, Any]:
             }
             for org in hosted
         ],
-        "groups": [
-            {
-                "uuid": g.uuid,
-                "name": g.name,
-                "created_by": identity[g.created_by],
-                "created": format_us(g.created),
-                "owners": sorted(identity[o] for o in g.owners),
-                "members": sorted(identity[o] for o in g.members),
-            }
-            for g in node.store.list_groups()
-            if g.home_peer is None
-        ],
         "peers": [
             {"node_id": p.node_id, "node_key": b64url(p.public_key)}
             for p in node.store.peers()
@@ -106,12 +98,60 @@ def own_document(node: Node) -> dict[str, Any]:
     return document
 
 
-def advertised_version(node: Node) -> int:
-    """What the feed tells peers: a digest of this node's directory and of those it relays,
-    so that a change in either makes the peers fetch it again."""
+_GROUPS_CACHE: dict[tuple[str, int], tuple[str, dict[str, Any]]] = {}
+
+
+def groups_document(node: Node, peer: Peer) -> dict[str, Any]:
+    """The groups owned here that have a member hosted by `peer`, signed for that peer only:
+    a peer learns no group its orgs are not in, and relays none."""
+    fingerprint = node.store.directory_fingerprint()
+    key = (node.node_id, peer.id)
+    with _CACHE_LOCK:
+        cached = _GROUPS_CACHE.get(key)
+        if cached is not None and cached[0] == fingerprint:
+            return cached[1]
+    orgs = node.store.list_orgs()
+    identity = {org.id: org.identity_id for org in orgs}
+    theirs = {org.id for org in orgs if org.home_peer == peer.id}
+    body: dict[str, Any] = {
+        "type": GROUPS_TYPE,
+        "node_id": node.node_id,
+        "for": peer.node_id,
+        "groups": [
+            {
+                "uuid": g.uuid,
+                "name": g.name,
+                "created_by": identity[g.created_by],
+                "created": format_us(g.created),
+                "owners": sorted(identity[o] for o in g.owners),
+                "members": sorted(identity[o] for o in g.members),
+            }
+            for g in node.store.list_groups()
+            if g.home_peer is None and g.members & theirs
+        ],
+    }
+    body["version"] = version_of(body)
+    document = sign_document(body, node.node_key)
+    with _CACHE_LOCK:
+        _GROUPS_CACHE[key] = (fingerprint, document)
+    return document
+
+
+def document_for(node: Node, peer: Peer) -> dict[str, Any]:
+    """What `GET /federation/v1/directory` answers `peer`: the directory (relayable) and the
+    groups signed for that peer."""
+    return {**own_document(node), "groups_for_you": groups_document(node, peer)}
+
+
+def advertised_version(node: Node, peer: Peer) -> int:
+    """What the feed tells a peer: a digest of this node's directory, of those it relays and
+    of the groups it shares with that peer, so that a change makes the peer fetch them."""
     document = own_document(node)
     relayed = sorted((d.get("node_id"), d.get("version")) for d in document.get("relayed", []))
-    digest = hashlib.sha256(canonical({"own": document["version"], "relayed": relayed}))
+    groups = groups_document(node, peer)["version"]
+    digest = hashlib.sha256(
+        canonical({"own": document["version"], "relayed": relayed, "groups": groups})
+    )
     return int.from_bytes(digest.digest()[:6], "big")
 
 
@@ -130,11 +170,17 @@ def take_in(
     in (so a failure makes the next page fetch it again). Raises DirectoryError when the
     peer's own document is not signed by its node key."""
     own = _signed_part(document)
+    groups = document.get("groups_for_you")
     try:
         verify_document(own, peer.public_key)
+        if not isinstance(groups, dict):
+            raise SignatureError("no groups document")
+        verify_document(groups, peer.public_key, GROUPS_TYPE)
+        if groups.get("node_id") != peer.node_id or groups.get("for") != node.node_id:
+            raise SignatureError("the groups document is not from that peer for this node")
     except SignatureError as exc:
         raise DirectoryError(f"the directory of {peer.node_id}: {exc}") from None
-    refused = _merge(node, peer, document)
+    refused = _merge(node, peer, {**document, "groups": groups.get("groups", [])})
     vouched = {
         item.get("node_id"): item.get("node_key")
         for item in document.get("peers", [])
@@ -169,7 +215,7 @@ def take_in(
 
 
 def _signed_part(document: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in document.items() if k != "relayed"}
+    return {k: v for k, v in document.items() if k not in ("relayed", "groups_for_you")}
 
 
 def _merge(node: Node, peer: Peer, document: dict[str, Any]) -> list[str]:

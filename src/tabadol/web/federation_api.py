@@ -64,11 +64,14 @@ def _json(body: dict[str, Any]) -> Response:
     return Response(orjson.dumps(body), media_type="application/json")
 
 
-def _page_body(page: FeedPage, node: Node, *, for_peer: bool) -> dict[str, Any]:
+def _page_body(
+    page: FeedPage, node: Node, *, for_peer: bool, peer: Peer | None = None
+) -> dict[str, Any]:
     body: dict[str, Any] = {"changes": page.entries, "cursor": page.cursor}
     if for_peer:  # a member is not told the node's head: it would show writes it cannot see
         body["head"] = page.head
-        body["directory"] = peer_directory.advertised_version(node)
+        assert peer is not None
+        body["directory"] = peer_directory.advertised_version(node, peer)
         body["channels"] = page.channels
     return body
 
@@ -156,9 +159,9 @@ def node_card(request: Request) -> dict[str, str]:
 
 @router.get("/federation/v1/directory")
 def directory(request: Request, peer: PeerCaller) -> Response:
-    """This node's signed directory, with the ones it received from its peers."""
-    del peer
-    return _json(peer_directory.own_document(_node(request)))
+    """This node's signed directory, with the ones it received from its peers, and the groups
+    this peer's orgs are in (signed for it)."""
+    return _json(peer_directory.document_for(_node(request), peer))
 
 
 @router.get("/federation/v1/changes")
@@ -172,7 +175,7 @@ def changes_for_peer(
     """A page of the change feed as this peer may receive it."""
     node = _node(request)
     page = peer_changes(node, peer, after, limit, channel)
-    return _json(_page_body(page, node, for_peer=True))
+    return _json(_page_body(page, node, for_peer=True, peer=peer))
 
 
 @router.get("/federation/v1/stream")
@@ -191,7 +194,8 @@ def stream_for_peer(
         current = node.store.peer_by_id(peer.id)
         if current is None or current.paused:
             return None
-        return _page_body(peer_changes(node, current, cursor, limit), node, for_peer=True)
+        page = peer_changes(node, current, cursor, limit)
+        return _page_body(page, node, for_peer=True, peer=current)
 
     return _stream(request, f"peer:{peer.id}", step, start, True)
 
