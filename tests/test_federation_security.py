@@ -24,7 +24,7 @@ from tabadol.domain.federation import Peer
 from tabadol.domain.timestamps import format_us
 from tabadol.domain.tlp import TLP
 from tabadol.services import directory, peer_directory, peers
-from tabadol.services.directory import OPERATOR
+from tabadol.services.directory import OPERATOR, org_identity_id
 from tabadol.services.node import Node
 from tabadol.services.sync_in import apply_page
 
@@ -78,9 +78,12 @@ class FakePeer:
 
 
 def _fake_peer(node: Node, *members: RemoteMember) -> FakePeer:
-    """A peer node registered here whose key the test holds, with its signed directory."""
+    """A peer node registered here whose key the test holds, with its signed directory (its
+    members' identities derived from its node id, as a real node makes them)."""
     key = SigningKey.generate()
     peer = peers.add_peer(node, OPERATOR, "http://127.0.0.1:9", b64url(bytes(key.verify_key)))
+    for member in members:
+        member.identity_id = org_identity_id(peer.node_id, member.name)
     now = node.clock()
     body = {
         "type": DOCUMENT_TYPE,
@@ -277,7 +280,8 @@ def test_a_malicious_peer_is_refused_item_by_item_and_audited(community: Communi
 
 
 def test_a_peer_speaks_only_for_its_own_orgs(community: Community) -> None:
-    """A directory naming an org hosted here, or another peer's org, changes nothing."""
+    """A directory naming an org hosted here, another peer's org, or an org whose identity
+    was not made on that node, changes nothing (all three refused, each named)."""
     node = community.node
     b1 = _member("Org B1")
     first = _fake_peer(node, b1)
@@ -285,11 +289,12 @@ def test_a_peer_speaks_only_for_its_own_orgs(community: Community) -> None:
     peer = peers.add_peer(node, OPERATOR, "http://127.0.0.1:9", b64url(bytes(key.verify_key)))
     hijack_local = {**b1.record(node.clock()), "identity_id": community.orgs["A"].identity_id,
                     "name": "Org A"}  # fmt: skip
+    unbound = _member("Org Q").record(node.clock())  # an identity not made on that node
     body = {
         "type": DOCUMENT_TYPE,
         "node_id": peer.node_id,
         "node_key": b64url(bytes(key.verify_key)),
-        "orgs": [b1.record(node.clock()), hijack_local],
+        "orgs": [b1.record(node.clock()), hijack_local, unbound],
         "groups": [],
         "peers": [],
     }
@@ -298,7 +303,9 @@ def test_a_peer_speaks_only_for_its_own_orgs(community: Community) -> None:
     refused = peer_directory.take_in(
         node, peer, {**sign_document(body, key), "groups_for_you": groups}
     )
-    assert len(refused) == 2
+    assert len(refused) == 3
+    assert all("not an org created on" in r for r in refused)
+    assert node.store.org_by_name("Org Q") is None
     assert node.store.org_by_identity(b1.identity_id).home_peer == first.peer.id  # type: ignore[union-attr]
     assert node.store.org_by_name("Org A").hosted_here  # type: ignore[union-attr]
     forged = sign_document(body, SigningKey.generate())  # not the peer's key

@@ -53,6 +53,18 @@ def hash_secret(secret: str) -> bytes:
 OPERATOR = Principal(kind=PrincipalKind.NODE_ADMIN)
 
 
+def org_identity_id(node_id: str, name: str) -> str:
+    """An org's STIX identity id, derived from its home node and its name: every node can
+    check that a peer claiming an org is the node it was created on (a peer cannot claim
+    another node's org, even one this node has not heard of yet)."""
+    return f"identity--{uuid.uuid5(uuid.UUID(node_id), 'org:' + name)}"
+
+
+def group_uuid_of(node_id: str, name: str) -> str:
+    """A group's id, derived from the node of its owners and its name (as for orgs)."""
+    return str(uuid.uuid5(uuid.UUID(node_id), "group:" + name))
+
+
 # --- organizations ---------------------------------------------------------------------------
 def add_org(
     node: Node,
@@ -86,7 +98,7 @@ def add_org(
         else generate_node_held_keys(node)
     )
     now = node.clock()
-    identity_id = f"identity--{uuid.uuid4()}"
+    identity_id = org_identity_id(node.node_id, name)
     channel = (
         Channel(collection_uuid(node, f"org:{identity_id}"), name, f"Private to {name}.")
         if member
@@ -248,7 +260,7 @@ def create_group(node: Node, actor: Principal, name: str, owner_name: str) -> Gr
         raise Forbidden("a group is created by an admin of its owner organization")
     if not owner.member:
         raise InvalidInput(f"{owner.name!r} is a guest organization; only members own groups")
-    group_uuid = str(uuid.uuid4())
+    group_uuid = group_uuid_of(node.node_id, name)
     channel = Channel(collection_uuid(node, f"group:{group_uuid}"), name, f"Sharing group {name}.")
     event = AuditEvent("group.create", actor_of(actor), detail={"group": name, "owner": owner.name})
     return node.store.create_group(group_uuid, name, owner.id, node.clock(), channel, audit=[event])

@@ -35,6 +35,7 @@ from tabadol.domain.errors import Conflict
 from tabadol.domain.federation import Peer
 from tabadol.domain.keys import KeyPurpose, OrgKey
 from tabadol.domain.timestamps import TimestampError, format_us, parse_us
+from tabadol.services.directory import group_uuid_of, org_identity_id
 from tabadol.services.node import Node, collection_uuid, node_id_of
 from tabadol.storage.base import Channel, RemoteGroup, RemoteOrg
 
@@ -235,6 +236,17 @@ def _merge(node: Node, peer: Peer, document: dict[str, Any]) -> list[str]:
         InvalidEncryptionKey,
     ) as exc:
         raise DirectoryError(f"the directory of {peer.node_id} is malformed: {exc}") from None
+    unbound = [
+        f"{o.identity_id}: not an org created on {peer.node_id}"
+        for o in orgs
+        if o.identity_id != org_identity_id(peer.node_id, o.name)
+    ] + [
+        f"group {g.uuid}: not a group created on {peer.node_id}"
+        for g in groups
+        if g.uuid != group_uuid_of(peer.node_id, g.name)
+    ]
+    orgs = [o for o in orgs if o.identity_id == org_identity_id(peer.node_id, o.name)]
+    groups = [g for g in groups if g.uuid == group_uuid_of(peer.node_id, g.name)]
     channels = {
         g.uuid: Channel(collection_uuid(node, f"group:{g.uuid}"), g.name, f"Sharing group {g.name}")
         for g in groups
@@ -245,7 +257,7 @@ def _merge(node: Node, peer: Peer, document: dict[str, Any]) -> list[str]:
         Outcome.OK,
         detail={"orgs": len(orgs), "groups": len(groups), "version": version},
     )
-    refused = node.store.merge_directory(
+    refused = unbound + node.store.merge_directory(
         peer.id,
         version,
         orgs,
