@@ -1,0 +1,99 @@
+"""PostgreSQL under several workers: a connection pool per process, write transactions, reads
+on committed snapshots, migrations applied once however many workers start at the same time.
+
+Positions (the date_added counter that orders TAXII `added_after` and the change feed) are
+taken from one counter row inside the write transaction: the row stays locked until commit,
+so writers take positions in commit order and a reader never sees a position before every
+earlier one is committed (no gap for a reader that resumes after its last position, on any
+worker). It serializes the writes' final step, as SQLite's single writer does; the reads, the
+validation, the signatures and the index work of a write run in parallel before it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+import psycopg
+from psycopg_pool import ConnectionPool
+
+from tabadol.storage.postgres.schema import MIGRATIONS
+
+T = TypeVar("T")
+_MIGRATION_LOCK = 0x7461626164  # "tabad": the advisory lock workers take to migrate
+
+
+class PostgresConnections:
+    """Owns the pool of one database URL (`postgresql://…`)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        max_size: int = 8,
+        on_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self.url = url
+        self._on_commit = on_commit
+        self._pool = ConnectionPool(
+            url, min_size=1, max_size=max_size, open=True, kwargs={"autocommit": False}
+        )
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Apply the missing migrations in one transaction, under an advisory lock: the
+        first worker migrates, the others wait and find nothing to do."""
+        with self.write() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            conn.execute("CREATE TABLE IF NOT EXISTS tabadol_schema (version INTEGER NOT NULL)")
+            row = conn.execute("SELECT max(version) FROM tabadol_schema").fetchone()
+            version = row[0] if row and row[0] is not None else 0
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                conn.execute(script)  # a fixed script of this module, never user input
+                conn.execute("INSERT INTO tabadol_schema(version) VALUES (%s)", (number,))
+
+    @property
+    def version(self) -> int:
+        with self.read() as conn:
+            row = conn.execute("SELECT max(version) FROM tabadol_schema").fetchone()
+            return int(row[0]) if row and row[0] is not None else 0
+
+    @contextmanager
+    def write(self) -> Iterator[psycopg.Connection]:
+        """One write transaction: committed on a clean exit, rolled back on any error; the
+        change streams are woken after the commit."""
+        with self._pool.connection() as conn, conn.transaction():
+            yield conn
+        if self._on_commit is not None:
+            self._on_commit()
+
+    def run_write(self, fn: Callable[[psycopg.Connection], T]) -> T:
+        with self.write() as conn:
+            return fn(conn)
+
+    @contextmanager
+    def read(self) -> Iterator[psycopg.Connection]:
+        """A read on one committed snapshot (REPEATABLE READ, read only)."""
+        with self._pool.connection() as conn:
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            try:
+                yield conn
+            finally:
+                conn.rollback()
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+def take_positions(conn: psycopg.Connection, now: int, count: int) -> int:
+    """Take `count` positions (strictly increasing, never behind the clock) and return the
+    first. The counter row stays locked until this transaction ends: positions are taken in
+    commit order."""
+    row = conn.execute(
+        "UPDATE counters SET value = greatest(value + %s, %s + %s - 1)"
+        " WHERE name = 'date_added' RETURNING value",
+        (count, now, count),
+    ).fetchone()
+    assert row is not None
+    return int(row[0]) - count + 1

@@ -1,0 +1,178 @@
+"""PostgreSQL schema migrations, applied in order and recorded in `tabadol_schema`.
+
+The same tables and meaning as the SQLite schema (its migrations 1-5, as they stand), in
+PostgreSQL's types: BIGINT microseconds, BYTEA for stored bodies (served as stored, never
+re-encoded), BOOLEAN flags. Search is a `tsvector` with the `simple` configuration over the
+normalized text the text layer produces (never a language configuration: tokens arrive already
+normalized and stemmed), with a GIN index; it replaces SQLite's FTS5 table.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: everything SQLite's migrations 1-5 hold
+    """
+    CREATE TABLE orgs (
+        id BIGSERIAL PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        identity_id TEXT NOT NULL UNIQUE,
+        member BOOLEAN NOT NULL,
+        created BIGINT NOT NULL,
+        custody TEXT NOT NULL DEFAULT 'node',
+        home_peer BIGINT
+    );
+    CREATE TABLE tokens (
+        id BIGSERIAL PRIMARY KEY,
+        org_id BIGINT REFERENCES orgs(id),
+        role TEXT NOT NULL,
+        label TEXT NOT NULL,
+        secret_hash BYTEA NOT NULL UNIQUE,
+        prefix TEXT NOT NULL,
+        created BIGINT NOT NULL,
+        revoked BIGINT
+    );
+    CREATE TABLE groups (
+        id BIGSERIAL PRIMARY KEY,
+        uuid TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL UNIQUE,
+        created_by BIGINT NOT NULL REFERENCES orgs(id),
+        created BIGINT NOT NULL,
+        home_peer BIGINT
+    );
+    CREATE TABLE group_members (
+        group_id BIGINT NOT NULL REFERENCES groups(id),
+        org_id BIGINT NOT NULL REFERENCES orgs(id),
+        owner BOOLEAN NOT NULL,
+        PRIMARY KEY (group_id, org_id)
+    );
+    CREATE INDEX group_members_by_org ON group_members(org_id);
+    CREATE TABLE collections (
+        id BIGSERIAL PRIMARY KEY,
+        uuid TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        ref BIGINT,
+        title TEXT NOT NULL,
+        description TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX collections_channel ON collections(kind, coalesce(ref, -1));
+    CREATE TABLE objects (
+        seq BIGSERIAL PRIMARY KEY,
+        collection_id BIGINT NOT NULL,
+        stix_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        spec_version TEXT NOT NULL,
+        version_us BIGINT NOT NULL,
+        date_added BIGINT NOT NULL,
+        is_first BOOLEAN NOT NULL,
+        is_last BOOLEAN NOT NULL,
+        author_org BIGINT NOT NULL,
+        created_by_ref TEXT,
+        tlp TEXT NOT NULL,
+        tlp_defaulted BOOLEAN NOT NULL,
+        body BYTEA NOT NULL,
+        sealed BOOLEAN NOT NULL DEFAULT false,
+        via_peer BIGINT
+    );
+    CREATE UNIQUE INDEX objects_version ON objects(collection_id, stix_id, version_us);
+    CREATE UNIQUE INDEX objects_date_added ON objects(date_added);
+    CREATE INDEX objects_by_collection ON objects(collection_id, date_added);
+    CREATE INDEX objects_by_type ON objects(collection_id, type, date_added);
+    CREATE INDEX objects_last ON objects(collection_id, date_added) WHERE is_last;
+    CREATE TABLE tombstones (
+        seq BIGSERIAL PRIMARY KEY,
+        collection_id BIGINT NOT NULL,
+        stix_id TEXT NOT NULL,
+        version_us BIGINT NOT NULL,
+        author_org BIGINT NOT NULL,
+        deleted_at BIGINT NOT NULL,
+        via_peer BIGINT,
+        tlp TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX tombstones_by_position ON tombstones(deleted_at);
+    CREATE INDEX tombstones_by_version ON tombstones(collection_id, stix_id, version_us);
+    CREATE TABLE statuses (
+        uuid TEXT PRIMARY KEY,
+        org_id BIGINT,
+        request_us BIGINT NOT NULL,
+        total INTEGER NOT NULL,
+        successes TEXT NOT NULL,
+        failures TEXT NOT NULL
+    );
+    CREATE TABLE counters (
+        name TEXT PRIMARY KEY,
+        value BIGINT NOT NULL
+    );
+    INSERT INTO counters(name, value) VALUES ('date_added', 0);
+    CREATE TABLE org_keys (
+        key_id TEXT PRIMARY KEY,
+        org_id BIGINT NOT NULL REFERENCES orgs(id),
+        purpose TEXT NOT NULL,
+        public_key BYTEA NOT NULL,
+        created BIGINT NOT NULL,
+        valid_until BIGINT,
+        revoked_at BIGINT,
+        revoked_reason TEXT,
+        wrapped_private BYTEA
+    );
+    CREATE INDEX org_keys_by_org ON org_keys(org_id, purpose);
+    CREATE TABLE audit_log (
+        position BIGINT PRIMARY KEY,
+        at BIGINT NOT NULL,
+        action TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        entry BYTEA NOT NULL,
+        leaf_hash BYTEA NOT NULL
+    );
+    CREATE INDEX audit_by_action ON audit_log(action, position);
+    CREATE TABLE audit_heads (
+        tree_size BIGINT PRIMARY KEY,
+        root_hash BYTEA NOT NULL,
+        at BIGINT NOT NULL,
+        key_id TEXT NOT NULL,
+        signature BYTEA NOT NULL
+    );
+    CREATE TABLE audit_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        tree_size BIGINT NOT NULL,
+        last_leaf BYTEA,
+        frontier BYTEA NOT NULL
+    );
+    INSERT INTO audit_state(id, tree_size, last_leaf, frontier) VALUES (1, 0, NULL, '');
+    CREATE TABLE search_index (
+        date_added BIGINT PRIMARY KEY,
+        body TEXT NOT NULL,
+        stems TEXT NOT NULL,
+        document tsvector GENERATED ALWAYS AS (
+            to_tsvector('simple', body || ' ' || stems)
+        ) STORED
+    );
+    CREATE INDEX search_document ON search_index USING GIN (document);
+    CREATE TABLE observables (
+        kind TEXT NOT NULL,
+        value TEXT NOT NULL,
+        date_added BIGINT NOT NULL
+    );
+    CREATE INDEX observables_by_value ON observables(kind, value, date_added);
+    CREATE INDEX observables_by_object ON observables(date_added);
+    CREATE TABLE peers (
+        id BIGSERIAL PRIMARY KEY,
+        node_id TEXT NOT NULL UNIQUE,
+        url TEXT NOT NULL,
+        public_key BYTEA NOT NULL UNIQUE,
+        paused BOOLEAN NOT NULL DEFAULT false,
+        removed BOOLEAN NOT NULL DEFAULT false,
+        created BIGINT NOT NULL,
+        cursor BIGINT NOT NULL DEFAULT 0,
+        peer_head BIGINT NOT NULL DEFAULT 0,
+        directory_version BIGINT NOT NULL DEFAULT 0,
+        last_ok BIGINT,
+        last_error TEXT,
+        last_error_at BIGINT,
+        failures INTEGER NOT NULL DEFAULT 0,
+        retry_at BIGINT,
+        via_peer BIGINT,
+        channels TEXT NOT NULL DEFAULT '[]',
+        directory_doc BYTEA
+    );
+    """,
+]
