@@ -79,9 +79,9 @@ def add_peer_txn(
         peer_id = row[0]
     else:
         peer_id = conn.execute(
-            "INSERT INTO peers(node_id, url, public_key, created) VALUES (?, ?, ?, ?)",
+            "INSERT INTO peers(node_id, url, public_key, created) VALUES (?, ?, ?, ?) RETURNING id",
             (node_id, url, public_key, now),
-        ).lastrowid
+        ).fetchone()[0]
     found = conn.execute(f"SELECT {PEER_COLUMNS} FROM peers WHERE id = ?", (peer_id,)).fetchone()
     return peer_row(found)
 
@@ -98,9 +98,10 @@ def add_indirect_peer_txn(
             raise Conflict(f"{node_id} is known here with another key")
         return peer
     peer_id = conn.execute(
-        "INSERT INTO peers(node_id, url, public_key, created, via_peer) VALUES (?, '', ?, ?, ?)",
+        "INSERT INTO peers(node_id, url, public_key, created, via_peer) VALUES (?, '', ?, ?, ?)"
+        " RETURNING id",
         (node_id, public_key, now, via_peer),
-    ).lastrowid
+    ).fetchone()[0]
     return peer_row(
         conn.execute(f"SELECT {PEER_COLUMNS} FROM peers WHERE id = ?", (peer_id,)).fetchone()
     )
@@ -146,9 +147,9 @@ def merge_directory_txn(
         if row is None:
             org_id = conn.execute(
                 "INSERT INTO orgs(name, identity_id, member, created, custody, home_peer)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                 (org.name, org.identity_id, int(org.member), now, Custody.REMOTE.value, peer_id),
-            ).lastrowid
+            ).fetchone()[0]
             assert org_id is not None
         else:
             org_id = row[0]
@@ -223,9 +224,10 @@ def _merge_group_txn(
         return [f"group {group.uuid}: the name {group.name!r} is taken by another group"]
     if row is None:
         group_id = conn.execute(
-            "INSERT INTO groups(uuid, name, created_by, created, home_peer) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO groups(uuid, name, created_by, created, home_peer) VALUES (?, ?, ?, ?, ?)"
+            " RETURNING id",
             (group.uuid, group.name, owner[0], group.created, peer_id),
-        ).lastrowid
+        ).fetchone()[0]
         channel = channel_of[group.uuid]
         conn.execute(
             "INSERT INTO collections(uuid, kind, ref, title, description) VALUES (?, ?, ?, ?, ?)",

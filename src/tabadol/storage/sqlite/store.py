@@ -48,14 +48,17 @@ from tabadol.storage.sqlite.versions import (
 
 _DIRECTORY_FINGERPRINT = """
 SELECT
-  (SELECT count(*) || ':' || ifnull(max(id), 0) || ':' || total(member)
-     || ':' || total(length(name)) FROM orgs),
-  (SELECT count(*) || ':' || ifnull(max(created), 0) || ':' || total(ifnull(valid_until, 0))
-     || ':' || total(ifnull(revoked_at, 0)) FROM org_keys),
-  (SELECT count(*) || ':' || ifnull(max(id), 0) || ':' || total(length(name)) FROM groups),
-  (SELECT count(*) || ':' || total(group_id * 1000003 + org_id * 7 + owner) FROM group_members),
-  (SELECT count(*) || ':' || total(directory_version % 1000003) || ':' || total(paused)
-     || ':' || total(id * removed) FROM peers)
+  (SELECT count(*) || ':' || coalesce(max(id), 0) || ':' || coalesce(sum(member), 0)
+     || ':' || coalesce(sum(length(name)), 0) FROM orgs),
+  (SELECT count(*) || ':' || coalesce(max(created), 0)
+     || ':' || coalesce(sum(coalesce(valid_until, 0)), 0)
+     || ':' || coalesce(sum(coalesce(revoked_at, 0)), 0) FROM org_keys),
+  (SELECT count(*) || ':' || coalesce(max(id), 0) || ':' || coalesce(sum(length(name)), 0)
+     FROM groups),
+  (SELECT count(*) || ':' || coalesce(sum(group_id * 1000003 + org_id * 7 + owner), 0)
+     FROM group_members),
+  (SELECT count(*) || ':' || coalesce(sum(directory_version % 1000003), 0)
+     || ':' || coalesce(sum(paused), 0) || ':' || coalesce(sum(id * removed), 0) FROM peers)
 """
 _ORG_COLUMNS = "id, name, identity_id, member, created, custody, home_peer"
 _TOKEN_COLUMNS = "id, prefix, org_id, role, label, created, revoked"
@@ -124,12 +127,12 @@ class SQLiteStore:
             try:
                 cur = conn.execute(
                     "INSERT INTO orgs(name, identity_id, member, created, custody)"
-                    " VALUES (?, ?, ?, ?, ?)",
+                    " VALUES (?, ?, ?, ?, ?) RETURNING id",
                     (name, identity_id, int(member), now, custody.value),
                 )
             except sqlite3.IntegrityError:
                 raise Conflict(f"an organization named {name!r} already exists") from None
-            org = Org(cur.lastrowid or 0, name, identity_id, member, now, custody)
+            org = Org(cur.fetchone()[0], name, identity_id, member, now, custody)
             if channel is not None:
                 _create_collection_txn(conn, channel, AudienceKind.ORG, org.id)
             keys_sql.register_keys_txn(conn, org.id, keys, now)
@@ -175,13 +178,14 @@ class SQLiteStore:
             try:
                 cur = conn.execute(
                     "INSERT INTO tokens(org_id, role, label, secret_hash, prefix, created)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                     (org_id, role, label, secret_hash, prefix, now),
                 )
             except sqlite3.IntegrityError:
                 raise Conflict("a token with this secret already exists") from None
+            token_id = int(cur.fetchone()[0])
             self._audit_txn(conn, audit, now)
-            return Token(cur.lastrowid or 0, prefix, org_id, role, label, now, None)
+            return Token(token_id, prefix, org_id, role, label, now, None)
 
         return self._db.run_write(txn)
 
@@ -237,12 +241,13 @@ class SQLiteStore:
         def txn(conn: sqlite3.Connection) -> int:
             try:
                 cur = conn.execute(
-                    "INSERT INTO groups(uuid, name, created_by, created) VALUES (?, ?, ?, ?)",
+                    "INSERT INTO groups(uuid, name, created_by, created) VALUES (?, ?, ?, ?)"
+                    " RETURNING id",
                     (uuid, name, owner_org, now),
                 )
             except sqlite3.IntegrityError:
                 raise Conflict(f"a group named {name!r} already exists") from None
-            group_id = cur.lastrowid or 0
+            group_id = int(cur.fetchone()[0])
             conn.execute(
                 "INSERT INTO group_members(group_id, org_id, owner) VALUES (?, ?, 1)",
                 (group_id, owner_org),
@@ -640,9 +645,10 @@ class SQLiteStore:
     def record_peer_contact(self, peer_id: int, peer_head: int, now: int) -> None:
         self._db.run_write(
             lambda conn: conn.execute(
-                "UPDATE peers SET peer_head = max(peer_head, ?), last_ok = ?, failures = 0,"
+                "UPDATE peers SET peer_head = CASE WHEN peer_head > ? THEN peer_head ELSE ? END,"
+                " last_ok = ?, failures = 0,"
                 " retry_at = NULL WHERE id = ?",
-                (peer_head, now, peer_id),
+                (peer_head, peer_head, now, peer_id),
             )
         )
 
@@ -686,9 +692,10 @@ class SQLiteStore:
         def txn(conn: sqlite3.Connection) -> tuple[int, int]:
             done = fed_sql.apply_changes_txn(conn, peer_id, changes, now)
             conn.execute(
-                "UPDATE peers SET cursor = max(cursor, ?), peer_head = max(peer_head, ?),"
+                "UPDATE peers SET cursor = CASE WHEN cursor > ? THEN cursor ELSE ? END,"
+                " peer_head = CASE WHEN peer_head > ? THEN peer_head ELSE ? END,"
                 " last_ok = ?, failures = 0, retry_at = NULL WHERE id = ?",
-                (cursor, peer_head, now, peer_id),
+                (cursor, cursor, peer_head, peer_head, now, peer_id),
             )
             if channels is not None:
                 conn.execute(
@@ -730,13 +737,14 @@ def _create_collection_txn(
 ) -> Collection:
     try:
         cur = conn.execute(
-            "INSERT INTO collections(uuid, kind, ref, title, description) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO collections(uuid, kind, ref, title, description) VALUES (?, ?, ?, ?, ?)"
+            " RETURNING id",
             (channel.uuid, kind.value, ref, channel.title, channel.description),
         )
     except sqlite3.IntegrityError:
         raise Conflict(f"the {kind.value} channel {channel.title!r} already exists") from None
     return Collection(
-        cur.lastrowid or 0, channel.uuid, kind, ref, channel.title, channel.description
+        int(cur.fetchone()[0]), channel.uuid, kind, ref, channel.title, channel.description
     )
 
 

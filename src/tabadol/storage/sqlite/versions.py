@@ -196,10 +196,12 @@ def delete_versions_txn(
 def refresh_first_last_txn(conn: sqlite3.Connection, collection_id: int, stix_id: str) -> None:
     conn.execute(
         "UPDATE objects SET"
-        " is_first = (version_us = (SELECT min(version_us) FROM objects o"
-        "   WHERE o.collection_id = objects.collection_id AND o.stix_id = objects.stix_id)),"
-        " is_last = (version_us = (SELECT max(version_us) FROM objects o"
-        "   WHERE o.collection_id = objects.collection_id AND o.stix_id = objects.stix_id))"
+        " is_first = CASE WHEN version_us = (SELECT min(version_us) FROM objects o"
+        "   WHERE o.collection_id = objects.collection_id AND o.stix_id = objects.stix_id)"
+        "   THEN 1 ELSE 0 END,"
+        " is_last = CASE WHEN version_us = (SELECT max(version_us) FROM objects o"
+        "   WHERE o.collection_id = objects.collection_id AND o.stix_id = objects.stix_id)"
+        "   THEN 1 ELSE 0 END"
         " WHERE collection_id = ? AND stix_id = ?",
         (collection_id, stix_id),
     )
