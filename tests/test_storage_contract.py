@@ -1,7 +1,7 @@
 """The storage contract: what every `Store` backend must do, tested on the store directly.
 
 Each backend is a factory that opens a store on one database (the same database again after a
-close); add PostgreSQL by adding an entry to BACKENDS.
+close). Both run here: SQLite, and PostgreSQL on the machine's server (a schema per test).
 """
 
 from __future__ import annotations
@@ -19,7 +19,10 @@ from tabadol.domain.filters import ObjectFilter, VersionFilter
 from tabadol.domain.model import Collection
 from tabadol.domain.policy import Visibility
 from tabadol.storage.base import NewVersion, StatusRecord, Store, StoredRow, WriteOutcome
+from tabadol.storage.postgres.store import PostgresStore
 from tabadol.storage.sqlite.store import SQLiteStore
+
+from .pg import database_url, fresh_schema
 
 Opener = Callable[[], Store]
 
@@ -29,7 +32,13 @@ def _sqlite(tmp_path: Path) -> Opener:
     return lambda: SQLiteStore(path)
 
 
-BACKENDS: dict[str, Callable[[Path], Opener]] = {"sqlite": _sqlite}
+def _postgres(tmp_path: Path) -> Opener:
+    del tmp_path
+    url, schema = database_url(), fresh_schema()
+    return lambda: PostgresStore(url, schema=schema, max_connections=2)
+
+
+BACKENDS: dict[str, Callable[[Path], Opener]] = {"sqlite": _sqlite, "postgres": _postgres}
 
 ALL = VersionFilter(first=False, last=False, all=True)
 FIRST = VersionFilter(first=True, last=False)

@@ -11,13 +11,16 @@ validation, the signatures and the index work of a write run in parallel before 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
 import psycopg
+from psycopg import sql
 from psycopg_pool import ConnectionPool
 
+from tabadol.storage.postgres.dialect import Connection
 from tabadol.storage.postgres.schema import MIGRATIONS
 
 T = TypeVar("T")
@@ -33,12 +36,27 @@ class PostgresConnections:
         *,
         max_size: int = 8,
         on_commit: Callable[[], None] | None = None,
+        schema: str | None = None,
     ) -> None:
         self.url = url
         self._on_commit = on_commit
+        self._kwargs: dict[str, object] = {}
+        if schema is not None:  # a schema of its own (the tests: one per test)
+            with psycopg.connect(url, autocommit=True) as admin:
+                admin.execute(
+                    sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
+                )
+            self._kwargs["options"] = f"-c search_path={schema}"
         self._pool = ConnectionPool(
-            url, min_size=1, max_size=max_size, open=True, kwargs={"autocommit": False}
+            url,
+            min_size=1,
+            max_size=max_size,
+            open=True,
+            kwargs={"autocommit": False, **self._kwargs},
         )
+        self._readers: list[psycopg.Connection] = []
+        self._local = threading.local()
+        self._readers_lock = threading.Lock()
         self._migrate()
 
     def _migrate(self) -> None:
@@ -72,6 +90,27 @@ class PostgresConnections:
         with self.write() as conn:
             return fn(conn)
 
+    def run_shared_write(self, fn: Callable[[Connection], T]) -> T:
+        """A write of the storage code both dialects share. It first locks the counter row:
+        writes are serialized from their start, as SQLite's single writer is, so their
+        read-then-write steps (known versions, the audit chain, positions) stay correct on
+        any number of workers; reads run in parallel."""
+        with self.write() as conn:
+            conn.execute("SELECT value FROM counters WHERE name = 'date_added' FOR UPDATE")
+            return fn(Connection(conn))
+
+    def reader(self) -> Connection:
+        """This thread's read connection (autocommit: each statement reads the latest
+        committed snapshot, as SQLite's readers do)."""
+        conn: Connection | None = getattr(self._local, "conn", None)
+        if conn is None or conn.raw.closed:
+            raw = psycopg.connect(self.url, autocommit=True, **self._kwargs)  # type: ignore[arg-type]
+            conn = Connection(raw)
+            self._local.conn = conn
+            with self._readers_lock:
+                self._readers.append(raw)
+        return conn
+
     @contextmanager
     def read(self) -> Iterator[psycopg.Connection]:
         """A read on one committed snapshot (REPEATABLE READ, read only)."""
@@ -83,6 +122,10 @@ class PostgresConnections:
                 conn.rollback()
 
     def close(self) -> None:
+        with self._readers_lock:
+            for raw in self._readers:
+                raw.close()
+            self._readers.clear()
         self._pool.close()
 
 

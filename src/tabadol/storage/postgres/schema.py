@@ -2,9 +2,10 @@
 
 The same tables and meaning as the SQLite schema (its migrations 1-5, as they stand), in
 PostgreSQL's types: BIGINT microseconds, BYTEA for stored bodies (served as stored, never
-re-encoded), BOOLEAN flags. Search is a `tsvector` with the `simple` configuration over the
-normalized text the text layer produces (never a language configuration: tokens arrive already
-normalized and stemmed), with a GIN index; it replaces SQLite's FTS5 table.
+re-encoded), and flags as INTEGER 0/1 as in SQLite, so that the two dialects share their SQL.
+Search is a `tsvector` with the `simple` configuration over the normalized text the text layer
+produces (never a language configuration: tokens arrive already normalized and stemmed), with
+a GIN index; it replaces SQLite's FTS5 table.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ MIGRATIONS: list[str] = [
         id BIGSERIAL PRIMARY KEY,
         name TEXT NOT NULL UNIQUE,
         identity_id TEXT NOT NULL UNIQUE,
-        member BOOLEAN NOT NULL,
+        member INTEGER NOT NULL,
         created BIGINT NOT NULL,
         custody TEXT NOT NULL DEFAULT 'node',
         home_peer BIGINT
@@ -42,7 +43,7 @@ MIGRATIONS: list[str] = [
     CREATE TABLE group_members (
         group_id BIGINT NOT NULL REFERENCES groups(id),
         org_id BIGINT NOT NULL REFERENCES orgs(id),
-        owner BOOLEAN NOT NULL,
+        owner INTEGER NOT NULL,
         PRIMARY KEY (group_id, org_id)
     );
     CREATE INDEX group_members_by_org ON group_members(org_id);
@@ -63,21 +64,21 @@ MIGRATIONS: list[str] = [
         spec_version TEXT NOT NULL,
         version_us BIGINT NOT NULL,
         date_added BIGINT NOT NULL,
-        is_first BOOLEAN NOT NULL,
-        is_last BOOLEAN NOT NULL,
+        is_first INTEGER NOT NULL,
+        is_last INTEGER NOT NULL,
         author_org BIGINT NOT NULL,
         created_by_ref TEXT,
         tlp TEXT NOT NULL,
-        tlp_defaulted BOOLEAN NOT NULL,
+        tlp_defaulted INTEGER NOT NULL,
         body BYTEA NOT NULL,
-        sealed BOOLEAN NOT NULL DEFAULT false,
+        sealed INTEGER NOT NULL DEFAULT 0,
         via_peer BIGINT
     );
     CREATE UNIQUE INDEX objects_version ON objects(collection_id, stix_id, version_us);
     CREATE UNIQUE INDEX objects_date_added ON objects(date_added);
     CREATE INDEX objects_by_collection ON objects(collection_id, date_added);
     CREATE INDEX objects_by_type ON objects(collection_id, type, date_added);
-    CREATE INDEX objects_last ON objects(collection_id, date_added) WHERE is_last;
+    CREATE INDEX objects_last ON objects(collection_id, date_added) WHERE is_last = 1;
     CREATE TABLE tombstones (
         seq BIGSERIAL PRIMARY KEY,
         collection_id BIGINT NOT NULL,
@@ -95,8 +96,8 @@ MIGRATIONS: list[str] = [
         org_id BIGINT,
         request_us BIGINT NOT NULL,
         total INTEGER NOT NULL,
-        successes TEXT NOT NULL,
-        failures TEXT NOT NULL
+        successes BYTEA NOT NULL,  -- JSON, as the SQLite store writes it
+        failures BYTEA NOT NULL
     );
     CREATE TABLE counters (
         name TEXT PRIMARY KEY,
@@ -139,7 +140,7 @@ MIGRATIONS: list[str] = [
     );
     INSERT INTO audit_state(id, tree_size, last_leaf, frontier) VALUES (1, 0, NULL, '');
     CREATE TABLE search_index (
-        date_added BIGINT PRIMARY KEY,
+        rowid BIGINT PRIMARY KEY,  -- objects.date_added, named as SQLite's FTS5 rowid
         body TEXT NOT NULL,
         stems TEXT NOT NULL,
         document tsvector GENERATED ALWAYS AS (
@@ -159,8 +160,8 @@ MIGRATIONS: list[str] = [
         node_id TEXT NOT NULL UNIQUE,
         url TEXT NOT NULL,
         public_key BYTEA NOT NULL UNIQUE,
-        paused BOOLEAN NOT NULL DEFAULT false,
-        removed BOOLEAN NOT NULL DEFAULT false,
+        paused INTEGER NOT NULL DEFAULT 0,
+        removed INTEGER NOT NULL DEFAULT 0,
         created BIGINT NOT NULL,
         cursor BIGINT NOT NULL DEFAULT 0,
         peer_head BIGINT NOT NULL DEFAULT 0,

@@ -49,8 +49,10 @@ def append_audit_txn(
         root = frontier_root(frontier)
         key_id, signature = signer(size, root, now)
         conn.execute(
-            "INSERT OR REPLACE INTO audit_heads(tree_size, root_hash, at, key_id, signature)"
-            " VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO audit_heads(tree_size, root_hash, at, key_id, signature)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (tree_size) DO UPDATE SET"
+            " root_hash = excluded.root_hash, at = excluded.at, key_id = excluded.key_id,"
+            " signature = excluded.signature",
             (size, root, now, key_id, signature),
         )
 

@@ -282,13 +282,13 @@ def feed_txn(conn: sqlite3.Connection, flt: FeedFilter, after: int, limit: int) 
     condition = " AND ".join(conditions)
     rows = conn.execute(
         "SELECT * FROM ("
-        " SELECT date_added AS position, 'put', collection_id, stix_id, version_us, author_org,"
-        f"  tlp, body, sealed FROM objects WHERE date_added > ? AND {condition}"
-        " ORDER BY date_added LIMIT ?)"
+        " SELECT date_added AS position, 'put' AS op, collection_id, stix_id, version_us,"
+        f"  author_org, tlp, body, sealed FROM objects WHERE date_added > ? AND {condition}"
+        " ORDER BY date_added LIMIT ?) AS stored"
         " UNION ALL SELECT * FROM ("
         " SELECT deleted_at, 'delete', collection_id, stix_id, version_us, author_org, tlp,"
         f"  NULL, 0 FROM tombstones WHERE deleted_at > ? AND {condition}"
-        " ORDER BY deleted_at LIMIT ?)"
+        " ORDER BY deleted_at LIMIT ?) AS deleted"
         " ORDER BY 1 LIMIT ?",
         (after, *params, limit, after, *params, limit, limit),
     ).fetchall()

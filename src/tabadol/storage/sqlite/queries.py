@@ -32,7 +32,7 @@ def version_clause(flt: ObjectFilter) -> tuple[str, tuple[object, ...]]:
         clause, params = in_clause("version_us", versions.at)
         parts.append(clause)
     if not parts:
-        return " AND 0", ()
+        return " AND 1 = 0", ()
     return f" AND ({' OR '.join(parts)})", params
 
 

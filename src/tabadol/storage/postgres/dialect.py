@@ -1,0 +1,68 @@
+"""The one place where PostgreSQL differs from SQLite for the storage code both share.
+
+The storage's SQL is written once, portable between the two (`?` placeholders, RETURNING,
+CASE, coalesce, ON CONFLICT, 0/1 flags). This adapter gives a psycopg connection the face of a
+`sqlite3.Connection` that the shared code uses — `execute`, `executemany`, cursors with
+`fetchone`/`fetchall`/`rowcount` — translating the placeholders, and turning PostgreSQL's
+integrity errors into `sqlite3.IntegrityError`, which the shared code already handles (a
+duplicate name, token or key is a Conflict on either backend).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import psycopg
+
+
+def translate(sql: str, with_params: bool = True) -> str:
+    """`?` placeholders to psycopg's `%s` (a literal `%` doubled first: psycopg reads `%` as a
+    placeholder only when parameters are passed)."""
+    if not with_params:
+        return sql
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+class Cursor:
+    """What the shared code reads from a statement."""
+
+    def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
+        self._cursor = cursor
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._cursor)
+
+
+class Connection:
+    """A psycopg connection as the shared storage code uses a sqlite3 connection."""
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.raw = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        cursor = self.raw.cursor()
+        try:
+            cursor.execute(translate(sql, bool(params)), tuple(params) or None)
+        except psycopg.errors.IntegrityError as exc:
+            raise sqlite3.IntegrityError(str(exc)) from exc
+        return Cursor(cursor)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Cursor:
+        cursor = self.raw.cursor()
+        try:
+            cursor.executemany(translate(sql), [tuple(row) for row in rows])
+        except psycopg.errors.IntegrityError as exc:
+            raise sqlite3.IntegrityError(str(exc)) from exc
+        return Cursor(cursor)
