@@ -20,6 +20,7 @@ import pytest
 from starlette.testclient import TestClient
 from stix2validator import ValidationOptions, validate_instance
 
+from tabadol.config import Settings
 from tabadol.domain.model import Org
 from tabadol.services import directory
 from tabadol.services.directory import OPERATOR
@@ -58,9 +59,24 @@ class StepClock:
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
+def backend() -> str:
+    """The storage backend of the node fixtures: SQLite, unless a module asks for both
+    (`@pytest.fixture(params=BACKENDS) def backend`)."""
+    return "sqlite"
+
+
+BACKENDS = ["sqlite", "postgres"]
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, backend: str) -> Path:
     path = tmp_path / "node"
-    init_node(path)
+    if backend == "postgres":
+        from .pg import database_url, fresh_schema
+
+        init_node(path, Settings(database_url=database_url(), database_schema=fresh_schema()))
+    else:
+        init_node(path)
     return path
 
 

@@ -31,7 +31,14 @@ from tabadol.services.transfer import export_objects
 from tabadol.web.app import create_app
 from tabadol.web.media import TAXII_21
 
-from .conftest import Community, StepClock, build_community, make_indicator, stix_id
+from .conftest import BACKENDS, Community, StepClock, build_community, make_indicator, stix_id
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """These tests run on SQLite and on PostgreSQL."""
+    return str(request.param)
+
 
 ROOT = "/taxii2/root"
 MITRE_IDENTITY = "identity--c78cb6e5-0c4b-4611-8297-d1b8b55e40b5"

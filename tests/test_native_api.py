@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
 from starlette.testclient import TestClient
 
-from .conftest import Community
+from .conftest import BACKENDS, Community
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """These tests run on SQLite and on PostgreSQL."""
+    return str(request.param)
 
 
 def bearer(secret: str) -> dict[str, str]:

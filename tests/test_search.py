@@ -13,8 +13,15 @@ from tabadol.cli.main import app
 from tabadol.domain.tlp import TLP
 from tabadol.text.normalize import tokenize
 
-from .conftest import Community, make_indicator
+from .conftest import BACKENDS, Community, make_indicator
 from .test_text_normalize import INDEPENDENT, _cases
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """These tests run on SQLite and on PostgreSQL."""
+    return str(request.param)
+
 
 TAXII = "application/taxii+json;version=2.1"
 

@@ -13,7 +13,14 @@ from tabadol.services.node import open_node
 from tabadol.web.app import create_app
 from tabadol.web.media import STIX_21, TAXII_21
 
-from .conftest import Community, StepClock, make_indicator
+from .conftest import BACKENDS, Community, StepClock, make_indicator
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """These tests run on SQLite and on PostgreSQL."""
+    return str(request.param)
+
 
 GREEN = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
 AMBER_STRICT = "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003"

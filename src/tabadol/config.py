@@ -34,6 +34,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("host", "127.0.0.1", "Address `tabadol serve` listens on."),
     Setting("port", 8470, "Port `tabadol serve` listens on."),
     Setting("database", "tabadol.db", "SQLite file, relative to the data directory."),
+    Setting(
+        "database_url",
+        "",
+        "PostgreSQL instead of the SQLite file: `postgresql://user@host:5432/dbname`.",
+    ),
+    Setting("database_schema", "", "PostgreSQL schema to use (empty: the default search path)."),
     Setting("max_request_bytes", 16 * 1024 * 1024, "Largest request body accepted (bytes)."),
     Setting("max_objects_per_envelope", 5000, "Most objects one TAXII POST may carry."),
     Setting("page_size_default", 1000, "Objects per page when a request gives no `limit`."),
@@ -62,6 +68,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8470
     database: str = "tabadol.db"
+    database_url: str = ""
+    database_schema: str = ""
     max_request_bytes: int = 16 * 1024 * 1024
     max_objects_per_envelope: int = 5000
     page_size_default: int = 1000

@@ -126,9 +126,7 @@ def open_node(data_dir: Path, clock: Clock = system_clock, **overrides: Any) -> 
     return Node(
         data_dir=data_dir,
         settings=settings,
-        store=SQLiteStore(
-            data_dir / settings.database, head_signer=sign_head, on_commit=changes.notify
-        ),
+        store=_open_store(data_dir, settings, sign_head, changes.notify),
         changes=changes,
         clock=clock,
         page_tokens=PageTokens(paging_secret),
@@ -137,6 +135,32 @@ def open_node(data_dir: Path, clock: Clock = system_clock, **overrides: Any) -> 
         node_key=key,
         key_secret_path=secret_path,
     )
+
+
+def _open_store(
+    data_dir: Path,
+    settings: Settings,
+    sign_head: Callable[[int, bytes, int], tuple[str, bytes]],
+    on_commit: Callable[[], None],
+) -> Store:
+    """SQLite (the file in the data directory) or PostgreSQL (`database_url`)."""
+    url = settings.database_url.strip()
+    if not url:
+        return SQLiteStore(data_dir / settings.database, head_signer=sign_head, on_commit=on_commit)
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise InvalidInput(f"database_url must be a postgresql:// URL, not {url.split(':')[0]!r}")
+    from tabadol.storage.postgres.store import PostgresStore  # only when configured
+
+    try:
+        return PostgresStore(
+            url,
+            head_signer=sign_head,
+            on_commit=on_commit,
+            schema=settings.database_schema or None,
+            max_connections=settings.worker_threads,
+        )
+    except Exception as exc:  # psycopg's errors: one line for the operator
+        raise InvalidInput(f"cannot open the PostgreSQL database: {exc}".splitlines()[0]) from None
 
 
 def node_id_of(public_key: bytes) -> str:

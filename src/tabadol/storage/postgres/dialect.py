@@ -10,6 +10,7 @@ duplicate name, token or key is a Conflict on either backend).
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -66,3 +67,26 @@ class Connection:
         except psycopg.errors.IntegrityError as exc:
             raise sqlite3.IntegrityError(str(exc)) from exc
         return Cursor(cursor)
+
+
+_GROUP = re.compile(r"\(([^()]*)\)")
+_FORM = re.compile(r'\{body stems\} : "([^"]*)"')
+
+
+def tsquery_of(match: str) -> str:
+    """The search's FTS5 expression (`services.search.match_expression`: groups of quoted
+    forms, OR inside a group, AND between groups) as a `to_tsquery('simple', …)` text: a form
+    of several tokens is a phrase (`<->`), as in FTS5."""
+    groups = []
+    for group in _GROUP.findall(match):
+        forms = []
+        for form in _FORM.findall(group):
+            words = [w.replace("'", "''") for w in form.split() if w]
+            if words:
+                forms.append(" <-> ".join(f"'{w}'" for w in words))
+        if not forms:
+            raise ValueError(f"no form in {group!r}")
+        groups.append("(" + " | ".join(forms) + ")")
+    if not groups:
+        raise ValueError("an empty search expression")
+    return " & ".join(groups)

@@ -144,7 +144,8 @@ MIGRATIONS: list[str] = [
         body TEXT NOT NULL,
         stems TEXT NOT NULL,
         document tsvector GENERATED ALWAYS AS (
-            to_tsvector('simple', body || ' ' || stems)
+            setweight(to_tsvector('simple', body), 'A')
+            || setweight(to_tsvector('simple', stems), 'B')
         ) STORED
     );
     CREATE INDEX search_document ON search_index USING GIN (document);

@@ -10,8 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, cast
 
+from tabadol.domain.errors import InvalidFilter
+from tabadol.domain.policy import Visibility
+from tabadol.storage.base import SearchFilter, SearchRow
 from tabadol.storage.postgres.connections import PostgresConnections
+from tabadol.storage.postgres.dialect import tsquery_of
 from tabadol.storage.sqlite.audit import HeadSigner
+from tabadol.storage.sqlite.queries import SEARCH_WINDOW, in_clause
 from tabadol.storage.sqlite.store import SQLiteStore
 
 
@@ -48,3 +53,45 @@ class PostgresStore(SQLiteStore):
         )
         self._db = cast(Any, _Database(connections))
         self._head_signer = head_signer
+
+    def search(
+        self, visible: Visibility, match: str, flt: SearchFilter, limit: int, offset: int
+    ) -> list[SearchRow]:
+        """As on SQLite: the most recent SEARCH_WINDOW visible matches, ranked (body words
+        weigh twice what stems do, as FTS5's bm25 weights are set), best first."""
+        if visible.empty:
+            return []
+        try:
+            query = tsquery_of(match)
+        except ValueError as exc:
+            raise InvalidFilter(f"the search expression is not valid: {exc}") from None
+        where, params = in_clause("o.collection_id", visible.collection_ids)
+        clauses = ["s.document @@ to_tsquery('simple', ?)", where]
+        args: list[object] = [query, *params]
+        for column, values in (
+            ("o.type", flt.types),
+            ("o.author_org", flt.author_orgs),
+            ("o.tlp", flt.tlps),
+        ):
+            if values:
+                clause, more = in_clause(column, values)
+                clauses.append(clause)
+                args.extend(more)
+        if flt.added_after is not None:
+            clauses.append("o.date_added > ?")
+            args.append(flt.added_after)
+        if flt.added_before is not None:
+            clauses.append("o.date_added < ?")
+            args.append(flt.added_before)
+        sql = (
+            "WITH recent AS ("
+            " SELECT s.rowid AS added,"
+            " -ts_rank('{0, 0, 0.5, 1.0}', s.document, to_tsquery('simple', ?)) AS score"
+            " FROM search_index s JOIN objects o ON o.date_added = s.rowid"
+            f" WHERE {' AND '.join(clauses)} ORDER BY s.rowid DESC LIMIT {SEARCH_WINDOW})"
+            " SELECT o.date_added, o.collection_id, o.stix_id, o.type, o.author_org, o.tlp,"
+            " o.body, recent.score FROM recent JOIN objects o ON o.date_added = recent.added"
+            " ORDER BY recent.score, o.date_added LIMIT ? OFFSET ?"
+        )
+        rows = self._db.reader().execute(sql, (query, *args, limit, offset)).fetchall()
+        return [SearchRow(*row) for row in rows]
