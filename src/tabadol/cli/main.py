@@ -65,14 +65,22 @@ def serve(
     data: DataDir = DEFAULT_DATA,
     host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
     port: Annotated[int | None, typer.Option(help="Listen port.")] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes (PostgreSQL: any number; SQLite: 1).")
+    ] = 1,
 ) -> None:
     """Run the node (TAXII 2.1 at /taxii2/, native API at /api/v1/) under uvicorn."""
-    from tabadol.web.app import create_app, run_server
+    from tabadol.web.app import create_app, run_server, run_workers
 
     settings = guarded(lambda: load_settings(data, host=host, port=port))
     with node_at(data):
         pass  # fail early, with one line, if the directory is not usable
+    if workers > 1 and not settings.database_url:
+        raise fail("several workers need PostgreSQL (database_url): SQLite has one writer")
     out.print(f"tabadol serving {data} on http://{settings.host}:{settings.port}/taxii2/")
+    if workers > 1:
+        run_workers(data, settings, workers)
+        return
     run_server(create_app(lambda: open_node(data, host=host, port=port)), settings)
 
 

@@ -11,6 +11,7 @@ validation, the signatures and the index work of a write run in parallel before 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -25,6 +26,7 @@ from tabadol.storage.postgres.schema import MIGRATIONS
 
 T = TypeVar("T")
 _MIGRATION_LOCK = 0x7461626164  # "tabad": the advisory lock workers take to migrate
+CHANNEL = "tabadol_changes"  # NOTIFY channel: a commit on any worker wakes every worker's streams
 
 
 class PostgresConnections:
@@ -55,6 +57,8 @@ class PostgresConnections:
             kwargs={"autocommit": False, **self._kwargs},
         )
         self._readers: list[psycopg.Connection] = []
+        self._closing = threading.Event()
+        self._listener: threading.Thread | None = None
         self._local = threading.local()
         self._readers_lock = threading.Lock()
         self._migrate()
@@ -97,7 +101,26 @@ class PostgresConnections:
         any number of workers; reads run in parallel."""
         with self.write() as conn:
             conn.execute("SELECT value FROM counters WHERE name = 'date_added' FOR UPDATE")
-            return fn(Connection(conn))
+            result = fn(Connection(conn))
+            conn.execute(f"NOTIFY {CHANNEL}")  # delivered at commit, to every worker
+            return result
+
+    def listen(self, wake: Callable[[], None]) -> None:
+        """Wake this process's streams when any worker commits (LISTEN/NOTIFY), on a thread
+        of its own until `close`."""
+
+        def loop() -> None:
+            try:
+                with psycopg.connect(self.url, autocommit=True, **self._kwargs) as conn:  # type: ignore[arg-type]
+                    conn.execute(f"LISTEN {CHANNEL}")
+                    while not self._closing.is_set():
+                        for _ in conn.notifies(timeout=1.0, stop_after=1):
+                            wake()
+            except psycopg.Error:  # the database went away: the streams' poll still works
+                return
+
+        self._listener = threading.Thread(target=loop, name="tabadol-pg-listen", daemon=True)
+        self._listener.start()
 
     def reader(self) -> Connection:
         """This thread's read connection (autocommit: each statement reads the latest
@@ -122,6 +145,12 @@ class PostgresConnections:
                 conn.rollback()
 
     def close(self) -> None:
+        self._closing.set()
+        if self._listener is not None:
+            with contextlib.suppress(psycopg.Error), self._pool.connection() as conn:
+                conn.execute(f"NOTIFY {CHANNEL}")  # wake the listener: it sees the closing
+                conn.commit()
+            self._listener.join(5)
         with self._readers_lock:
             for raw in self._readers:
                 raw.close()

@@ -51,6 +51,8 @@ class PostgresStore(SQLiteStore):
         connections = PostgresConnections(
             url, max_size=max_connections, on_commit=on_commit, schema=schema
         )
+        if on_commit is not None:
+            connections.listen(on_commit)
         self._db = cast(Any, _Database(connections))
         self._head_signer = head_signer
 

@@ -287,7 +287,9 @@ def feed_txn(conn: sqlite3.Connection, flt: FeedFilter, after: int, limit: int) 
         " ORDER BY date_added LIMIT ?) AS stored"
         " UNION ALL SELECT * FROM ("
         " SELECT deleted_at, 'delete', collection_id, stix_id, version_us, author_org, tlp,"
-        f"  NULL, 0 FROM tombstones WHERE deleted_at > ? AND {condition}"
+        # a NULL body typed as the stored bodies' column (PostgreSQL types a bare NULL as text)
+        f"  (SELECT body FROM objects WHERE 1 = 0), 0 FROM tombstones"
+        f"  WHERE deleted_at > ? AND {condition}"
         " ORDER BY deleted_at LIMIT ?) AS deleted"
         " ORDER BY 1 LIMIT ?",
         (after, *params, limit, after, *params, limit, limit),
