@@ -145,4 +145,3 @@ def test_writers_and_readers_on_two_workers(workers: tuple[str, str, str]) -> No
             break
         params = {"limit": "70", "next": page["next"]}
     assert sorted(paged) == sorted(acknowledged)
-

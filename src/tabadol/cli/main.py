@@ -10,7 +10,14 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from tabadol.cli import client_cli, peer_cli, trust_cli
@@ -309,6 +316,57 @@ def collection_list(data: DataDir = DEFAULT_DATA) -> None:
 
 
 # --- import / export -------------------------------------------------------------------------
+@app.command("migrate")
+def migrate(
+    to: Annotated[str, typer.Option("--to", help="The PostgreSQL URL: postgresql://user@host/db.")],
+    data: DataDir = DEFAULT_DATA,
+    source: Annotated[
+        str | None,
+        typer.Option("--from", help="sqlite:///path/to/file.db (default: the data dir's file)."),
+    ] = None,
+    schema: Annotated[str | None, typer.Option(help="PostgreSQL schema (default: public).")] = None,
+    switch: Annotated[
+        bool, typer.Option("--switch", help="Then point the node's settings at PostgreSQL.")
+    ] = False,
+) -> None:
+    """Move the node's data from SQLite to PostgreSQL with a progress bar: resumable (run it
+    again after an interruption), verified by counts and every object's signature."""
+    from tabadol.services.migrate import migrate_to_postgres, switch_to_postgres
+
+    path = None
+    if source is not None:
+        if not source.startswith("sqlite:///"):
+            raise fail("--from must be sqlite:///path/to/file.db")
+        path = Path(source.removeprefix("sqlite:///"))
+    columns = (TextColumn("{task.description:>14}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def progress(table: str, done: int, total: int) -> None:
+            if table not in tasks:
+                tasks[table] = bar.add_task(table, total=max(total, 1))
+            bar.update(tasks[table], completed=done if total else 1)
+
+        report = guarded(lambda: migrate_to_postgres(data, to, schema, progress, path))
+    for counted in report.counts:
+        if counted.source != counted.target:
+            err.print(
+                f"{counted.table}: {counted.source} rows in SQLite, {counted.target} in PostgreSQL"
+            )
+    for problem in report.bad_signatures[:20]:
+        err.print(f"signature: {problem}", highlight=False)
+    if not report.ok:
+        raise fail("the copy does not match: the settings were not changed")
+    out.print(
+        f"copied {sum(c.target for c in report.counts):,} rows; {report.verified:,} objects"
+        " verified against their authors' keys",
+        highlight=False,
+    )
+    if switch:
+        guarded(lambda: switch_to_postgres(data, to, schema))
+        out.print(f"{data} now uses {to}", highlight=False)
+
+
 @app.command("import")
 def import_(
     bundle: Annotated[Path, typer.Argument(help="A STIX 2.1 bundle (JSON).")],
