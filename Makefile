@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 HAZM   := .venv-hazm/.installed
 
-.PHONY: demo test lint bench bench-trust bench-text bench-federation clean
+.PHONY: demo test lint bench bench-trust bench-text bench-federation bench-postgres clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,9 @@ bench-text: $(STAMP) $(HAZM)  ## search normalization vs hazm, extraction vs ioc
 
 bench-federation: $(STAMP)  ## sync throughput, publish-to-readable latency, a no-change round at 1M
 	$(BIN)/python bench/federation.py
+
+bench-postgres: $(STAMP)  ## the 1M node on PostgreSQL: migrate, 1 and 2 workers, ingest
+	$(BIN)/python bench/postgres.py
 
 clean:
 	rm -rf $(VENV) .venv-hazm demo-data .pytest_cache

@@ -1,0 +1,185 @@
+"""The PostgreSQL benchmark: the node of `make bench` moved to PostgreSQL, served by one and
+by two worker processes.
+
+    make bench-postgres      # = .venv/bin/python bench/postgres.py
+
+1. Migrate: the cached 1,000,000-object SQLite node (`bench/synthetic.py`) is copied and moved
+   to PostgreSQL with `tabadol migrate` (timed; a schema named after the generator's
+   fingerprint is kept between runs and reused when complete).
+2. Latency, one client: the query kinds of `make bench` part 2 and its four searches, 200
+   requests each, with 1 worker and with 2.
+3. Read throughput: 4 client threads, each on its own connection, issue `match[type]` pages
+   (limit=100) for 20 s; requests/s with 1 worker and with 2 (the target: 2 workers ≥ 1.5×).
+4. Ingest: both ATT&CK bundles over TAXII into a fresh PostgreSQL schema (1 worker).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import psycopg
+
+from attack import load_bundles
+from scale import KINDS, SEARCH_KINDS, _queries, _searches, sample
+from servers import Server, free_port, publisher_token, running, tabadol_cli
+from synthetic import ORG_NAME, cached_data_dir, generator_fingerprint
+from workload import Target, find_collection, ingest, measure, open_client, warm_up
+
+RESULTS = Path(__file__).resolve().parent / "results"
+SERVER = "postgresql://postgres@127.0.0.1:5432"
+DATABASE = "tabadol_bench"
+
+
+def _database() -> str:
+    with psycopg.connect(f"{SERVER}/test", autocommit=True) as admin:
+        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,))
+        if exists.fetchone() is None:
+            admin.execute(f'CREATE DATABASE "{DATABASE}"')  # type: ignore[arg-type]
+    return f"{SERVER}/{DATABASE}"
+
+
+def _serve(data: Path, workers: int, log: Path) -> Server:
+    port = free_port()
+    argv = [sys.executable, "-m", "tabadol", "serve", "--data", str(data), "--port", str(port)]
+    argv += ["--workers", str(workers)]
+    env = {**os.environ, "TABADOL_LOG_LEVEL": "warning"}
+    process = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"))
+    return Server("tabadol", process, port, log)
+
+
+def migrate(n: int, url: str, work: Path) -> tuple[Path, dict[str, Any]]:
+    source, _ = cached_data_dir(n)
+    data = work / "node"
+    shutil.copytree(source, data)
+    schema = f"bench_{n}_{generator_fingerprint()}"
+    started = time.perf_counter()
+    tabadol_cli("migrate", "--data", str(data), "--to", url, "--schema", schema, "--switch")
+    seconds = time.perf_counter() - started
+    return data, {"schema": schema, "seconds": round(seconds, 1)}
+
+
+def latency(data: Path, workers: int, requests: int, logs: Path) -> dict[str, Any]:
+    samples = sample_from(data)
+    token = publisher_token(data, ORG_NAME)
+    server = _serve(data, workers, logs / f"postgres-{workers}w.log")
+    out: dict[str, Any] = {}
+    with running(server, "/taxii2/"), open_client(server.base_url, bearer=token) as client:
+        collection = find_collection(client, "/taxii2/root/", "public")
+        target = Target(f"pg {workers}w", client, f"/taxii2/root/collections/{collection}/objects/")
+        warm_up(target, _queries("page_1000", samples, seed=99), n=10)
+        for number, kind in enumerate(KINDS):
+            out[kind] = measure(
+                target, f"{kind} ({workers}w)", _queries(kind, samples, seed=1000 + number),
+                max_requests=requests, budget_s=300.0,
+            ).as_dict()  # fmt: skip
+        search = Target(f"pg {workers}w", client, "/api/v1/search")
+        warm_up(search, _searches("search_common", seed=98), n=10)
+        for number, kind in enumerate(SEARCH_KINDS):
+            out[kind] = measure(
+                search, f"{kind} ({workers}w)", _searches(kind, seed=2000 + number),
+                max_requests=requests, budget_s=300.0,
+            ).as_dict()  # fmt: skip
+        out["throughput"] = throughput(server.base_url, token, collection, samples)
+    return out
+
+
+def sample_from(data: Path) -> Any:
+    """Ids, types and positions drawn from the SQLite file the node was moved from (the same
+    rows are in PostgreSQL)."""
+    return sample(data / "tabadol.db")
+
+
+def throughput(base: str, token: str, collection: str, samples: Any, clients: int = 4) -> Any:
+    stop = time.monotonic() + 20.0
+    counts = [0] * clients
+    errors: list[str] = []
+
+    def run(index: int) -> None:
+        queries = _queries("match_type", samples, seed=500 + index)
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/taxii+json;version=2.1",
+        }
+        with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
+            for query in queries:
+                if time.monotonic() > stop:
+                    return
+                response = client.get(
+                    f"/taxii2/root/collections/{collection}/objects/", params=query.params
+                )
+                if response.status_code != 200:
+                    errors.append(str(response.status_code))
+                    return
+                counts[index] += 1
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return {"clients": clients, "seconds": 20.0, "requests_per_s": round(sum(counts) / 20.0, 1),
+            "errors": errors[:5]}  # fmt: skip
+
+
+def ingest_attack(url: str, work: Path, logs: Path) -> dict[str, Any]:
+    data = work / "ingest"
+    tabadol_cli("init", str(data))
+    schema = f"bench_ingest_{int(time.time())}"
+    settings = data / "tabadol.toml"
+    settings.write_text(
+        settings.read_text() + f'\ndatabase_url = "{url}"\ndatabase_schema = "{schema}"\n'
+    )
+    tabadol_cli("org", "add", "Bench Org", "--data", str(data))
+    token = publisher_token(data, "Bench Org")
+    objects = [o for _, named in load_bundles().named for o in named]
+    server = _serve(data, 1, logs / "postgres-ingest.log")
+    with running(server, "/taxii2/"), open_client(server.base_url, bearer=token) as client:
+        collection = find_collection(client, "/taxii2/root/", "public")
+        done = ingest(
+            Target("pg", client, f"/taxii2/root/collections/{collection}/objects/"), objects
+        )
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')  # type: ignore[arg-type]
+    return {"objects": len(objects), "objects_per_s": round(done.objects_per_s, 1)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=200)
+    args = parser.parse_args()
+    logs = RESULTS / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    url = _database()
+    with tempfile.TemporaryDirectory(prefix="tabadol-pg-bench-") as tmp:
+        work = Path(tmp)
+        data, moved = migrate(args.scale, url, work)
+        results: dict[str, Any] = {
+            "command": "bench/postgres.py " + " ".join(sys.argv[1:]),
+            "objects": args.scale,
+            "migrate": moved,
+            "one_worker": latency(data, 1, args.requests, logs),
+            "two_workers": latency(data, 2, args.requests, logs),
+            "ingest": ingest_attack(url, work, logs),
+        }
+    one = results["one_worker"]["throughput"]["requests_per_s"]
+    two = results["two_workers"]["throughput"]["requests_per_s"]
+    results["read_scaling"] = round(two / one, 2) if one else None
+    (RESULTS / "postgres.json").write_text(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
