@@ -16,6 +16,7 @@ import psycopg
 import pytest
 
 from tabadol.storage.postgres.connections import PostgresConnections, take_positions
+from tabadol.storage.postgres.schema import MIGRATIONS
 from tabadol.storage.sqlite.connections import Connections
 
 SERVER = "postgresql://postgres@127.0.0.1:5432"
@@ -89,11 +90,11 @@ def test_workers_starting_together_migrate_once(database_url: str, db: PostgresC
     for thread in threads:
         thread.join(30)
     for pool in opened:
-        assert pool.version == 1
+        assert pool.version == len(MIGRATIONS)
         pool.close()
     assert not errors
     with db.read() as conn:
-        assert conn.execute("SELECT count(*) FROM tabadol_schema").fetchone() == (1,)
+        assert conn.execute("SELECT count(*) FROM tabadol_schema").fetchone() == (len(MIGRATIONS),)
 
 
 def test_a_failed_write_leaves_nothing_and_wakes_nobody(database_url: str) -> None:

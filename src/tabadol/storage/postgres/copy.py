@@ -84,6 +84,8 @@ def copy_all(
                     f"SELECT setval(pg_get_serial_sequence('{table.name}', '{table.serial}'),"
                     f" coalesce((SELECT max({table.serial}) FROM {table.name}), 0) + 1, false)"
                 )
+    with target.write() as conn:
+        conn.execute("ANALYZE")  # the planner's statistics, before the first query on the copy
     return counted
 
 

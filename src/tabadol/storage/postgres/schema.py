@@ -177,4 +177,10 @@ MIGRATIONS: list[str] = [
         directory_doc BYTEA
     );
     """,
+    # 2: the latest versions of one type, newest first without a sort (match[type] on the
+    # default latest-version reads; SQLite finds them through objects_by_type)
+    """
+    CREATE INDEX objects_last_by_type ON objects(collection_id, type, date_added)
+        WHERE is_last = 1;
+    """,
 ]
