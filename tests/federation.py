@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import uvicorn
 
+from tabadol.config import Settings
 from tabadol.domain.model import Role
 from tabadol.services import directory, peers
 from tabadol.services.directory import OPERATOR
@@ -50,8 +51,8 @@ class FedNode:
         node: Node = app.state.node
         return node
 
-    def setup(self, *orgs: str) -> FedNode:
-        init_node(self.data)
+    def setup(self, *orgs: str, settings: Settings | None = None) -> FedNode:
+        init_node(self.data, settings)
         with open_node(self.data) as node:
             for org in orgs:
                 directory.add_org(node, org)

@@ -12,6 +12,7 @@ import httpx
 import orjson
 import pytest
 
+from tabadol.config import Settings
 from tabadol.domain.errors import Forbidden
 from tabadol.domain.keys import KeyPurpose
 from tabadol.domain.tlp import TLP
@@ -277,3 +278,33 @@ def test_one_reader_holds_a_few_streams_at_most(tmp_path: Path) -> None:
 def _status(a: FedNode) -> int:
     with httpx.stream("GET", f"{a.url}/api/v1/stream", headers=a.auth("Org A1")) as response:
         return response.status_code
+
+
+def test_nodes_on_postgresql_sync_like_nodes_on_sqlite(tmp_path: Path) -> None:
+    """Two nodes whose databases are PostgreSQL schemas: the directory, a group spanning
+    them, members items and a RED group item (sealed, opened at B for B1) all arrive."""
+    from .pg import database_url, fresh_schema
+
+    nodes = [
+        FedNode(name, tmp_path / name).setup(
+            org, settings=Settings(database_url=database_url(), database_schema=fresh_schema())
+        )
+        for name, org in (("A", "Org A1"), ("B", "Org B1"))
+    ]
+    a, b = (node.start() for node in nodes)
+    try:
+        a.peer_with(b)
+        b.peer_with(a)
+        wait_until(lambda: _knows(a, "Org B1"), "A knows B1")
+        directory.create_group(a.node, OPERATOR, "G", "Org A1")
+        directory.add_group_member(a.node, OPERATOR, "G", "Org B1")
+        wait_until(lambda: b.node.store.group_by_name("G") is not None, "the group at B")
+        items = [note(f"on PostgreSQL {i}") for i in range(50)]
+        red = note("RED on PostgreSQL", object_marking_refs=[TLP.RED.marking_id])
+        a.publish("Org A1", "members", items)
+        a.publish("Org A1", "G", [red])
+        wait_until(lambda: {o["id"] for o in [*items, red]} <= b.received(), "B converges")
+        assert [o["content"] for o in b.read("Org B1", "G")] == ["RED on PostgreSQL"]
+    finally:
+        for node in nodes:
+            node.stop()
