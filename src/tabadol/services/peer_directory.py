@@ -36,6 +36,7 @@ from tabadol.domain.federation import Peer
 from tabadol.domain.keys import KeyPurpose, OrgKey
 from tabadol.domain.timestamps import TimestampError, format_us, parse_us
 from tabadol.services.directory import group_uuid_of, org_identity_id
+from tabadol.services.keys import key_record
 from tabadol.services.node import Node, collection_uuid, node_id_of
 from tabadol.storage.base import Channel, RemoteGroup, RemoteOrg
 
@@ -45,18 +46,6 @@ _CACHE_LOCK = threading.Lock()
 
 class DirectoryError(ValueError):
     """A peer's directory that cannot be taken in."""
-
-
-def _key_json(key: OrgKey) -> dict[str, Any]:
-    return {
-        "key_id": key.key_id,
-        "purpose": key.purpose.value,
-        "public_key": b64url(key.public_key),
-        "created": format_us(key.created),
-        "valid_until": format_us(key.valid_until) if key.valid_until is not None else None,
-        "revoked": format_us(key.revoked_at) if key.revoked_at is not None else None,
-        "revocation_reason": key.revoked_reason,
-    }
 
 
 def own_document(node: Node) -> dict[str, Any]:
@@ -81,7 +70,7 @@ def own_document(node: Node) -> dict[str, Any]:
                 "identity_id": org.identity_id,
                 "name": org.name,
                 "member": org.member,
-                "keys": [_key_json(k) for k in keys_by_org.get(org.id, [])],
+                "keys": [key_record(k) for k in keys_by_org.get(org.id, [])],
             }
             for org in hosted
         ],

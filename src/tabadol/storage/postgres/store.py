@@ -16,7 +16,7 @@ from tabadol.storage.base import SearchFilter, SearchRow
 from tabadol.storage.postgres.connections import PostgresConnections
 from tabadol.storage.postgres.dialect import tsquery_of
 from tabadol.storage.sqlite.audit import HeadSigner
-from tabadol.storage.sqlite.queries import SEARCH_WINDOW, in_clause
+from tabadol.storage.sqlite.queries import SEARCH_WINDOW, search_filter_clauses
 from tabadol.storage.sqlite.store import SQLiteStore
 
 
@@ -67,24 +67,9 @@ class PostgresStore(SQLiteStore):
             query = tsquery_of(match)
         except ValueError as exc:
             raise InvalidFilter(f"the search expression is not valid: {exc}") from None
-        where, params = in_clause("o.collection_id", visible.collection_ids)
-        clauses = ["s.document @@ to_tsquery('simple', ?)", where]
-        args: list[object] = [query, *params]
-        for column, values in (
-            ("o.type", flt.types),
-            ("o.author_org", flt.author_orgs),
-            ("o.tlp", flt.tlps),
-        ):
-            if values:
-                clause, more = in_clause(column, values)
-                clauses.append(clause)
-                args.extend(more)
-        if flt.added_after is not None:
-            clauses.append("o.date_added > ?")
-            args.append(flt.added_after)
-        if flt.added_before is not None:
-            clauses.append("o.date_added < ?")
-            args.append(flt.added_before)
+        clauses, args = search_filter_clauses(visible, flt)
+        clauses.insert(0, "s.document @@ to_tsquery('simple', ?)")
+        args.insert(0, query)
         sql = (
             "WITH recent AS ("
             " SELECT s.rowid AS added,"

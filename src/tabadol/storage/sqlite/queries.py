@@ -77,13 +77,11 @@ def object_query(
 SEARCH_WINDOW = 2000
 
 
-def search_query(
-    visible: Visibility, match: str, flt: SearchFilter, limit: int, offset: int
-) -> tuple[str, tuple[object, ...]]:
-    """SELECT the hits of an FTS5 expression among the visible collections, best first."""
+def search_filter_clauses(visible: Visibility, flt: SearchFilter) -> tuple[list[str], list[object]]:
+    """The conditions on the hit objects (`o`) both dialects' searches apply: the caller's
+    visibility and the search filters."""
     where, params = in_clause("o.collection_id", visible.collection_ids)
-    clauses = ["search_index MATCH ?", where]
-    args: list[object] = [match, *params]
+    clauses, args = [where], list(params)
     for column, values in (
         ("o.type", flt.types),
         ("o.author_org", flt.author_orgs),
@@ -99,6 +97,16 @@ def search_query(
     if flt.added_before is not None:
         clauses.append("o.date_added < ?")
         args.append(flt.added_before)
+    return clauses, args
+
+
+def search_query(
+    visible: Visibility, match: str, flt: SearchFilter, limit: int, offset: int
+) -> tuple[str, tuple[object, ...]]:
+    """SELECT the hits of an FTS5 expression among the visible collections, best first."""
+    clauses, args = search_filter_clauses(visible, flt)
+    clauses.insert(0, "search_index MATCH ?")
+    args.insert(0, match)
     sql = (
         "WITH recent AS ("
         " SELECT search_index.rowid AS added, bm25(search_index, 1.0, 0.5) AS score"
