@@ -44,6 +44,7 @@ bench-federation: $(STAMP)  ## sync throughput, publish-to-readable latency, a n
 	$(BIN)/python bench/federation.py
 
 bench-postgres: $(STAMP)  ## the 1M node on PostgreSQL: migrate, 1 and 2 workers, ingest
+	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(BIN)/python bench/postgres.py
 
 clean:

@@ -5,11 +5,14 @@ change streams work whichever worker serves them."""
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +31,17 @@ from .federation import TAXII, note
 from .pg import database_url, fresh_schema
 
 
+@dataclass
+class Served:
+    url: str
+    token: str
+    members: str  # the members collection's id
+    process: subprocess.Popen[bytes]  # the supervisor (`tabadol serve --workers 2`)
+
+
 @pytest.fixture
-def workers(tmp_path: Path) -> Iterator[tuple[str, str, str]]:
-    """A node on PostgreSQL served by two worker processes: (url, token, members id)."""
+def workers(tmp_path: Path) -> Iterator[Served]:
+    """A node on PostgreSQL served by two worker processes."""
     data = tmp_path / "node"
     init_node(data, Settings(database_url=database_url(), database_schema=fresh_schema()))
     with open_node(data) as node:
@@ -63,7 +74,7 @@ def workers(tmp_path: Path) -> Iterator[tuple[str, str, str]]:
                 raise RuntimeError((tmp_path / "serve.log").read_text())
             time.sleep(0.1)
         (members,) = [c["id"] for c in listing.json()["collections"] if c["title"] == "members"]
-        yield url, token, members
+        yield Served(url, token, members, process)
     finally:
         process.terminate()
         try:
@@ -73,8 +84,8 @@ def workers(tmp_path: Path) -> Iterator[tuple[str, str, str]]:
         log.close()
 
 
-def test_writers_and_readers_on_two_workers(workers: tuple[str, str, str]) -> None:
-    url, token, members = workers
+def test_writers_and_readers_on_two_workers(workers: Served) -> None:
+    url, token, members = workers.url, workers.token, workers.members
     auth = {"Authorization": f"Bearer {token}", "Accept": TAXII}
     acknowledged: list[str] = []
     lock = threading.Lock()
@@ -145,3 +156,130 @@ def test_writers_and_readers_on_two_workers(workers: tuple[str, str, str]) -> No
             break
         params = {"limit": "70", "next": page["next"]}
     assert sorted(paged) == sorted(acknowledged)
+
+
+def _worker_pids(supervisor: int) -> list[int]:
+    """The supervisor's worker processes (its children that run a server: not multiprocessing's
+    resource tracker)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == supervisor and b"spawn_main" in cmdline:
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+def _connections_by_pid(port: int) -> dict[int, int]:
+    """Established connections to `port`, counted by the process that holds them (from
+    /proc/net/tcp and each process's socket descriptors)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":
+                inodes.add(fields[9])
+    counts: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            links = [os.readlink(fd) for fd in (entry / "fd").iterdir()]
+        except OSError:
+            continue
+        held = sum(1 for link in links if link.startswith("socket:[") and link[8:-1] in inodes)
+        if held:
+            counts[int(entry.name)] = held
+    return counts
+
+
+def _both_serving(workers: Served, pids: list[int]) -> None:
+    """Wait until each worker has answered a request on a connection of its own."""
+    port = int(workers.url.rsplit(":", 1)[1])
+    auth = {"Authorization": f"Bearer {workers.token}", "Accept": TAXII}
+    clients: list[httpx.Client] = []
+    try:
+        for _ in range(64):
+            client = httpx.Client(base_url=workers.url, headers=auth, timeout=10)
+            clients.append(client)
+            assert client.get("/taxii2/root/collections/").status_code == 200
+            held = _connections_by_pid(port)
+            if all(held.get(pid) for pid in pids):
+                return
+        raise AssertionError(f"a worker never served: {held}")
+    finally:
+        for client in clients:
+            client.close()
+
+
+def test_connections_spread_over_the_workers(workers: Served) -> None:
+    """Each worker listens on a socket of its own (SO_REUSEPORT): 32 keep-alive connections
+    opened at once land on both workers, not all on the one that woke first."""
+    pids = _worker_pids(workers.process.pid)
+    assert len(pids) == 2
+    port = int(workers.url.rsplit(":", 1)[1])
+    auth = {"Authorization": f"Bearer {workers.token}", "Accept": TAXII}
+    clients = [httpx.Client(base_url=workers.url, headers=auth, timeout=10) for _ in range(32)]
+    try:
+        for client in clients:
+            assert client.get("/taxii2/root/collections/").status_code == 200
+        held = _connections_by_pid(port)
+        served = {pid: held.get(pid, 0) for pid in pids}
+        assert sum(served.values()) == 32, held
+        # by the address hash: one worker with fewer than 4 of 32 has a chance below 1e-5
+        assert min(served.values()) >= 4, served
+    finally:
+        for client in clients:
+            client.close()
+
+
+def test_a_killed_worker_is_replaced_and_stop_ends_them_all(workers: Served) -> None:
+    """SIGKILL of a worker: the supervisor starts another and the node keeps serving. SIGTERM
+    of the supervisor: every worker stops, none is left behind."""
+    auth = {"Authorization": f"Bearer {workers.token}", "Accept": TAXII}
+    first = _worker_pids(workers.process.pid)
+    _both_serving(workers, first)  # a worker killed before it served would stop them all
+    os.kill(first[0], signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while True:
+        now = _worker_pids(workers.process.pid)
+        if len(now) == 2 and first[0] not in now:
+            break
+        assert time.monotonic() < deadline, now
+        time.sleep(0.2)
+    for _ in range(20):  # new connections: some reach the new worker once it listens
+        response = httpx.get(f"{workers.url}/taxii2/root/collections/", headers=auth, timeout=10)
+        assert response.status_code == 200
+    workers.process.send_signal(signal.SIGTERM)
+    assert workers.process.wait(30) == 0
+    for pid in now:
+        assert (
+            not Path(f"/proc/{pid}").exists()
+            or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
+        )
+
+
+def test_a_taken_port_is_one_line_and_no_worker_starts(tmp_path: Path) -> None:
+    """Another server on the port (even one that would let a SO_REUSEPORT socket join it):
+    `serve --workers 2` refuses with one line and exit code 1."""
+    data = tmp_path / "node"
+    init_node(data, Settings(database_url=database_url(), database_schema=fresh_schema()))
+    with socket.socket() as other:
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        run = subprocess.run(
+            [sys.executable, "-m", "tabadol", "serve", "--data", str(data), "--port", str(port),
+             "--workers", "2"],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert run.returncode == 1
+    assert run.stderr.strip() == f"error: 127.0.0.1:{port} is in use"
+    assert "Traceback" not in run.stderr + run.stdout

@@ -196,6 +196,37 @@ def test_token_revocation(store: Store) -> None:
     assert store.token_by_hash(b"keep") == keep
 
 
+def test_bearer_is_the_token_its_org_and_groups(store: Store) -> None:
+    """One lookup gives what a request needs: the token, its org and every group of the org
+    (none, one, several; the operator's token has no org); a revoked token still comes back,
+    stamped, for the caller to refuse."""
+    a, b, c = setup_orgs(store, "Org A", "Org B", "Org C")
+    g1 = store.create_group("g1", "G1", a, T0)
+    g2 = store.create_group("g2", "G2", b, T0)
+    store.set_group_member(g2.id, a, False)
+    ta = store.create_token(a, "publisher", "", b"h-a", "tbd_a", T0)
+    tc = store.create_token(c, "reader", "", b"h-c", "tbd_c", T0)
+    admin = store.create_token(None, "node-admin", "", b"h-op", "tbd_o", T0)
+    of_a = store.bearer(b"h-a")
+    assert of_a is not None
+    assert (of_a.token, of_a.org, of_a.group_ids) == (
+        ta,
+        store.org_by_id(a),
+        frozenset({g1.id, g2.id}),
+    )
+    of_c = store.bearer(b"h-c")
+    assert of_c is not None
+    assert (of_c.token, of_c.org, of_c.group_ids) == (tc, store.org_by_id(c), frozenset())
+    of_admin = store.bearer(b"h-op")
+    assert of_admin is not None
+    assert (of_admin.token, of_admin.org, of_admin.group_ids) == (admin, None, frozenset())
+    assert store.bearer(b"nope") is None
+    store.revoke_token(ta.id, T0 + 1)
+    revoked = store.bearer(b"h-a")
+    assert revoked is not None
+    assert revoked.token.revoked == T0 + 1
+
+
 # --- groups ------------------------------------------------------------------------------------
 def test_group_membership(store: Store) -> None:
     """A group starts with its owner; members are added, promoted and removed exactly once."""

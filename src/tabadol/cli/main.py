@@ -77,16 +77,22 @@ def serve(
     ] = 1,
 ) -> None:
     """Run the node (TAXII 2.1 at /taxii2/, native API at /api/v1/) under uvicorn."""
-    from tabadol.web.app import create_app, run_server, run_workers
+    from tabadol.web.app import create_app, run_server
+    from tabadol.web.workers import Supervisor, port_is_free
 
     settings = guarded(lambda: load_settings(data, host=host, port=port))
     with node_at(data):
         pass  # fail early, with one line, if the directory is not usable
     if workers > 1 and not settings.database_url:
         raise fail("several workers need PostgreSQL (database_url): SQLite has one writer")
+    if workers > 1 and not port_is_free(settings.host, settings.port):
+        raise fail(f"{settings.host}:{settings.port} is in use")
     out.print(f"tabadol serving {data} on http://{settings.host}:{settings.port}/taxii2/")
     if workers > 1:
-        run_workers(data, settings, workers)
+        supervisor = Supervisor(data, settings, workers)
+        supervisor.run()
+        if supervisor.failed:
+            raise fail(supervisor.failed)
         return
     run_server(create_app(lambda: open_node(data, host=host, port=port)), settings)
 

@@ -162,12 +162,18 @@ def collection_by_kind(node: Node, kind: AudienceKind, ref: int | None = None) -
 
 
 # --- principals and tokens -------------------------------------------------------------------
-def org_principal(node: Node, org: Org, role: Role, token_id: int | None = None) -> Principal:
+def org_principal(
+    node: Node,
+    org: Org,
+    role: Role,
+    token_id: int | None = None,
+    group_ids: frozenset[int] | None = None,
+) -> Principal:
     return Principal(
         kind=PrincipalKind.ORG,
         org=org,
         role=role,
-        group_ids=node.store.group_ids_of(org.id),
+        group_ids=node.store.group_ids_of(org.id) if group_ids is None else group_ids,
         token_id=token_id,
     )
 
@@ -179,14 +185,15 @@ def authenticate(node: Node, authorization: str | None) -> Principal:
     scheme, _, secret = authorization.partition(" ")
     if scheme.lower() != "bearer" or not secret.strip():
         raise Unauthorized("use 'Authorization: Bearer <token>'")
-    token = node.store.token_by_hash(hash_secret(secret.strip()))
-    if token is None or token.revoked is not None:
+    bearer = node.store.bearer(hash_secret(secret.strip()))
+    if bearer is None or bearer.token.revoked is not None:
         raise Unauthorized("unknown or revoked token")
+    token = bearer.token
     if token.org_id is None:
         return Principal(kind=PrincipalKind.NODE_ADMIN, token_id=token.id)
-    org = node.store.org_by_id(token.org_id)
-    assert org is not None
-    return org_principal(node, org, Role(token.role), token.id)
+    if bearer.org is None:  # its org is gone
+        raise Unauthorized("unknown or revoked token")
+    return org_principal(node, bearer.org, Role(token.role), token.id, bearer.group_ids)
 
 
 def create_token(

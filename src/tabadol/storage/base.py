@@ -28,6 +28,16 @@ class WriteOutcome(Enum):
 
 
 @dataclass(frozen=True, slots=True)
+class Bearer:
+    """Who holds a token: the token, its org (none for the node's operator) and the org's
+    sharing groups."""
+
+    token: Token
+    org: Org | None
+    group_ids: frozenset[int]
+
+
+@dataclass(frozen=True, slots=True)
 class Channel:
     """The TAXII face of a new audience channel, created with its org or group."""
 
@@ -205,6 +215,11 @@ class Store(Protocol):
         audit: Sequence[AuditEvent] = (),
     ) -> Token: ...
     def token_by_hash(self, secret_hash: bytes) -> Token | None: ...
+    def bearer(self, secret_hash: bytes) -> Bearer | None:
+        """A token with its org and the org's groups, in one round trip (every request
+        authenticates: on PostgreSQL three queries cost a third of a page's database time)."""
+        ...
+
     def list_tokens(self, org_id: int | None) -> list[Token]: ...
     def token_by_id(self, token_id: int) -> Token | None: ...
     def revoke_token(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -107,32 +106,3 @@ def run_servers(apps: list[tuple[FastAPI, Settings]]) -> None:
             srv.should_exit = True
         for thread in threads:
             thread.join(10)
-
-
-DATA_ENV = "TABADOL_SERVE_DATA"
-
-
-def app_from_environment() -> FastAPI:
-    """The app of one worker process (`tabadol serve --workers N`): the data directory comes
-    from the environment the parent set."""
-    from pathlib import Path
-
-    from tabadol.services.node import open_node
-
-    data = Path(os.environ[DATA_ENV])
-    return create_app(lambda: open_node(data))
-
-
-def run_workers(data: Any, settings: Settings, workers: int) -> None:
-    """Several worker processes on one port (PostgreSQL): any of them serves any request
-    (paging tokens are stateless), and streams are woken across them by LISTEN/NOTIFY."""
-    os.environ[DATA_ENV] = str(data)
-    uvicorn.run(
-        "tabadol.web.app:app_from_environment",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=workers,
-        log_level=settings.log_level,
-        timeout_graceful_shutdown=5,
-    )

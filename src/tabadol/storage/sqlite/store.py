@@ -20,6 +20,7 @@ from tabadol.domain.model import Collection, Group, Org, Token
 from tabadol.domain.policy import Visibility
 from tabadol.storage.base import (
     AuditBuilder,
+    Bearer,
     Channel,
     Correlation,
     NewVersion,
@@ -196,6 +197,31 @@ class SQLiteStore:
             .fetchone()
         )
         return _token(row) if row else None
+
+    def bearer(self, secret_hash: bytes) -> Bearer | None:
+        columns = ", ".join(f"t.{c}" for c in _TOKEN_COLUMNS.split(", "))
+        columns += ", " + ", ".join(f"o.{c}" for c in _ORG_COLUMNS.split(", "))
+        rows = (
+            self._db.reader()
+            .execute(
+                f"SELECT {columns}, g.group_id FROM tokens t"
+                " LEFT JOIN orgs o ON o.id = t.org_id"
+                " LEFT JOIN group_members g ON g.org_id = t.org_id"
+                " WHERE t.secret_hash = ?",
+                (secret_hash,),
+            )
+            .fetchall()
+        )
+        if not rows:
+            return None
+        first = rows[0]
+        token_width = len(_TOKEN_COLUMNS.split(", "))
+        org_row = first[token_width:-1]
+        return Bearer(
+            token=_token(first[:token_width]),
+            org=_org(org_row) if org_row[0] is not None else None,
+            group_ids=frozenset(row[-1] for row in rows if row[-1] is not None),
+        )
 
     def token_by_id(self, token_id: int) -> Token | None:
         row = (
