@@ -135,6 +135,12 @@ class PostgresConnections:
         return conn
 
     @contextmanager
+    def autocommit(self) -> Iterator[psycopg.Connection]:
+        """A connection outside any transaction, for what cannot run in one (VACUUM)."""
+        with psycopg.connect(self.url, autocommit=True, **self._kwargs) as conn:  # type: ignore[arg-type]
+            yield conn
+
+    @contextmanager
     def read(self) -> Iterator[psycopg.Connection]:
         """A read on one committed snapshot (REPEATABLE READ, read only)."""
         with self._pool.connection() as conn:

@@ -84,8 +84,12 @@ def copy_all(
                     f"SELECT setval(pg_get_serial_sequence('{table.name}', '{table.serial}'),"
                     f" coalesce((SELECT max({table.serial}) FROM {table.name}), 0) + 1, false)"
                 )
-    with target.write() as conn:
-        conn.execute("ANALYZE")  # the planner's statistics, before the first query on the copy
+    with target.autocommit() as conn:
+        for table in TABLES:
+            # The planner's statistics (without them match[type] took 760 ms at 1M, 0.5 ms
+            # after), and the visibility map and hint bits a bulk copy leaves unset: until
+            # then every read rewrites pages and no scan is index-only.
+            conn.execute(f"VACUUM (ANALYZE) {table.name}")
     return counted
 
 

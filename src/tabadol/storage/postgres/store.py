@@ -16,7 +16,7 @@ from tabadol.storage.base import SearchFilter, SearchRow
 from tabadol.storage.postgres.connections import PostgresConnections
 from tabadol.storage.postgres.dialect import tsquery_of
 from tabadol.storage.sqlite.audit import HeadSigner
-from tabadol.storage.sqlite.queries import SEARCH_WINDOW, search_filter_clauses
+from tabadol.storage.sqlite.queries import BEST_OF_RECENT, SEARCH_WINDOW, search_filter_clauses
 from tabadol.storage.sqlite.store import SQLiteStore
 
 
@@ -75,10 +75,11 @@ class PostgresStore(SQLiteStore):
             " SELECT s.rowid AS added,"
             " -ts_rank('{0, 0, 0.5, 1.0}', s.document, to_tsquery('simple', ?)) AS score"
             " FROM search_index s JOIN objects o ON o.date_added = s.rowid"
-            f" WHERE {' AND '.join(clauses)} ORDER BY s.rowid DESC LIMIT {SEARCH_WINDOW})"
+            f" WHERE {' AND '.join(clauses)} ORDER BY s.rowid DESC LIMIT {SEARCH_WINDOW}),"
+            f" {BEST_OF_RECENT}"
             " SELECT o.date_added, o.collection_id, o.stix_id, o.type, o.author_org, o.tlp,"
-            " o.body, recent.score FROM recent JOIN objects o ON o.date_added = recent.added"
-            " ORDER BY recent.score, o.date_added LIMIT ? OFFSET ?"
+            " o.body, best.score FROM best JOIN objects o ON o.date_added = best.added"
+            " ORDER BY best.score, o.date_added"
         )
         rows = self._db.reader().execute(sql, (query, *args, limit, offset)).fetchall()
         return [SearchRow(*row) for row in rows]
