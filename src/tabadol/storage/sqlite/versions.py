@@ -93,13 +93,17 @@ def write_batch_txn(
         outcomes.append((WriteOutcome.STORED, version_us))
         date_added += 1
     bounds = {sid: (min(known[sid].versions), max(known[sid].versions)) for sid in set(touched)}
+    no_longer_first: list[tuple[int, str, int]] = []
+    no_longer_last: list[tuple[int, str, int]] = []
     for stix_id, (first, last) in bounds.items():
         entry = known[stix_id]
         if entry.first is not None and first < entry.first:
-            _clear_flag_txn(conn, "is_first", collection_id, stix_id, entry.first)
+            no_longer_first.append((collection_id, stix_id, entry.first))
         if entry.last is not None and last > entry.last:
-            _unindex_txn(conn, collection_id, stix_id, entry.last)
-            _clear_flag_txn(conn, "is_last", collection_id, stix_id, entry.last)
+            no_longer_last.append((collection_id, stix_id, entry.last))
+    _clear_flag_txn(conn, "is_first", no_longer_first)
+    _unindex_txn(conn, no_longer_last)
+    _clear_flag_txn(conn, "is_last", no_longer_last)
     for stix_id, row in zip(touched, rows, strict=True):
         first, last = bounds[stix_id]
         row[6] = int(row[4] == first)
@@ -132,25 +136,29 @@ def write_batch_txn(
     return outcomes, date_added
 
 
-def _unindex_txn(
-    conn: sqlite3.Connection, collection_id: int, stix_id: str, version_us: int
-) -> None:
-    """The version is no longer the latest: search and correlation see latest versions only."""
+def _unindex_txn(conn: sqlite3.Connection, versions: list[tuple[int, str, int]]) -> None:
+    """These versions (collection, id, version) are no longer the latest: search and
+    correlation see latest versions only. One `executemany` per statement: on PostgreSQL it is
+    pipelined, where a statement per version was a round trip each (a third of an ingest)."""
+    if not versions:
+        return
     for table, column in (("search_index", "rowid"), ("observables", "date_added")):
-        conn.execute(
+        conn.executemany(
             f"DELETE FROM {table} WHERE {column} = (SELECT date_added FROM objects"
             " WHERE collection_id = ? AND stix_id = ? AND version_us = ?)",
-            (collection_id, stix_id, version_us),
+            versions,
         )
 
 
 def _clear_flag_txn(
-    conn: sqlite3.Connection, flag: str, collection_id: int, stix_id: str, version_us: int
+    conn: sqlite3.Connection, flag: str, versions: list[tuple[int, str, int]]
 ) -> None:
-    conn.execute(
-        f"UPDATE objects SET {flag} = 0 WHERE collection_id = ? AND stix_id = ? AND version_us = ?",
-        (collection_id, stix_id, version_us),
-    )
+    if versions:
+        conn.executemany(
+            f"UPDATE objects SET {flag} = 0"
+            " WHERE collection_id = ? AND stix_id = ? AND version_us = ?",
+            versions,
+        )
 
 
 def next_position_txn(conn: sqlite3.Connection, now: int, count: int = 1) -> int:
