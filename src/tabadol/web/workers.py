@@ -51,16 +51,13 @@ def port_is_free(host: str, port: int) -> bool:
     return True
 
 
-def _watch(parent: int, server: Any, ready: Any) -> None:
-    """Tell the supervisor once this worker serves; stop it if the supervisor is gone (killed
-    with SIGKILL: no SIGTERM came)."""
+def _watch_parent(parent: int, server: Any) -> None:
+    """Stop this worker if the supervisor is gone (killed with SIGKILL: no SIGTERM came)."""
     while not server.should_exit:
-        if server.started and not ready.is_set():
-            ready.set()
         if os.getppid() != parent:
             server.should_exit = True
             return
-        time.sleep(0.1 if not ready.is_set() else 1.0)
+        time.sleep(1.0)
 
 
 def _worker(data: str, host: str, port: int, log_level: str, parent: int, ready: Any) -> None:
@@ -71,9 +68,14 @@ def _worker(data: str, host: str, port: int, log_level: str, parent: int, ready:
 
     sock = _listening_socket(host, port, reuse_port=True)
     sock.listen(2048)
-    app = create_app(lambda: open_node(Path(data), host=host, port=port))
-    srv = server(app, host, port, log_level)
-    threading.Thread(target=_watch, args=(parent, srv, ready), daemon=True).start()
+
+    def open_and_report() -> Any:
+        node = open_node(Path(data), host=host, port=port)
+        ready.set()  # the node opened: from here on, a death is not a failure to start
+        return node
+
+    srv = server(create_app(open_and_report), host, port, log_level)
+    threading.Thread(target=_watch_parent, args=(parent, srv), daemon=True).start()
     srv.run(sockets=[sock])
     if not srv.started:
         raise SystemExit(3)  # the lifespan failed: the reason is in the log above
