@@ -8,7 +8,7 @@ their write lock (`connections.py`), and search (`tsvector('simple')` instead of
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 from tabadol.domain.errors import InvalidFilter
 from tabadol.domain.policy import Visibility
@@ -17,7 +17,7 @@ from tabadol.storage.postgres.connections import PostgresConnections
 from tabadol.storage.postgres.dialect import tsquery_of
 from tabadol.storage.sqlite.audit import HeadSigner
 from tabadol.storage.sqlite.queries import BEST_OF_RECENT, SEARCH_WINDOW, search_filter_clauses
-from tabadol.storage.sqlite.store import SQLiteStore
+from tabadol.storage.sqlite.store import SqlStore
 
 
 class _Database:
@@ -36,8 +36,8 @@ class _Database:
         self.connections.close()
 
 
-class PostgresStore(SQLiteStore):
-    """Every method of the SQLite store, on PostgreSQL."""
+class PostgresStore(SqlStore):
+    """The shared SQL store on PostgreSQL, with its own search."""
 
     def __init__(
         self,
@@ -53,7 +53,7 @@ class PostgresStore(SQLiteStore):
         )
         if on_commit is not None:
             connections.listen(on_commit)
-        self._db = cast(Any, _Database(connections))
+        self._db = _Database(connections)
         self._head_signer = head_signer
 
     def search(

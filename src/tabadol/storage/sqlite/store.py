@@ -6,7 +6,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import orjson
 
@@ -93,17 +93,25 @@ def _collection(row: tuple[Any, ...]) -> Collection:
     )
 
 
-class SQLiteStore:
-    """Objects as compact JSON plus index columns; every read takes a Visibility."""
+T = TypeVar("T")
 
-    def __init__(
-        self,
-        path: Path,
-        head_signer: HeadSigner | None = None,
-        on_commit: Callable[[], None] | None = None,
-    ) -> None:
-        self._db = Connections(path, on_commit)
-        self._head_signer = head_signer
+
+class Database(Protocol):
+    """The connections a dialect's store gives the shared code."""
+
+    def run_write(self, fn: Callable[[Any], T]) -> T: ...
+    def reader(self) -> Any: ...
+    def close(self) -> None: ...
+
+
+class SqlStore:
+    """The storage contract in the SQL both dialects run: objects as compact JSON plus index
+    columns; every read takes a Visibility. A dialect's store sets `_db` (its connections:
+    `run_write`, `reader`, `close`) and `_head_signer`, and implements `search`, the one query
+    that differs (FTS5 against `tsvector`)."""
+
+    _db: Database
+    _head_signer: HeadSigner | None
 
     def _audit_txn(self, conn: sqlite3.Connection, events: Sequence[AuditEvent], now: int) -> None:
         append_audit_txn(conn, events, now, self._head_signer)
@@ -429,14 +437,7 @@ class SQLiteStore:
     def search(
         self, visible: Visibility, match: str, flt: SearchFilter, limit: int, offset: int
     ) -> list[SearchRow]:
-        if visible.empty:
-            return []
-        sql, params = search_query(visible, match, flt, limit, offset)
-        try:
-            rows = self._db.reader().execute(sql, params).fetchall()
-        except sqlite3.OperationalError as exc:  # an FTS5 expression it cannot parse
-            raise InvalidFilter(f"the search expression is not valid: {exc}") from None
-        return [SearchRow(*row) for row in rows]
+        raise NotImplementedError
 
     def correlations(
         self, visible: Visibility, stix_id: str, per_value: int
@@ -756,6 +757,31 @@ class SQLiteStore:
             successes=[tuple(s) for s in orjson.loads(row[4])],
             failures=[tuple(f) for f in orjson.loads(row[5])],
         )
+
+
+class SQLiteStore(SqlStore):
+    """The embedded default: one SQLite file (WAL), search by FTS5."""
+
+    def __init__(
+        self,
+        path: Path,
+        head_signer: HeadSigner | None = None,
+        on_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self._db = Connections(path, on_commit)
+        self._head_signer = head_signer
+
+    def search(
+        self, visible: Visibility, match: str, flt: SearchFilter, limit: int, offset: int
+    ) -> list[SearchRow]:
+        if visible.empty:
+            return []
+        sql, params = search_query(visible, match, flt, limit, offset)
+        try:
+            rows = self._db.reader().execute(sql, params).fetchall()
+        except sqlite3.OperationalError as exc:  # an FTS5 expression it cannot parse
+            raise InvalidFilter(f"the search expression is not valid: {exc}") from None
+        return [SearchRow(*row) for row in rows]
 
 
 def _create_collection_txn(
