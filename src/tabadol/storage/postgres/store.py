@@ -15,9 +15,9 @@ from tabadol.domain.policy import Visibility
 from tabadol.storage.base import SearchFilter, SearchRow
 from tabadol.storage.postgres.connections import PostgresConnections
 from tabadol.storage.postgres.dialect import tsquery_of
-from tabadol.storage.sqlite.audit import HeadSigner
-from tabadol.storage.sqlite.queries import BEST_OF_RECENT, SEARCH_WINDOW, search_filter_clauses
-from tabadol.storage.sqlite.store import SqlStore
+from tabadol.storage.sql.audit import HeadSigner
+from tabadol.storage.sql.queries import BEST_OF_RECENT, SEARCH_WINDOW, search_filter_clauses
+from tabadol.storage.sql.store import SqlStore
 
 
 class _Database:

@@ -21,8 +21,8 @@ from tabadol.storage.base import (
     SyncPut,
     WriteOutcome,
 )
-from tabadol.storage.sqlite.queries import in_clause
-from tabadol.storage.sqlite.versions import (
+from tabadol.storage.sql.queries import in_clause
+from tabadol.storage.sql.versions import (
     delete_versions_txn,
     next_position_txn,
     refresh_first_last_txn,

@@ -103,23 +103,3 @@ def search_filter_clauses(visible: Visibility, flt: SearchFilter) -> tuple[list[
 # The page is cut from the ranked window before the objects are joined: joining first read the
 # body of all 2,000 candidates to keep 20 (PostgreSQL at 1M: common-word p95 34 -> 24 ms).
 BEST_OF_RECENT = "best AS (SELECT added, score FROM recent ORDER BY score, added LIMIT ? OFFSET ?)"
-
-
-def search_query(
-    visible: Visibility, match: str, flt: SearchFilter, limit: int, offset: int
-) -> tuple[str, tuple[object, ...]]:
-    """SELECT the hits of an FTS5 expression among the visible collections, best first."""
-    clauses, args = search_filter_clauses(visible, flt)
-    clauses.insert(0, "search_index MATCH ?")
-    args.insert(0, match)
-    sql = (
-        "WITH recent AS ("
-        " SELECT search_index.rowid AS added, bm25(search_index, 1.0, 0.5) AS score"
-        " FROM search_index JOIN objects o ON o.date_added = search_index.rowid"
-        f" WHERE {' AND '.join(clauses)} ORDER BY search_index.rowid DESC LIMIT {SEARCH_WINDOW}),"
-        f" {BEST_OF_RECENT}"
-        " SELECT o.date_added, o.collection_id, o.stix_id, o.type, o.author_org, o.tlp, o.body,"
-        " best.score FROM best JOIN objects o ON o.date_added = best.added"
-        " ORDER BY best.score, o.date_added"
-    )
-    return sql, (*args, limit, offset)
