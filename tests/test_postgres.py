@@ -73,6 +73,29 @@ def test_the_schema_has_every_table_sqlite_has(db: PostgresConnections, tmp_path
         assert _tables(conn) == names
 
 
+def test_search_rows_keep_the_document_not_the_text(db: PostgresConnections) -> None:
+    """The text inserted into search_index becomes its weighted tsvector and is not stored
+    (body words weigh A, stems B); an update recomputes it."""
+    with db.write() as conn:
+        conn.execute(
+            "INSERT INTO search_index(rowid, body, stems) VALUES (%s, %s, %s)",
+            (987654321, "گزارش حمله", "حمل"),
+        )
+        row = conn.execute(
+            "SELECT body, stems, document::text FROM search_index WHERE rowid = 987654321"
+        ).fetchone()
+        assert row == ("", "", "'حمل':3B 'حمله':2A 'گزارش':1A")
+        conn.execute(
+            "UPDATE search_index SET body = %s, stems = %s WHERE rowid = 987654321",
+            ("report", ""),
+        )
+        row = conn.execute(
+            "SELECT body, document::text FROM search_index WHERE rowid = 987654321"
+        ).fetchone()
+        assert row == ("", "'report':1A")
+        conn.execute("DELETE FROM search_index WHERE rowid = 987654321")
+
+
 def test_workers_starting_together_migrate_once(database_url: str, db: PostgresConnections) -> None:
     """Four pools opened at the same moment: one migrates, the others find it done."""
     errors: list[BaseException] = []

@@ -183,4 +183,32 @@ MIGRATIONS: list[str] = [
     CREATE INDEX objects_last_by_type ON objects(collection_id, type, date_added)
         WHERE is_last = 1;
     """,
+    # 3: a search row keeps only its tsvector. The shared code inserts the normalized text
+    # (body, stems) as into FTS5; a trigger turns it into the document and stores no text:
+    # nothing reads it after indexing, and it made the rows a search reads one by one ~1.8x
+    # wider. The table is rebuilt rather than updated, so it is compact afterwards.
+    """
+    CREATE TABLE search_index_slim (
+        rowid BIGINT PRIMARY KEY,
+        body TEXT NOT NULL,  -- always '': the shared INSERT names it
+        stems TEXT NOT NULL,  -- always ''
+        document tsvector NOT NULL
+    );
+    INSERT INTO search_index_slim(rowid, body, stems, document)
+        SELECT rowid, '', '', document FROM search_index;
+    DROP TABLE search_index;
+    ALTER TABLE search_index_slim RENAME TO search_index;
+    ALTER INDEX search_index_slim_pkey RENAME TO search_index_pkey;
+    CREATE INDEX search_document ON search_index USING GIN (document);
+    CREATE FUNCTION search_index_document() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        NEW.document := setweight(to_tsvector('simple', NEW.body), 'A')
+            || setweight(to_tsvector('simple', NEW.stems), 'B');
+        NEW.body := '';
+        NEW.stems := '';
+        RETURN NEW;
+    END $$;
+    CREATE TRIGGER search_index_document BEFORE INSERT OR UPDATE ON search_index
+        FOR EACH ROW EXECUTE FUNCTION search_index_document();
+    """,
 ]
