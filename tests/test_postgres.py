@@ -4,11 +4,9 @@ that a reader can follow without a gap under concurrent writers."""
 
 from __future__ import annotations
 
-import os
 import random
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,28 +17,14 @@ from tabadol.storage.postgres.connections import PostgresConnections, take_posit
 from tabadol.storage.postgres.schema import MIGRATIONS
 from tabadol.storage.sqlite.connections import Connections
 
-SERVER = "postgresql://postgres@127.0.0.1:5432"
+from .pg import database_url as process_database_url
+from .pg import fresh_schema
 
 
 @pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
-    """A fresh database for this session, dropped at its end."""
-    try:
-        admin = psycopg.connect(f"{SERVER}/test", autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL is not reachable at {SERVER}: {exc}")
-        pytest.skip(f"no PostgreSQL server reachable at {SERVER} ({exc})")
-    name = f"tabadol_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    admin.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
-    try:
-        yield f"{SERVER}/{name}"
-    finally:
-        admin.execute(  # type: ignore[arg-type]
-            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
-        )
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')  # type: ignore[arg-type]
-        admin.close()
+def database_url() -> str:
+    """This process's test database (`tests/pg.py`: created on first use, dropped at exit)."""
+    return process_database_url()
 
 
 @pytest.fixture(scope="session")
@@ -96,14 +80,16 @@ def test_search_rows_keep_the_document_not_the_text(db: PostgresConnections) -> 
         conn.execute("DELETE FROM search_index WHERE rowid = 987654321")
 
 
-def test_workers_starting_together_migrate_once(database_url: str, db: PostgresConnections) -> None:
-    """Four pools opened at the same moment: one migrates, the others find it done."""
+def test_workers_starting_together_migrate_once(database_url: str) -> None:
+    """Four pools opened at the same moment on an empty schema: one migrates, the others
+    find it done."""
     errors: list[BaseException] = []
     opened: list[PostgresConnections] = []
+    schema = fresh_schema()
 
     def start() -> None:
         try:
-            opened.append(PostgresConnections(database_url, max_size=1))
+            opened.append(PostgresConnections(database_url, max_size=1, schema=schema))
         except BaseException as exc:  # reported below
             errors.append(exc)
 
@@ -112,12 +98,14 @@ def test_workers_starting_together_migrate_once(database_url: str, db: PostgresC
         thread.start()
     for thread in threads:
         thread.join(30)
+    assert not errors
+    assert len(opened) == 4
     for pool in opened:
         assert pool.version == len(MIGRATIONS)
-        pool.close()
-    assert not errors
-    with db.read() as conn:
+    with opened[0].read() as conn:
         assert conn.execute("SELECT count(*) FROM tabadol_schema").fetchone() == (len(MIGRATIONS),)
+    for pool in opened:
+        pool.close()
 
 
 def test_a_failed_write_leaves_nothing_and_wakes_nobody(database_url: str) -> None:

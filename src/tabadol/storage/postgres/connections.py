@@ -44,7 +44,10 @@ class PostgresConnections:
         self._on_commit = on_commit
         self._kwargs: dict[str, object] = {}
         if schema is not None:  # a schema of its own (the tests: one per test)
-            with psycopg.connect(url, autocommit=True) as admin:
+            # Under the migration lock: CREATE SCHEMA IF NOT EXISTS is not safe against itself,
+            # and workers starting together would collide on pg_namespace.
+            with psycopg.connect(url) as admin, admin.transaction():
+                admin.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
                 admin.execute(
                     sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema))
                 )
