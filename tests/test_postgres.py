@@ -13,8 +13,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tabadol.storage.postgres.connections import PostgresConnections, take_positions
+from tabadol.storage.postgres.connections import PostgresConnections
+from tabadol.storage.postgres.dialect import Connection
 from tabadol.storage.postgres.schema import MIGRATIONS
+from tabadol.storage.sql.versions import next_position_txn
 from tabadol.storage.sqlite.connections import Connections
 
 from .pg import database_url as process_database_url
@@ -136,8 +138,9 @@ def test_a_failed_write_leaves_nothing_and_wakes_nobody(database_url: str) -> No
 def test_a_reader_following_positions_misses_nothing_under_concurrent_writers(
     database_url: str,
 ) -> None:
-    """Four writers take positions and commit after a random pause (so transactions that took
-    a later position could try to commit first); a reader follows `position > cursor` the whole
+    """Four writers take positions the way every write does (`run_shared_write` and the
+    shared `next_position_txn`) and commit after a random pause (so transactions that took a
+    later position could try to commit first); a reader follows `position > cursor` the whole
     time. Every row written is seen, once."""
     writers = PostgresConnections(database_url, max_size=4)
     reader = PostgresConnections(database_url, max_size=1)
@@ -149,12 +152,18 @@ def test_a_reader_following_positions_misses_nothing_under_concurrent_writers(
 
     def write(writer: int) -> None:
         rng = random.Random(writer)
+
+        def txn(conn: Connection) -> int:
+            first = next_position_txn(conn, time.time_ns() // 1000, 3)
+            time.sleep(rng.random() / 200)  # hold the transaction open a little
+            conn.executemany(
+                "INSERT INTO feed_probe VALUES (?, ?)",
+                [(position, writer) for position in range(first, first + 3)],
+            )
+            return first
+
         for _ in range(40):
-            with writers.write() as conn:
-                first = take_positions(conn, time.time_ns() // 1000, 3)
-                time.sleep(rng.random() / 200)  # hold the transaction open a little
-                for position in range(first, first + 3):
-                    conn.execute("INSERT INTO feed_probe VALUES (%s, %s)", (position, writer))
+            first = writers.run_shared_write(txn)
             with lock:
                 written.extend(range(first, first + 3))
 

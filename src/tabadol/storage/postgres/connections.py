@@ -165,16 +165,3 @@ class PostgresConnections:
                 raw.close()
             self._readers.clear()
         self._pool.close()
-
-
-def take_positions(conn: psycopg.Connection, now: int, count: int) -> int:
-    """Take `count` positions (strictly increasing, never behind the clock) and return the
-    first. The counter row stays locked until this transaction ends: positions are taken in
-    commit order."""
-    row = conn.execute(
-        "UPDATE counters SET value = greatest(value + %s, %s + %s - 1)"
-        " WHERE name = 'date_added' RETURNING value",
-        (count, now, count),
-    ).fetchone()
-    assert row is not None
-    return int(row[0]) - count + 1
