@@ -11,7 +11,6 @@ here: start the workers, restart one that dies, stop them all on SIGINT or SIGTE
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import multiprocessing
 import os
@@ -105,8 +104,8 @@ class Supervisor:
 
     def run(self) -> None:
         """Until SIGINT/SIGTERM (or `request_stop`): a worker that dies is replaced; one that
-        dies before it served stops them all (`failed` says why): a broken configuration would
-        fail the same way on every restart."""
+        dies before its node opened stops them all (`failed` says why): a broken configuration
+        would fail the same way on every restart."""
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, self.request_stop)
             signal.signal(signal.SIGTERM, self.request_stop)
@@ -127,9 +126,7 @@ class Supervisor:
     @staticmethod
     def _stop_all(processes: list[multiprocessing.process.BaseProcess]) -> None:
         for process in processes:
-            if process.is_alive() and process.pid is not None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(process.pid, signal.SIGTERM)
+            process.terminate()  # SIGTERM: uvicorn's graceful stop (nothing if already gone)
         deadline = time.monotonic() + STOP_TIMEOUT_S
         for process in processes:
             process.join(max(0.0, deadline - time.monotonic()))
