@@ -192,9 +192,9 @@ def test_revoked_token_is_401_at_once(client: TestClient, community: Community) 
     """A revoked token stops working on the next request."""
     headers = community.auth("A")
     assert client.get("/taxii2/root/collections/", headers=headers).status_code == 200
-    token = community.node.store.token_by_hash(hash_secret(community.token("A")))
-    assert token is not None
-    community.node.store.revoke_token(token.id, community.node.clock())
+    bearer = community.node.store.bearer(hash_secret(community.token("A")))
+    assert bearer is not None
+    community.node.store.revoke_token(bearer.token.id, community.node.clock())
     assert_taxii_error(client.get("/taxii2/root/collections/", headers=headers), 401)
 
 

@@ -214,7 +214,6 @@ class Store(Protocol):
         *,
         audit: Sequence[AuditEvent] = (),
     ) -> Token: ...
-    def token_by_hash(self, secret_hash: bytes) -> Token | None: ...
     def bearer(self, secret_hash: bytes) -> Bearer | None:
         """A token with its org and the org's groups, in one round trip (every request
         authenticates: on PostgreSQL three queries cost a third of a page's database time)."""

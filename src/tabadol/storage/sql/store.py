@@ -196,14 +196,6 @@ class SqlStore:
 
         return self._db.run_write(txn)
 
-    def token_by_hash(self, secret_hash: bytes) -> Token | None:
-        row = (
-            self._db.reader()
-            .execute(f"SELECT {_TOKEN_COLUMNS} FROM tokens WHERE secret_hash = ?", (secret_hash,))
-            .fetchone()
-        )
-        return _token(row) if row else None
-
     def bearer(self, secret_hash: bytes) -> Bearer | None:
         columns = ", ".join(f"t.{c}" for c in _TOKEN_COLUMNS.split(", "))
         columns += ", " + ", ".join(f"o.{c}" for c in _ORG_COLUMNS.split(", "))
