@@ -3,6 +3,7 @@ resumable, and the node then serves the same content from PostgreSQL."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import psycopg
@@ -53,6 +54,12 @@ def test_migrate_moves_everything_and_the_node_serves_it_from_postgres(tmp_path:
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.stdout + result.stderr
     assert "verified against their authors' keys" in result.stdout
+    verified = re.search(r"([\d,]+)\s+objects\s+verified", result.stdout)
+    assert verified is not None
+    with psycopg.connect(url, options=f"-c search_path={schema}") as conn:
+        stored = conn.execute("SELECT count(*) FROM objects").fetchone()
+    assert stored is not None
+    assert int(verified.group(1).replace(",", "")) == stored[0] > 0  # every object, read back
     # interrupted: the newest objects never reached PostgreSQL; a second run copies them
     with psycopg.connect(url, options=f"-c search_path={schema}", autocommit=True) as conn:
         conn.execute("DELETE FROM objects WHERE seq > (SELECT max(seq) - 3 FROM objects)")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ from tabadol.services.keys import key_directory
 from tabadol.services.node import open_node
 from tabadol.services.verify import verify_all
 from tabadol.storage.postgres.connections import PostgresConnections
-from tabadol.storage.postgres.copy import Counted, copy_all
+from tabadol.storage.postgres.copy import Counted, copy_all, stored_bodies
 
 VERIFY_CHUNK = 2000
 
@@ -56,32 +56,21 @@ def migrate_to_postgres(
         raise InvalidInput(f"cannot open {url}: {str(exc).splitlines()[0]}") from None
     try:
         report = MigrationReport(copy_all(src, target, progress))
-    finally:
-        src.close()
-        target.close()
-    with open_node(data_dir, database_url=url, database_schema=schema or "") as node:
-        directory = key_directory(node)
-        conn = node.store._db.reader()  # type: ignore[attr-defined]  # a bulk read, no policy
-        last = -1
-        while True:
-            rows = conn.execute(
-                "SELECT seq, body FROM objects WHERE seq > ? ORDER BY seq LIMIT ?",
-                (last, VERIFY_CHUNK),
-            ).fetchall()
-            if not rows:
-                break
-            objects: list[Any] = [orjson.loads(bytes(body)) for _, body in rows]
+        with open_node(data_dir, database_url=url, database_schema=schema or "") as node:
+            directory = key_directory(node)
+        for bodies in stored_bodies(target, VERIFY_CHUNK):
+            objects: list[Any] = [orjson.loads(body) for body in bodies]
             for verdict in verify_all(objects, directory):
                 report.verified += 1
                 if not verdict.ok:
                     report.bad_signatures.append(f"{verdict.stix_id}: {verdict.problem}")
-            last = rows[-1][0]
+    finally:
+        src.close()
+        target.close()
     return report
 
 
 def switch_to_postgres(data_dir: Path, url: str, schema: str | None) -> None:
     """Point the node's settings at PostgreSQL (the SQLite file stays, untouched)."""
     settings = load_settings(data_dir)
-    from dataclasses import replace
-
     write_settings(data_dir, replace(settings, database_url=url, database_schema=schema or ""))

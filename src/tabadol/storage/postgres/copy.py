@@ -5,7 +5,7 @@ counts. The two schemas have the same tables and columns (`postgres/schema.py`).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 
@@ -91,6 +91,22 @@ def copy_all(
             # then every read rewrites pages and no scan is index-only.
             conn.execute(f"VACUUM (ANALYZE) {table.name}")
     return counted
+
+
+def stored_bodies(target: PostgresConnections, chunk: int) -> Iterator[list[bytes]]:
+    """Every stored object's body, `chunk` at a time in storage order (the migration reads
+    them back to verify their signatures; no access policy: the operator's own check)."""
+    last = -1
+    while True:
+        with target.read() as conn:
+            rows = conn.execute(
+                "SELECT seq, body FROM objects WHERE seq > %s ORDER BY seq LIMIT %s",
+                (last, chunk),
+            ).fetchall()
+        if not rows:
+            return
+        yield [bytes(body) for _, body in rows]
+        last = rows[-1][0]
 
 
 def _report(
