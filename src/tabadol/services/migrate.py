@@ -16,6 +16,7 @@ from tabadol.domain.errors import InvalidInput
 from tabadol.services.keys import key_directory
 from tabadol.services.node import open_node
 from tabadol.services.verify import verify_all
+from tabadol.storage.postgres import require_postgres_url
 from tabadol.storage.postgres.connections import PostgresConnections
 from tabadol.storage.postgres.copy import Counted, copy_all, stored_bodies
 
@@ -42,8 +43,7 @@ def migrate_to_postgres(
 ) -> MigrationReport:
     """Copy, then verify on the PostgreSQL side. Stop the node first: writes made during the
     copy would be missed (running it again copies what is new)."""
-    if not url.startswith(("postgresql://", "postgres://")):
-        raise InvalidInput(f"--to must be a postgresql:// URL, not {url.split(':')[0]!r}")
+    require_postgres_url(url, "--to")
     settings = load_settings(data_dir)
     path = source or data_dir / settings.database
     if not path.exists():

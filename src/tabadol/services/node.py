@@ -25,6 +25,7 @@ from tabadol.domain.model import ChannelDefaults
 from tabadol.domain.paging import PageTokens
 from tabadol.services.notify import ChangeSignal
 from tabadol.storage.base import Store
+from tabadol.storage.postgres import require_postgres_url
 from tabadol.storage.sqlite.store import SQLiteStore
 
 KEYS_DIR = Path("keys")
@@ -147,8 +148,7 @@ def _open_store(
     url = settings.database_url.strip()
     if not url:
         return SQLiteStore(data_dir / settings.database, head_signer=sign_head, on_commit=on_commit)
-    if not url.startswith(("postgresql://", "postgres://")):
-        raise InvalidInput(f"database_url must be a postgresql:// URL, not {url.split(':')[0]!r}")
+    require_postgres_url(url, "database_url")
     from tabadol.storage.postgres.store import PostgresStore  # only when configured
 
     try:
