@@ -39,11 +39,12 @@ from servers import publisher_token, running, start_tabadol
 from synthetic import cached_data_dir
 from tabadol.domain.model import Role
 from tabadol.domain.tlp import TLP
-from tabadol.services import directory, peers
-from tabadol.services.directory import OPERATOR
-from tabadol.services.node import init_node, open_node
+from tabadol.node.node import init_node, open_node
 from tabadol.sync.client import PeerClient
 from tabadol.sync.loop import sync_once
+from tabadol.usecases.federation import peers
+from tabadol.usecases.membership import api_tokens, organizations
+from tabadol.usecases.membership.principals import OPERATOR
 from workload import Target, find_collection, ingest, open_client, percentile
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -54,8 +55,8 @@ def _node(root: Path, name: str, org: str) -> tuple[Path, str]:
     data = root / name
     init_node(data)
     with open_node(data) as node:
-        directory.add_org(node, org)
-        _, token = directory.create_token(node, OPERATOR, org, Role.ADMIN.value)
+        organizations.add_org(node, org)
+        _, token = api_tokens.create_token(node, OPERATOR, org, Role.ADMIN.value)
     return data, token
 
 

@@ -37,10 +37,10 @@ from rich.progress import (
 
 from tabadol.domain.audience import AudienceKind
 from tabadol.domain.model import Role
-from tabadol.services import directory
-from tabadol.services.node import init_node, open_node
-from tabadol.services.publish import publish_objects
+from tabadol.node.node import init_node, open_node
 from tabadol.storage.sqlite.schema import MIGRATIONS
+from tabadol.usecases.membership import lookup, organizations, principals
+from tabadol.usecases.publishing.publish import publish_objects
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SUMMARY_FILE = "bench-load.json"
@@ -323,9 +323,9 @@ def load(
     stored = failed = 0
     started = time.perf_counter()
     with open_node(data_dir) as node:
-        org = directory.add_org(node, ORG_NAME)
-        principal = directory.org_principal(node, org, Role.PUBLISHER)
-        public = directory.collection_by_kind(node, AudienceKind.PUBLIC)
+        org = organizations.add_org(node, ORG_NAME)
+        principal = principals.org_principal(node, org, Role.PUBLISHER)
+        public = lookup.collection_by_kind(node, AudienceKind.PUBLIC)
         chunk: list[dict[str, Any]] = []
         for obj in Generator().objects(n):
             chunk.append(obj)

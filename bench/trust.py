@@ -37,11 +37,11 @@ from typing import Any
 
 from attack import ORG, load_bundles
 from servers import publisher_token, running, start_tabadol, tabadol_cli
+from tabadol.client.remote import load_keyfile
 from tabadol.crypto.object_signature import attach_signature
 from tabadol.domain.audit import AuditEvent
-from tabadol.services import audit
-from tabadol.services.client import load_keyfile
-from tabadol.services.node import init_node, open_node
+from tabadol.node.node import init_node, open_node
+from tabadol.usecases.trust import audit
 from workload import Target, find_collection, ingest, open_client
 
 ROOT = Path(__file__).resolve().parents[1]

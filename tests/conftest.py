@@ -22,9 +22,9 @@ from stix2validator import ValidationOptions, validate_instance
 
 from tabadol.config import Settings
 from tabadol.domain.model import Org
-from tabadol.services import directory
-from tabadol.services.directory import OPERATOR
-from tabadol.services.node import Node, init_node, open_node
+from tabadol.node.node import Node, init_node, open_node
+from tabadol.usecases.membership import api_tokens, organizations, sharing_groups
+from tabadol.usecases.membership.principals import OPERATOR
 from tabadol.web.app import create_app
 from tabadol.web.media import TAXII_21
 
@@ -110,16 +110,16 @@ def community(node: Node) -> Community:
 
 def build_community(node: Node) -> Community:
     """Create the standard test community in `node`."""
-    orgs = {name: directory.add_org(node, f"Org {name}") for name in "ABC"}
-    orgs["G"] = directory.add_org(node, "Org G", member=False)
-    directory.create_group(node, OPERATOR, "AB group", "Org A")
-    directory.add_group_member(node, OPERATOR, "AB group", "Org B")
+    orgs = {name: organizations.add_org(node, f"Org {name}") for name in "ABC"}
+    orgs["G"] = organizations.add_org(node, "Org G", member=False)
+    sharing_groups.create_group(node, OPERATOR, "AB group", "Org A")
+    sharing_groups.add_group_member(node, OPERATOR, "AB group", "Org B")
     com = Community(node, orgs)
     for name in "ABCG":
         for role in ("admin", "publisher", "reader"):
-            _, secret = directory.create_token(node, OPERATOR, f"Org {name}", role)
+            _, secret = api_tokens.create_token(node, OPERATOR, f"Org {name}", role)
             com.tokens[f"{name}:{role}"] = secret
-    _, com.tokens["operator"] = directory.create_token(node, OPERATOR, None, "node-admin")
+    _, com.tokens["operator"] = api_tokens.create_token(node, OPERATOR, None, "node-admin")
     com.collections = {c.title: c.uuid for c in node.store.list_collections()}
     return com
 

@@ -17,9 +17,10 @@ import uvicorn
 
 from tabadol.config import Settings
 from tabadol.domain.model import Role
-from tabadol.services import directory, peers
-from tabadol.services.directory import OPERATOR
-from tabadol.services.node import Node, init_node, open_node
+from tabadol.node.node import Node, init_node, open_node
+from tabadol.usecases.federation import peers
+from tabadol.usecases.membership import api_tokens, organizations
+from tabadol.usecases.membership.principals import OPERATOR
 from tabadol.web.app import create_app, end_streams, server
 
 from .conftest import free_port
@@ -55,8 +56,8 @@ class FedNode:
         init_node(self.data, settings)
         with open_node(self.data) as node:
             for org in orgs:
-                directory.add_org(node, org)
-                _, secret = directory.create_token(node, OPERATOR, org, Role.ADMIN.value)
+                organizations.add_org(node, org)
+                _, secret = api_tokens.create_token(node, OPERATOR, org, Role.ADMIN.value)
                 self.tokens[org] = secret
         return self
 

@@ -23,11 +23,11 @@ from tabadol.domain.model import Role
 from tabadol.domain.policy import Visibility
 from tabadol.domain.timestamps import format_us, parse_us
 from tabadol.domain.tlp import TLP
-from tabadol.services import directory
-from tabadol.services.directory import OPERATOR
-from tabadol.services.node import Node, init_node, open_node
-from tabadol.services.publish import publish_objects
-from tabadol.services.transfer import export_objects
+from tabadol.node.node import Node, init_node, open_node
+from tabadol.usecases.membership import api_tokens, principals, sharing_groups
+from tabadol.usecases.membership.principals import OPERATOR
+from tabadol.usecases.publishing.publish import publish_objects
+from tabadol.usecases.publishing.transfer import export_objects
 from tabadol.web.app import create_app
 from tabadol.web.media import TAXII_21
 
@@ -81,8 +81,8 @@ V1, V2, V3 = "2026-01-02T00:00:00.000Z", "2026-01-03T00:00:00.000Z", "2026-01-04
 
 # --- helpers ---------------------------------------------------------------------------------
 def revoked_token(node: Node, org: str = "Org A") -> str:
-    token, secret = directory.create_token(node, OPERATOR, org, "publisher")
-    directory.revoke_token(node, OPERATOR, token.id)
+    token, secret = api_tokens.create_token(node, OPERATOR, org, "publisher")
+    api_tokens.revoke_token(node, OPERATOR, token.id)
     return secret
 
 
@@ -635,8 +635,8 @@ def test_group_removal_revokes_read_at_once(client: TestClient, community: Commu
     assert client.get(read_url("object", group, obj["id"]), headers=b).status_code == 200
     assert [o["id"] for o in exported(community.node, "B", "AB group")] == [obj["id"]]
 
-    admin_a = directory.org_principal(community.node, community.orgs["A"], Role.ADMIN)
-    directory.remove_group_member(community.node, admin_a, "AB group", "Org B")
+    admin_a = principals.org_principal(community.node, community.orgs["A"], Role.ADMIN)
+    sharing_groups.remove_group_member(community.node, admin_a, "AB group", "Org B")
 
     listed = client.get(f"{ROOT}/collections/", headers=b).json()["collections"]
     assert "AB group" not in {c["title"] for c in listed}
@@ -723,7 +723,7 @@ def test_publish_service_authorizes(
     """publish_objects itself (the path of import, CLI and sync) refuses an invisible channel
     with NotFound and a readable one with Forbidden, and stores nothing."""
     node = community.node
-    principal = directory.org_principal(node, community.orgs[org], role)
+    principal = principals.org_principal(node, community.orgs[org], role)
     (collection,) = [c for c in node.store.list_collections() if c.title == TITLE[audience]]
     before = node.store.count_objects(all_collection_ids(node))
     with pytest.raises(error):

@@ -22,9 +22,10 @@ from tabadol.crypto.signing import b64url, unb64url
 from tabadol.domain.audit import AuditEntry, head_payload
 from tabadol.domain.errors import InvalidInput
 from tabadol.domain.timestamps import format_us
-from tabadol.services import audit, directory, keys
-from tabadol.services.directory import OPERATOR
-from tabadol.services.node import Node
+from tabadol.node.node import Node
+from tabadol.usecases.membership import api_tokens
+from tabadol.usecases.membership.principals import OPERATOR
+from tabadol.usecases.trust import audit, keys
 from tabadol.web.media import TAXII_21
 
 from .conftest import Community, make_indicator
@@ -217,7 +218,7 @@ def test_an_action_whose_audit_fails_is_rolled_back(community: Community) -> Non
     tokens, org_keys = node.store.list_tokens(org.id), node.store.org_keys(org.id)
     size = node.store.audit_size()
     with pytest.raises(sqlite3.DatabaseError, match="audit refused"):
-        directory.create_token(node, OPERATOR, "Org C", "reader")
+        api_tokens.create_token(node, OPERATOR, "Org C", "reader")
     with pytest.raises(sqlite3.DatabaseError, match="audit refused"):
         keys.rotate_keys(node, OPERATOR, org, None)
     assert node.store.list_tokens(org.id) == tokens

@@ -13,9 +13,9 @@ from starlette.testclient import TestClient
 
 from tabadol.domain.filters import KNOWN_PARAMETERS
 from tabadol.domain.policy import Visibility
-from tabadol.services import directory
-from tabadol.services.directory import hash_secret
-from tabadol.services.node import Node, open_node
+from tabadol.node.node import Node, open_node
+from tabadol.usecases.membership import api_tokens, organizations, principals
+from tabadol.usecases.membership.principals import hash_secret
 from tabadol.web.app import create_app
 from tabadol.web.media import TAXII_21
 
@@ -232,8 +232,8 @@ def small_limits(data_dir: Path) -> Iterator[tuple[TestClient, Node]]:
 
 
 def _member_setup(node: Node) -> tuple[str, dict[str, str]]:
-    directory.add_org(node, "Solo")
-    _, secret = directory.create_token(node, directory.OPERATOR, "Solo", "publisher")
+    organizations.add_org(node, "Solo")
+    _, secret = api_tokens.create_token(node, principals.OPERATOR, "Solo", "publisher")
     members = next(c.uuid for c in node.store.list_collections() if c.title == "members")
     return members, {"Authorization": f"Bearer {secret}", "Content-Type": TAXII_21}
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
-from tabadol.services import correlate
+from tabadol.usecases.reading import correlate
 
 from .conftest import Community
 from .test_search import note, post

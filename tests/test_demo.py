@@ -9,9 +9,9 @@ from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from tabadol.cli.main import app
-from tabadol.services.demo import GROUP
-from tabadol.services.demo_federation import demo_nodes
-from tabadol.services.node import open_node
+from tabadol.demo.community import GROUP
+from tabadol.demo.federation import demo_nodes
+from tabadol.node.node import open_node
 from tabadol.web.app import create_app
 from tabadol.web.media import TAXII_21
 

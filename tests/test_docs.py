@@ -14,8 +14,8 @@ import typer
 
 from tabadol.cli.main import app
 from tabadol.config import SETTINGS, Settings
-from tabadol.services import directory
-from tabadol.services.node import open_node
+from tabadol.node.node import open_node
+from tabadol.usecases.membership import api_tokens, organizations, principals
 
 from .conftest import LiveServer
 
@@ -51,8 +51,8 @@ def test_readme_client_example_runs(
 ) -> None:
     """The taxii2-client example in the README runs as written against a live node."""
     with open_node(data_dir) as node:
-        directory.add_org(node, "Docs Org")
-        _, secret = directory.create_token(node, directory.OPERATOR, "Docs Org", "reader")
+        organizations.add_org(node, "Docs Org")
+        _, secret = api_tokens.create_token(node, principals.OPERATOR, "Docs Org", "reader")
     server = live_server_factory(data_dir)
     block = README.split("<!-- example: taxii2-client -->")[1]
     code = block.split("```python")[1].split("```")[0]

@@ -11,8 +11,8 @@ import pytest
 
 from tabadol.domain.filters import ObjectFilter, VersionFilter
 from tabadol.domain.policy import Visibility
-from tabadol.services import directory
-from tabadol.services.node import open_node
+from tabadol.node.node import open_node
+from tabadol.usecases.membership import api_tokens, organizations, principals
 from tabadol.web.media import TAXII_21
 
 from .conftest import LiveServer, make_indicator
@@ -22,8 +22,8 @@ ENVELOPE = 40
 
 def _setup(data_dir: Path) -> tuple[str, str]:
     with open_node(data_dir) as node:
-        directory.add_org(node, "Writer")
-        _, secret = directory.create_token(node, directory.OPERATOR, "Writer", "publisher")
+        organizations.add_org(node, "Writer")
+        _, secret = api_tokens.create_token(node, principals.OPERATOR, "Writer", "publisher")
         members = next(c.uuid for c in node.store.list_collections() if c.title == "members")
     return secret, members
 

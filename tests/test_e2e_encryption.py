@@ -23,18 +23,18 @@ from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from tabadol.cli.main import app as cli_app
+from tabadol.client.remote import load_keyfile
 from tabadol.crypto.object_signature import attach_signature
 from tabadol.crypto.sealed_object import SEALED_PROPERTY, open_object, seal_object
 from tabadol.crypto.sealing import SealingError, x25519_key_id
 from tabadol.crypto.signing import b64url, unb64url
 from tabadol.domain.errors import InvalidInput, KeysUnavailable
 from tabadol.domain.keys import KeyPurpose
-from tabadol.services import directory
-from tabadol.services import keys as org_keys
-from tabadol.services.client import load_keyfile
-from tabadol.services.directory import OPERATOR
-from tabadol.services.node import Node, open_node
-from tabadol.services.verify import verify_all
+from tabadol.node import keyring
+from tabadol.node.node import Node, open_node
+from tabadol.usecases.membership import lookup, sharing_groups
+from tabadol.usecases.membership.principals import OPERATOR
+from tabadol.usecases.trust.verify import verify_all
 from tabadol.web.app import create_app
 from tabadol.web.media import TAXII_21
 
@@ -114,7 +114,7 @@ def publish_red(client: TestClient, com: Community) -> dict[str, Any]:
 
 
 def enc_key_ids(node: Node, *names: str) -> set[str]:
-    ids = [directory.require_org(node, n).id for n in names]
+    ids = [lookup.require_org(node, n).id for n in names]
     return {k.key_id for k in node.store.current_keys(ids, KeyPurpose.ENCRYPT).values()}
 
 
@@ -154,7 +154,7 @@ def test_red_report_plaintext_and_private_keys_are_nowhere_in_the_data_dir(data_
         for key in node.store.org_keys():
             if not key.held_by_node:
                 continue
-            raw = org_keys._private(node, key)
+            raw = keyring.private_key(node, key)
             public = (
                 PrivateKey(raw).public_key
                 if key.purpose is KeyPurpose.ENCRYPT
@@ -263,7 +263,7 @@ def test_outsiders_see_nothing(client: TestClient, community: Community, outside
 def test_a_later_member_gets_only_the_sealed_form(client: TestClient, community: Community) -> None:
     """C joins after the item was sealed: it sees the sealed form; a later item it reads."""
     before = publish_red(client, community)
-    directory.add_group_member(community.node, OPERATOR, "AB group", "Org C")
+    sharing_groups.add_group_member(community.node, OPERATOR, "AB group", "Org C")
     after = publish_red(client, community)
     listed = {o["id"]: o for o in read(client, community, "AB group", "C").json()["objects"]}
     (one,) = read(client, community, "AB group", "C", before["id"]).json()["objects"]
@@ -304,7 +304,7 @@ def test_tampered_stored_item_is_refused_and_never_opened(
     obj = publish_red(client, community)
     _, sealed = stored(node, obj["id"])
     (a_key,) = [k for k in node.store.org_keys() if k.key_id in enc_key_ids(node, "Org A")]
-    private = org_keys.decryption_key_of(node, a_key)
+    private = keyring.decryption_key_of(node, a_key)
     assert open_object(sealed, private)["description"] == obj["description"]
     bad = TAMPERINGS[how](sealed)
     with pytest.raises(SealingError):
@@ -430,7 +430,7 @@ def test_operator_with_the_secret_cannot_open_a_client_custody_item(
     assert "1 stored, 0 refused" in custody.cli_publish(obj, "Org K", tmp_path)
     with open_node(custody.server.data_dir) as node:
         _, sealed = stored(node, obj["id"])
-        k_keys = node.store.org_keys(directory.require_org(node, "Org K").id)
+        k_keys = node.store.org_keys(lookup.require_org(node, "Org K").id)
         assert len(k_keys) == 2
         assert all(
             not k.held_by_node and node.store.wrapped_private(k.key_id) is None for k in k_keys
@@ -439,7 +439,7 @@ def test_operator_with_the_secret_cannot_open_a_client_custody_item(
         held = [k for k in node.store.org_keys() if k.held_by_node]
         assert held  # A's keys: the operator unwraps them all, and none opens the item
         for key in held:
-            raw = org_keys._private(node, key)
+            raw = keyring.private_key(node, key)
             if key.purpose is KeyPurpose.ENCRYPT:
                 with pytest.raises(SealingError):
                     open_object(sealed, PrivateKey(raw))

@@ -16,9 +16,10 @@ import pytest
 
 from tabadol.domain.model import Role
 from tabadol.domain.tlp import TLP
-from tabadol.services import directory, peers
-from tabadol.services.directory import OPERATOR
-from tabadol.services.node import init_node, open_node
+from tabadol.node.node import init_node, open_node
+from tabadol.usecases.federation import peers
+from tabadol.usecases.membership import api_tokens, organizations
+from tabadol.usecases.membership.principals import OPERATOR
 
 from .conftest import LiveServer, free_port
 from .federation import TAXII, note, wait_until
@@ -30,8 +31,8 @@ class ProcessNode:
         self.server = LiveServer(root / name, free_port())
         init_node(self.server.data_dir)
         with open_node(self.server.data_dir) as node:
-            directory.add_org(node, org)
-            _, self.token = directory.create_token(node, OPERATOR, org, Role.ADMIN.value)
+            organizations.add_org(node, org)
+            _, self.token = api_tokens.create_token(node, OPERATOR, org, Role.ADMIN.value)
             self.card = peers.node_card(node)
 
     def peer_with(self, other: ProcessNode) -> None:

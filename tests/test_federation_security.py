@@ -23,10 +23,12 @@ from tabadol.crypto.signing import b64url, key_id
 from tabadol.domain.federation import Peer
 from tabadol.domain.timestamps import format_us
 from tabadol.domain.tlp import TLP
-from tabadol.services import directory, peer_directory, peers
-from tabadol.services.directory import OPERATOR, org_identity_id
-from tabadol.services.node import Node
-from tabadol.services.sync_in import apply_page
+from tabadol.node.node import Node
+from tabadol.usecases.federation import peer_directory, peers
+from tabadol.usecases.federation.sync_in import apply_page
+from tabadol.usecases.membership import principals
+from tabadol.usecases.membership.ids import org_identity_id
+from tabadol.usecases.membership.principals import OPERATOR
 
 from .conftest import Community
 
@@ -192,7 +194,7 @@ def test_a_flooding_peer_is_rate_limited(client: TestClient, community: Communit
 
 def test_only_registered_operators_manage_peers(community: Community) -> None:
     node = community.node
-    principal = directory.authenticate(node, f"Bearer {community.token('A', 'admin')}")
+    principal = principals.authenticate(node, f"Bearer {community.token('A', 'admin')}")
     with pytest.raises(Exception, match="operator"):
         peers.add_peer(node, principal, "http://x", b64url(bytes(SigningKey.generate().verify_key)))
 

@@ -29,9 +29,9 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from tabadol.domain.timestamps import format_us, parse_us
-from tabadol.services import directory
-from tabadol.services.directory import OPERATOR
-from tabadol.services.node import Node, init_node, open_node
+from tabadol.node.node import Node, init_node, open_node
+from tabadol.usecases.membership import api_tokens, organizations
+from tabadol.usecases.membership.principals import OPERATOR
 from tabadol.web.app import create_app
 from tabadol.web.media import STIX_21, TAXII_21
 
@@ -208,8 +208,8 @@ def fresh_node(base: Path) -> Iterator[Harness]:
     with open_node(
         data, clock=StepClock(), page_size_default=PAGE_DEFAULT, page_size_max=PAGE_MAX
     ) as node:
-        org = directory.add_org(node, "Org P")
-        _, secret = directory.create_token(node, OPERATOR, "Org P", "publisher")
+        org = organizations.add_org(node, "Org P")
+        _, secret = api_tokens.create_token(node, OPERATOR, "Org P", "publisher")
         (channel,) = [c.uuid for c in node.store.list_collections() if c.ref == org.id]
         headers = {"Authorization": f"Bearer {secret}", "Accept": TAXII_21}
         with TestClient(create_app(lambda: node), raise_server_exceptions=False) as client:

@@ -11,12 +11,14 @@ from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from tabadol.cli.main import app
+from tabadol.demo import community as demo
 from tabadol.domain.audience import AudienceKind
 from tabadol.domain.filters import ObjectFilter
 from tabadol.domain.policy import Visibility
-from tabadol.services import audit, demo, directory
-from tabadol.services.directory import OPERATOR
-from tabadol.services.node import init_node, open_node
+from tabadol.node.node import init_node, open_node
+from tabadol.usecases.membership import api_tokens, lookup
+from tabadol.usecases.membership.principals import OPERATOR
+from tabadol.usecases.trust import audit
 from tabadol.web.app import create_app
 from tabadol.web.media import TAXII_21
 
@@ -39,7 +41,7 @@ def test_migrate_moves_everything_and_the_node_serves_it_from_postgres(tmp_path:
     init_node(data)
     with open_node(data) as node:
         demo.populate(node)
-        members = directory.collection_by_kind(node, AudienceKind.MEMBERS)
+        members = lookup.collection_by_kind(node, AudienceKind.MEMBERS)
         (first,) = node.store.query_objects(
             Visibility(frozenset({members.id})),
             ObjectFilter(types=frozenset({"indicator"})),
@@ -47,7 +49,7 @@ def test_migrate_moves_everything_and_the_node_serves_it_from_postgres(tmp_path:
             1,
         )
         node.store.delete_versions(members.id, first.stix_id, ObjectFilter(), node.clock())
-        _, token = directory.create_token(node, OPERATOR, demo.ORGS[0], "reader")
+        _, token = api_tokens.create_token(node, OPERATOR, demo.ORGS[0], "reader")
     before = _objects(data, token)
     url, schema = database_url(), fresh_schema()
     args = ["migrate", "--data", str(data), "--to", url, "--schema", schema]

@@ -22,9 +22,9 @@ import pytest
 
 from tabadol.config import Settings
 from tabadol.domain.model import Role
-from tabadol.services import directory
-from tabadol.services.directory import OPERATOR
-from tabadol.services.node import init_node, open_node
+from tabadol.node.node import init_node, open_node
+from tabadol.usecases.membership import api_tokens, organizations
+from tabadol.usecases.membership.principals import OPERATOR
 
 from .conftest import free_port
 from .federation import TAXII, note
@@ -45,8 +45,8 @@ def workers(tmp_path: Path) -> Iterator[Served]:
     data = tmp_path / "node"
     init_node(data, Settings(database_url=database_url(), database_schema=fresh_schema()))
     with open_node(data) as node:
-        directory.add_org(node, "Org W")
-        _, token = directory.create_token(node, OPERATOR, "Org W", Role.PUBLISHER.value)
+        organizations.add_org(node, "Org W")
+        _, token = api_tokens.create_token(node, OPERATOR, "Org W", Role.PUBLISHER.value)
     port = free_port()
     log = (tmp_path / "serve.log").open("wb")
     process = subprocess.Popen(

@@ -17,16 +17,19 @@ from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from tabadol.cli.main import app
+from tabadol.client.remote import ClientKeys
 from tabadol.crypto.object_signature import attach_signature, read_signature
 from tabadol.crypto.signing import b64url, key_id, unb64url
+from tabadol.domain.audience import AudienceKind
 from tabadol.domain.errors import InvalidInput, KeysUnavailable
 from tabadol.domain.keys import Custody, KeyPurpose
 from tabadol.domain.model import Org
 from tabadol.domain.timestamps import format_us
-from tabadol.services import directory, keys
-from tabadol.services.client import ClientKeys
-from tabadol.services.directory import OPERATOR
-from tabadol.services.verify import verify_all
+from tabadol.node import keyring
+from tabadol.usecases.membership import api_tokens, organizations
+from tabadol.usecases.membership.principals import OPERATOR
+from tabadol.usecases.trust import key_directory, keys
+from tabadol.usecases.trust.verify import verify_all
 
 from .conftest import Community, make_indicator, stix_id
 from .test_crypto import KAT_KEY_ID, KAT_OBJECT, KAT_SIGNATURE
@@ -59,10 +62,10 @@ def _failure(status: Any) -> str:
 def client_org(community: Community) -> tuple[Org, ClientKeys]:
     """Org K keeps its keys: the node knows only its public keys."""
     held = ClientKeys(SigningKey.generate(), PrivateKey.generate())
-    org = directory.add_org(
+    org = organizations.add_org(
         community.node, "Org K", custody=Custody.CLIENT, public_keys=held.public()
     )
-    _, community.tokens["K:publisher"] = directory.create_token(
+    _, community.tokens["K:publisher"] = api_tokens.create_token(
         community.node, OPERATOR, "Org K", "publisher"
     )
     community.collections = {c.title: c.uuid for c in community.node.store.list_collections()}
@@ -86,10 +89,10 @@ def test_node_signs_unsigned_objects_with_the_publishers_key(
     stored = next(o for o in _read(client, community, "B", "members") if o["id"] == obj["id"])
     signature = read_signature(stored)
     assert signature is not None
-    current = keys.current_key(community.node, community.orgs["A"], KeyPurpose.SIGN)
+    current = keyring.current_key(community.node, community.orgs["A"], KeyPurpose.SIGN)
     assert current is not None
     assert signature.key_id == current.key_id
-    verdicts = verify_all([stored], keys.key_directory(community.node))
+    verdicts = verify_all([stored], key_directory.key_directory(community.node))
     assert verdicts[0].ok
     assert verdicts[0].signer == "Org A"
 
@@ -106,7 +109,7 @@ def test_org_identities_are_signed_by_the_node_key(
     )
     assert read_signature(identity).key_id == community.node.node_key_id  # type: ignore[union-attr]
     assert {k["purpose"] for k in identity["x_tabadol_keys"]} == {"sign", "encrypt"}
-    assert verify_all([identity], keys.key_directory(community.node))[0].ok
+    assert verify_all([identity], key_directory.key_directory(community.node))[0].ok
 
 
 def test_known_answer_signature_property() -> None:
@@ -249,10 +252,10 @@ def test_nobody_signs_for_another_member(client: TestClient, community: Communit
     """An object signed with A's key, posted with B's token, is refused: the signer must be
     the publishing member (and B cannot claim A as its author either)."""
     node = community.node
-    a_key = keys.current_key(node, community.orgs["A"], KeyPurpose.SIGN)
+    a_key = keyring.current_key(node, community.orgs["A"], KeyPurpose.SIGN)
     assert a_key is not None
     obj = make_indicator()
-    attach_signature(obj, keys.signing_key_of(node, a_key), a_key.key_id)
+    attach_signature(obj, keyring.signing_key_of(node, a_key), a_key.key_id)
     assert "a key of 'Org A'" in _failure(_post(client, community, "B", "members", [obj]))
     claimed = make_indicator(created_by_ref=community.orgs["A"].identity_id)
     assert "nobody publishes as another" in _failure(
@@ -280,11 +283,11 @@ def test_rotated_key_is_retired_not_revoked(client: TestClient, community: Commu
     the node signs with the new key; the identity republishes the key history."""
     node = community.node
     org = community.orgs["A"]
-    old = keys.current_key(node, org, KeyPurpose.SIGN)
+    old = keyring.current_key(node, org, KeyPurpose.SIGN)
     assert old is not None
-    old_signer = keys.signing_key_of(node, old)
+    old_signer = keyring.signing_key_of(node, old)
     keys.rotate_keys(node, OPERATOR, org)
-    new = keys.current_key(node, org, KeyPurpose.SIGN)
+    new = keyring.current_key(node, org, KeyPurpose.SIGN)
     assert new is not None
     assert new.key_id != old.key_id
     retired_at = node.store.keys_by_id([old.key_id])[old.key_id].valid_until
@@ -301,8 +304,8 @@ def test_rotated_key_is_retired_not_revoked(client: TestClient, community: Commu
     assert stored[fresh["id"]]["x_tabadol_signature"]["key_id"] == new.key_id
     history = stored[org.identity_id]["x_tabadol_keys"]
     assert {k["key_id"] for k in history} >= {old.key_id, new.key_id}
-    assert verify_all(list(stored.values()), keys.key_directory(node))
-    assert all(v.ok for v in verify_all(list(stored.values()), keys.key_directory(node)))
+    assert verify_all(list(stored.values()), key_directory.key_directory(node))
+    assert all(v.ok for v in verify_all(list(stored.values()), key_directory.key_directory(node)))
 
 
 # --- keys -----------------------------------------------------------------------------------------
@@ -323,7 +326,9 @@ def test_small_order_keys_are_refused_at_registration(community: Community, poin
         "encrypt": b64url(bytes(PrivateKey.generate().public_key)),
     }
     with pytest.raises(InvalidInput, match="signing key refused"):
-        directory.add_org(community.node, "Org Evil", custody=Custody.CLIENT, public_keys=public)
+        organizations.add_org(
+            community.node, "Org Evil", custody=Custody.CLIENT, public_keys=public
+        )
     assert community.node.store.org_by_name("Org Evil") is None
 
 
@@ -370,16 +375,16 @@ def test_wrapped_private_keys_need_the_secret(community: Community) -> None:
     """The database holds org private keys only wrapped: without the secret (kept outside
     the data directory) they do not open, and the error says so."""
     node = community.node
-    key = keys.current_key(node, community.orgs["A"], KeyPurpose.SIGN)
+    key = keyring.current_key(node, community.orgs["A"], KeyPurpose.SIGN)
     assert key is not None
-    private = bytes(keys.signing_key_of(node, key))
+    private = bytes(keyring.signing_key_of(node, key))
     db = (node.data_dir / node.settings.database).read_bytes()
     assert private not in db
     assert not node.key_secret_path.is_relative_to(node.data_dir)
     node.unwrapped.clear()
     node.key_secret_path.write_bytes(bytes(32))
     with pytest.raises(KeysUnavailable, match="does not open the org keys"):
-        keys.signing_key_of(node, key)
+        keyring.signing_key_of(node, key)
 
 
 # --- offline verification ---------------------------------------------------------------------
@@ -396,7 +401,7 @@ def test_cli_verify_passes_an_export_and_names_a_tampered_object(
         app, ["export", "--org", "Org B", "--data", str(node.data_dir), "-o", str(bundle)]
     )
     assert done.exit_code == 0, done.output
-    directory_file.write_text(json.dumps(keys.key_directory(node)))
+    directory_file.write_text(json.dumps(key_directory.key_directory(node)))
     ok = runner.invoke(app, ["verify", str(bundle), "--keys", str(directory_file)])
     assert ok.exit_code == 0, ok.output
     data = json.loads(bundle.read_text())
@@ -419,7 +424,7 @@ def test_readme_pynacl_recipe_verifies_alone(community: Community, client: TestC
     obj = make_indicator(id=stix_id("indicator"))
     _post(client, community, "A", "members", [obj])
     stored = next(o for o in _read(client, community, "B", "members") if o["id"] == obj["id"])
-    a_key = keys.current_key(community.node, community.orgs["A"], KeyPurpose.SIGN)
+    a_key = keyring.current_key(community.node, community.orgs["A"], KeyPurpose.SIGN)
     assert a_key is not None
     scope: dict[str, Any] = {}
     exec(code, scope)
@@ -433,11 +438,12 @@ def test_the_callers_objects_are_not_changed(community: Community) -> None:
     """Publishing signs and completes a copy: a caller that reuses its dicts (to make a new
     version, say) does not send the node's signature back with changed content."""
     from tabadol.domain.model import Role
-    from tabadol.services.directory import collection_by_kind, org_principal
-    from tabadol.services.publish import publish_objects
+    from tabadol.usecases.membership.lookup import collection_by_kind
+    from tabadol.usecases.membership.principals import org_principal
+    from tabadol.usecases.publishing.publish import publish_objects
 
     node = community.node
-    members = collection_by_kind(node, directory.AudienceKind.MEMBERS)
+    members = collection_by_kind(node, AudienceKind.MEMBERS)
     principal = org_principal(node, community.orgs["A"], Role.PUBLISHER)
     obj = make_indicator()
     given = copy.deepcopy(obj)

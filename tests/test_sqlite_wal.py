@@ -8,10 +8,11 @@ from pathlib import Path
 
 from tabadol.domain.audience import AudienceKind
 from tabadol.domain.model import Role
-from tabadol.services import directory
-from tabadol.services.directory import collection_by_kind, org_principal
-from tabadol.services.node import open_node
-from tabadol.services.publish import publish_objects
+from tabadol.node.node import open_node
+from tabadol.usecases.membership import organizations
+from tabadol.usecases.membership.lookup import collection_by_kind
+from tabadol.usecases.membership.principals import org_principal
+from tabadol.usecases.publishing.publish import publish_objects
 
 from .conftest import StepClock, make_indicator
 
@@ -31,7 +32,7 @@ def test_wal_is_checkpointed_in_the_background(data_dir: Path) -> None:
     while the node stays open (automatic checkpoints are off on the writer)."""
     db = data_dir / "tabadol.db"
     with open_node(data_dir, clock=StepClock()) as node:
-        org = directory.add_org(node, "Writer")
+        org = organizations.add_org(node, "Writer")
         members = collection_by_kind(node, AudienceKind.MEMBERS)
         principal = org_principal(node, org, Role.PUBLISHER)
         size_before = db.stat().st_size

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from taxii2client.v21 import ApiRoot, Collection, Server, as_pages
 
-from tabadol.services import directory
-from tabadol.services.directory import OPERATOR
-from tabadol.services.node import open_node
+from tabadol.node.node import open_node
+from tabadol.usecases.membership import api_tokens, organizations
+from tabadol.usecases.membership.principals import OPERATOR
 
 from .conftest import ICS_BUNDLE, LiveServer, assert_valid_stix, make_indicator
 
@@ -21,11 +21,11 @@ def served(
     data_dir: Path, live_server_factory: Callable[[Path], LiveServer]
 ) -> tuple[LiveServer, dict[str, str]]:
     with open_node(data_dir) as node:
-        directory.add_org(node, "Relay CERT")
-        directory.add_org(node, "Outsider")
+        organizations.add_org(node, "Relay CERT")
+        organizations.add_org(node, "Outsider")
         secrets = {
-            "relay": directory.create_token(node, OPERATOR, "Relay CERT", "publisher")[1],
-            "outsider": directory.create_token(node, OPERATOR, "Outsider", "publisher")[1],
+            "relay": api_tokens.create_token(node, OPERATOR, "Relay CERT", "publisher")[1],
+            "outsider": api_tokens.create_token(node, OPERATOR, "Outsider", "publisher")[1],
         }
     return live_server_factory(data_dir), secrets
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from tabadol.services import directory
-from tabadol.services.node import open_node
+from tabadol.node.node import open_node
+from tabadol.usecases.membership import api_tokens, organizations, principals
 from tabadol.web.app import create_app
 from tabadol.web.media import STIX_21, TAXII_21
 
@@ -234,8 +234,8 @@ def test_red_may_go_to_a_group_but_not_to_members(client: TestClient, community:
 def test_limit_is_clamped_to_the_maximum(data_dir: Path) -> None:
     """A limit above page_size_max is served as page_size_max, with `more` set."""
     with open_node(data_dir, clock=StepClock(), page_size_max=2) as node:
-        directory.add_org(node, "Solo")
-        _, secret = directory.create_token(node, directory.OPERATOR, "Solo", "publisher")
+        organizations.add_org(node, "Solo")
+        _, secret = api_tokens.create_token(node, principals.OPERATOR, "Solo", "publisher")
         members = next(c.uuid for c in node.store.list_collections() if c.title == "members")
         headers = {"Authorization": f"Bearer {secret}", "Content-Type": TAXII_21}
         with TestClient(create_app(lambda: node)) as client:

@@ -16,6 +16,7 @@ from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
 from tabadol.cli.main import app
+from tabadol.client.remote import ClientKeys
 from tabadol.crypto.canonical import canonical
 from tabadol.crypto.object_signature import attach_signature
 from tabadol.crypto.sealed_object import SEALED_PROPERTY, open_object, routing_of, seal_object
@@ -25,11 +26,12 @@ from tabadol.domain.errors import Forbidden, InvalidInput, KeysUnavailable
 from tabadol.domain.keys import Custody, KeyPurpose
 from tabadol.domain.model import Org
 from tabadol.domain.tlp import TLP
-from tabadol.services import directory, keys
-from tabadol.services.client import ClientKeys
-from tabadol.services.directory import OPERATOR
-from tabadol.services.node import init_node, open_node
-from tabadol.services.verify import verify_all
+from tabadol.node import keyring
+from tabadol.node.node import init_node, open_node
+from tabadol.usecases.membership import api_tokens, organizations, sharing_groups
+from tabadol.usecases.membership.principals import OPERATOR
+from tabadol.usecases.trust import key_directory, keys
+from tabadol.usecases.trust.verify import verify_all
 
 from .conftest import Community, make_indicator, stix_id
 from .test_signatures import _post, _read
@@ -43,12 +45,12 @@ def hostile(community: Community) -> tuple[Org, ClientKeys]:
     """Org K keeps its keys and is in a group with A (node custody): the "AK group"."""
     held = ClientKeys(SigningKey.generate(), PrivateKey.generate())
     node = community.node
-    org = directory.add_org(node, "Org K", custody=Custody.CLIENT, public_keys=held.public())
-    _, community.tokens["K:publisher"] = directory.create_token(
+    org = organizations.add_org(node, "Org K", custody=Custody.CLIENT, public_keys=held.public())
+    _, community.tokens["K:publisher"] = api_tokens.create_token(
         node, OPERATOR, "Org K", "publisher"
     )
-    directory.create_group(node, OPERATOR, "AK group", "Org A")
-    directory.add_group_member(node, OPERATOR, "AK group", "Org K")
+    sharing_groups.create_group(node, OPERATOR, "AK group", "Org A")
+    sharing_groups.add_group_member(node, OPERATOR, "AK group", "Org K")
     community.collections = {c.title: c.uuid for c in node.store.list_collections()}
     return org, held
 
@@ -99,7 +101,7 @@ def test_sealed_content_not_signed_by_its_author_is_not_served_as_plaintext(
     """K seals an object carrying a bogus signature in A's name: the node serves A the sealed
     form, never plaintext it cannot vouch for."""
     org, held = hostile
-    a_key = keys.current_key(community.node, community.orgs["A"], KeyPurpose.SIGN)
+    a_key = keyring.current_key(community.node, community.orgs["A"], KeyPurpose.SIGN)
     assert a_key is not None
     inner = make_indicator(created_by_ref=org.identity_id, marking=RED)
     inner["x_tabadol_signature"] = {"alg": "Ed25519", "key_id": a_key.key_id, "value": "A" * 86}
@@ -149,14 +151,14 @@ def test_low_order_encryption_keys_are_refused(community: Community, point: str)
         "encrypt": b64url(bytes.fromhex(point)),
     }
     with pytest.raises(InvalidInput, match="encryption key refused"):
-        directory.add_org(community.node, "Org Low", custody=Custody.CLIENT, public_keys=public)
+        organizations.add_org(community.node, "Org Low", custody=Custody.CLIENT, public_keys=public)
 
 
 def test_nobody_registers_the_node_key_as_theirs(
     client: TestClient, community: Community, hostile: tuple[Org, ClientKeys]
 ) -> None:
     """K's admin cannot register the node's public key as K's signing key."""
-    _, community.tokens["K:admin"] = directory.create_token(
+    _, community.tokens["K:admin"] = api_tokens.create_token(
         community.node, OPERATOR, "Org K", "admin"
     )
     node_public = b64url(bytes(community.node.node_key.verify_key))
@@ -175,7 +177,7 @@ def test_nobody_registers_the_node_key_as_theirs(
 
 def test_duplicate_key_ids_in_a_directory_are_refused(community: Community) -> None:
     """An offline verifier refuses a key directory that names one key id twice."""
-    document = keys.key_directory(community.node)
+    document = key_directory.key_directory(community.node)
     first = next(k for k in document["organizations"][0]["keys"] if k["purpose"] == "sign")
     document["organizations"][1]["keys"].append(dict(first))
     with pytest.raises(InvalidInput, match="appears twice"):
@@ -233,10 +235,10 @@ def test_no_private_key_in_the_data_directory(tmp_path: Path) -> None:
     data = tmp_path / "node"
     init_node(data)
     with open_node(data) as node:
-        org = directory.add_org(node, "Org A")
+        org = organizations.add_org(node, "Org A")
         secrets = [bytes(node.node_key)]
         for key in node.store.org_keys(org.id):
-            secrets.append(keys._private(node, key))
+            secrets.append(keyring.private_key(node, key))
     files = b"".join(f.read_bytes() for f in data.rglob("*") if f.is_file())
     assert all(secret not in files for secret in secrets)
 
@@ -263,7 +265,7 @@ def test_keys_are_not_wrapped_under_a_wrong_secret(community: Community) -> None
     node.unwrapped.clear()
     node.key_secret_path.write_bytes(bytes(32))
     with pytest.raises(KeysUnavailable):
-        directory.add_org(node, "Org New")
+        organizations.add_org(node, "Org New")
     assert node.store.org_by_name("Org New") is None
 
 
@@ -271,7 +273,7 @@ def test_an_ancient_revocation_time_is_a_clear_error(
     client: TestClient, community: Community
 ) -> None:
     """Revoking from before 1970 is a 400, not a 500."""
-    kid = keys.current_key(community.node, community.orgs["A"], KeyPurpose.SIGN).key_id  # type: ignore[union-attr]
+    kid = keyring.current_key(community.node, community.orgs["A"], KeyPurpose.SIGN).key_id  # type: ignore[union-attr]
     response = client.post(
         f"/api/v1/keys/{kid}/revoke",
         json={"reason": "old", "since": "0001-01-01T00:00:00Z"},
@@ -310,7 +312,7 @@ def test_deeply_nested_restricted_items_fail_alone(
 def test_a_revoked_key_signs_no_timeless_object_offline(community: Community) -> None:
     """Offline, an object without timestamps signed by a key that has ended does not verify."""
     node = community.node
-    key = keys.current_key(node, community.orgs["A"], KeyPurpose.SIGN)
+    key = keyring.current_key(node, community.orgs["A"], KeyPurpose.SIGN)
     assert key is not None
     sco = {
         "type": "ipv4-addr",
@@ -318,10 +320,10 @@ def test_a_revoked_key_signs_no_timeless_object_offline(community: Community) ->
         "id": stix_id("ipv4-addr"),
         "value": "198.51.100.9",
     }
-    attach_signature(sco, keys.signing_key_of(node, key), key.key_id)
-    assert verify_all([sco], keys.key_directory(node))[0].ok
+    attach_signature(sco, keyring.signing_key_of(node, key), key.key_id)
+    assert verify_all([sco], key_directory.key_directory(node))[0].ok
     keys.revoke_key(node, OPERATOR, key.key_id, "compromised")
-    (verdict,) = verify_all([sco], keys.key_directory(node))
+    (verdict,) = verify_all([sco], key_directory.key_directory(node))
     assert verdict.problem is not None
     assert "no time" in verdict.problem
 

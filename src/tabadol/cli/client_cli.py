@@ -11,8 +11,9 @@ import orjson
 import typer
 
 from tabadol.cli.common import err, guarded, out
+from tabadol.client import remote as client
 from tabadol.domain.tlp import TLP
-from tabadol.services import client, transfer
+from tabadol.usecases.publishing import transfer
 
 Url = Annotated[str, typer.Option(envvar="TABADOL_URL", help="The node, e.g. http://host:8470")]
 Token = Annotated[str, typer.Option(envvar="TABADOL_TOKEN", help="The org's bearer token.")]

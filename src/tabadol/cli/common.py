@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from tabadol.domain.errors import TabadolError
-from tabadol.services.node import Node, open_node
+from tabadol.node.node import Node, open_node
 
 out = Console()
 err = Console(stderr=True)

@@ -1,4 +1,4 @@
-"""The `tabadol` command: a thin skin over the services; every error is one line, exit 1."""
+"""The `tabadol` command: a thin skin over the use cases; every error is one line, exit 1."""
 
 from __future__ import annotations
 
@@ -24,14 +24,21 @@ from tabadol.cli import client_cli, peer_cli, trust_cli
 from tabadol.cli.common import DEFAULT_DATA, DataDir, err, fail, guarded, node_at, out
 from tabadol.cli.trust_cli import read_public_keys
 from tabadol.config import load_settings
+from tabadol.demo import community as demo_service
 from tabadol.domain.keys import Custody
 from tabadol.domain.model import Role
 from tabadol.domain.strict_json import JcsHint
 from tabadol.domain.timestamps import format_us
-from tabadol.services import demo as demo_service
-from tabadol.services import directory, transfer
-from tabadol.services.directory import OPERATOR
-from tabadol.services.node import init_node, open_node
+from tabadol.node.node import init_node, open_node
+from tabadol.usecases.membership import (
+    api_tokens,
+    lookup,
+    organizations,
+    principals,
+    sharing_groups,
+)
+from tabadol.usecases.membership.principals import OPERATOR
+from tabadol.usecases.publishing import transfer
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -117,7 +124,7 @@ def demo(
         return
     if (data / "keys").exists():
         raise fail(f"{data} holds a single-node demo: use --single, or another --data")
-    from tabadol.services.demo_federation import federation_tokens, populate_federation
+    from tabadol.demo.federation import federation_tokens, populate_federation
 
     nodes = guarded(lambda: populate_federation(data, port or 8470))
     out.print(f"\n[bold]tabadol demo federation[/bold] — three nodes under {data}")
@@ -188,7 +195,7 @@ def org_add(
     custody = Custody.CLIENT if public is not None else Custody.NODE
     with node_at(data) as node:
         org = guarded(
-            lambda: directory.add_org(
+            lambda: organizations.add_org(
                 node, name, member=not guest, custody=custody, public_keys=public
             )
         )
@@ -228,7 +235,7 @@ def token_create(
     if (org is None) != node_admin:
         raise fail("name an organization, or pass --node-admin")
     with node_at(data) as node:
-        token, secret = guarded(lambda: directory.create_token(node, OPERATOR, org, role, label))
+        token, secret = guarded(lambda: api_tokens.create_token(node, OPERATOR, org, role, label))
     err.print(f"token {token.id} for {org or 'the node operator'} ({token.role}); shown once:")
     print(secret)
 
@@ -240,7 +247,7 @@ def token_list(
 ) -> None:
     """List tokens (never their secrets)."""
     with node_at(data) as node:
-        tokens = guarded(lambda: directory.list_tokens(node, OPERATOR, org))
+        tokens = guarded(lambda: api_tokens.list_tokens(node, OPERATOR, org))
         table = Table("id", "prefix", "role", "label", "created", "revoked")
         for t in tokens:
             table.add_row(
@@ -258,7 +265,7 @@ def token_list(
 def token_revoke(token_id: int, data: DataDir = DEFAULT_DATA) -> None:
     """Revoke a token at once."""
     with node_at(data) as node:
-        guarded(lambda: directory.revoke_token(node, OPERATOR, token_id))
+        guarded(lambda: api_tokens.revoke_token(node, OPERATOR, token_id))
     out.print(f"revoked token {token_id}")
 
 
@@ -271,7 +278,7 @@ def group_create(
 ) -> None:
     """Create a sharing group owned by an organization (a two-org group: bilateral channel)."""
     with node_at(data) as node:
-        group = guarded(lambda: directory.create_group(node, OPERATOR, name, owner))
+        group = guarded(lambda: sharing_groups.create_group(node, OPERATOR, name, owner))
     out.print(f"created group {group.name} ({group.uuid})", highlight=False)
 
 
@@ -284,7 +291,7 @@ def group_add(
 ) -> None:
     """Add a member organization to a group."""
     with node_at(data) as node:
-        guarded(lambda: directory.add_group_member(node, OPERATOR, group, org, owner=owner))
+        guarded(lambda: sharing_groups.add_group_member(node, OPERATOR, group, org, owner=owner))
     out.print(f"{org} is now in {group}")
 
 
@@ -292,7 +299,7 @@ def group_add(
 def group_remove(group: str, org: str, data: DataDir = DEFAULT_DATA) -> None:
     """Remove an organization from a group."""
     with node_at(data) as node:
-        guarded(lambda: directory.remove_group_member(node, OPERATOR, group, org))
+        guarded(lambda: sharing_groups.remove_group_member(node, OPERATOR, group, org))
     out.print(f"{org} is no longer in {group}")
 
 
@@ -302,7 +309,7 @@ def group_list(data: DataDir = DEFAULT_DATA) -> None:
     with node_at(data) as node:
         names = {o.id: o.name for o in node.store.list_orgs()}
         table = Table("name", "owners", "members")
-        for g in directory.list_groups(node, OPERATOR):
+        for g in sharing_groups.list_groups(node, OPERATOR):
             table.add_row(
                 g.name,
                 ", ".join(sorted(names[o] for o in g.owners)),
@@ -337,7 +344,7 @@ def migrate(
 ) -> None:
     """Move the node's data from SQLite to PostgreSQL with a progress bar: resumable (run it
     again after an interruption), verified by counts and every object's signature."""
-    from tabadol.services.migrate import migrate_to_postgres, switch_to_postgres
+    from tabadol.usecases.operations.migrate import migrate_to_postgres, switch_to_postgres
 
     path = None
     if source is not None:
@@ -450,15 +457,15 @@ def search_command(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON hit per line.")] = False,
 ) -> None:
     """Search what ORG may read; matched words are highlighted in their original spelling."""
-    from tabadol.services import search as search_service
+    from tabadol.usecases.reading import search as search_service
     from tabadol.web.search_api import render
 
     params = {"q": query, "limit": str(limit)}
     if type_:
         params["type"] = type_
     with node_at(data) as node:
-        principal = directory.org_principal(
-            node, guarded(lambda: directory.require_org(node, org)), Role.READER
+        principal = principals.org_principal(
+            node, guarded(lambda: lookup.require_org(node, org)), Role.READER
         )
         page = guarded(lambda: search_service.search(node, principal, params))
     if as_json:

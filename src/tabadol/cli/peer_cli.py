@@ -12,10 +12,10 @@ from rich.table import Table
 from tabadol.cli.common import DEFAULT_DATA, DataDir, fail, guarded, node_at, out
 from tabadol.domain.federation import Peer
 from tabadol.domain.timestamps import format_us
-from tabadol.services import peers
-from tabadol.services.directory import OPERATOR
 from tabadol.sync.client import PeerError
 from tabadol.sync.loop import sync_once
+from tabadol.usecases.federation import peers
+from tabadol.usecases.membership.principals import OPERATOR
 
 node_app = typer.Typer(no_args_is_help=True, help="This node's identity.")
 peer_app = typer.Typer(no_args_is_help=True, help="The nodes this node syncs with.")

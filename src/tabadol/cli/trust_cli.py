@@ -12,13 +12,15 @@ import typer
 from rich.table import Table
 
 from tabadol.cli.common import DEFAULT_DATA, DataDir, err, fail, guarded, node_at, out
+from tabadol.client.remote import generate_keyfile
 from tabadol.domain import strict_json
 from tabadol.domain.errors import InvalidInput
 from tabadol.domain.timestamps import format_us
-from tabadol.services import audit, keys, transfer
-from tabadol.services.client import generate_keyfile
-from tabadol.services.directory import OPERATOR, require_org
-from tabadol.services.verify import verify_all
+from tabadol.usecases.membership.lookup import require_org
+from tabadol.usecases.membership.principals import OPERATOR
+from tabadol.usecases.publishing import transfer
+from tabadol.usecases.trust import audit, key_directory, keys
+from tabadol.usecases.trust.verify import verify_all
 
 key_app = typer.Typer(no_args_is_help=True, help="Org signing and encryption keys.")
 audit_app = typer.Typer(no_args_is_help=True, help="The tamper-evident audit log.")
@@ -52,7 +54,7 @@ def key_list(
     """List keys with their validity (or print the whole key directory as JSON)."""
     with node_at(data) as node:
         if as_json:
-            print(json.dumps(keys.key_directory(node), indent=2, ensure_ascii=False))
+            print(json.dumps(key_directory.key_directory(node), indent=2, ensure_ascii=False))
             return
         org_id = guarded(lambda: require_org(node, org)).id if org else None
         names = {o.id: o.name for o in node.store.list_orgs()}
@@ -222,7 +224,7 @@ def verify(
         directory = guarded(lambda: read_json(keys_file))
     elif data is not None:
         with node_at(data) as node:
-            directory = keys.key_directory(node)
+            directory = key_directory.key_directory(node)
     else:
         raise fail("give --keys FILE (the node's key directory) or --data DIR")
     verdicts = guarded(lambda: verify_all(objects, directory))

@@ -1,4 +1,4 @@
-"""The storage contract: what the services need from a database, and nothing of TAXII.
+"""The storage contract: what the use cases need from a database, and nothing of TAXII.
 
 Two implementations are planned (SQLite, the embedded default, and PostgreSQL); the same
 contract test suite runs against each. Every read of objects takes a `Visibility` from the

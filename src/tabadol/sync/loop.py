@@ -14,11 +14,11 @@ import httpx
 
 from tabadol.domain.errors import TabadolError
 from tabadol.domain.federation import Peer
-from tabadol.services import peer_directory
-from tabadol.services.feed import MAX_BATCH
-from tabadol.services.node import Node
-from tabadol.services.sync_in import apply_page
+from tabadol.node.node import Node
 from tabadol.sync.client import PeerClient, PeerError
+from tabadol.usecases.federation import peer_directory
+from tabadol.usecases.federation.sync_in import apply_page
+from tabadol.usecases.reading.feed import MAX_BATCH
 
 log = logging.getLogger("tabadol.sync")
 BACKOFF_BASE_S = 0.5

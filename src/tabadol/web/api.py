@@ -15,8 +15,8 @@ from tabadol.domain.errors import Forbidden, Unauthorized
 from tabadol.domain.keys import Custody
 from tabadol.domain.model import Group, Org, Principal, PrincipalKind, Token
 from tabadol.domain.timestamps import format_us
-from tabadol.services import directory
-from tabadol.services.node import Node
+from tabadol.node.node import Node
+from tabadol.usecases.membership import api_tokens, organizations, principals, sharing_groups
 
 router = APIRouter(prefix="/api/v1", tags=["native API"])
 _bearer = HTTPBearer(auto_error=False, description="A token from `tabadol token create`.")
@@ -32,7 +32,7 @@ def caller(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """The authenticated principal; the native API has no anonymous access."""
-    principal = directory.authenticate(_node(request), request.headers.get("authorization"))
+    principal = principals.authenticate(_node(request), request.headers.get("authorization"))
     if principal.kind is PrincipalKind.ANONYMOUS:
         raise Unauthorized("this API needs a bearer token")
     return principal
@@ -142,13 +142,13 @@ def _group_out(node: Node, group: Group) -> GroupOut:
 @router.get("/whoami", response_model=WhoAmI)
 def whoami(request: Request, principal: Caller) -> WhoAmI:
     """Who the token belongs to, and the groups it reads."""
-    groups = directory.list_groups(_node(request), principal)
+    seen = sharing_groups.list_groups(_node(request), principal)
     return WhoAmI(
         kind=principal.kind.value,
         org=principal.org.name if principal.org else None,
         identity_id=principal.org.identity_id if principal.org else None,
         role=principal.role.value if principal.role else None,
-        groups=[g.name for g in groups if g.id in principal.group_ids],
+        groups=[g.name for g in seen if g.id in principal.group_ids],
     )
 
 
@@ -165,7 +165,7 @@ def add_org(request: Request, principal: Caller, body: OrgIn) -> OrgOut:
     """Add an organization (the node's operator only)."""
     if principal.kind is not PrincipalKind.NODE_ADMIN:
         raise Forbidden("only the node's operator adds organizations")
-    org = directory.add_org(
+    org = organizations.add_org(
         _node(request),
         body.name,
         member=body.member,
@@ -179,44 +179,44 @@ def add_org(request: Request, principal: Caller, body: OrgIn) -> OrgOut:
 @router.get("/orgs/{org}/tokens", response_model=list[TokenOut])
 def list_tokens(request: Request, principal: Caller, org: str) -> list[dict[str, object]]:
     node = _node(request)
-    return [_token_out(node, t) for t in directory.list_tokens(node, principal, org)]
+    return [_token_out(node, t) for t in api_tokens.list_tokens(node, principal, org)]
 
 
 @router.post("/orgs/{org}/tokens", response_model=TokenCreated, status_code=201)
 def create_token(request: Request, principal: Caller, org: str, body: TokenIn) -> dict[str, object]:
     """Create a token for `org`: its admins and the operator may. The secret is shown once."""
     node = _node(request)
-    token, secret = directory.create_token(node, principal, org, body.role, body.label)
+    token, secret = api_tokens.create_token(node, principal, org, body.role, body.label)
     return {**_token_out(node, token), "token": secret}
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenOut)
 def revoke_token(request: Request, principal: Caller, token_id: int) -> dict[str, object]:
     node = _node(request)
-    return _token_out(node, directory.revoke_token(node, principal, token_id))
+    return _token_out(node, api_tokens.revoke_token(node, principal, token_id))
 
 
 @router.get("/groups", response_model=list[GroupOut])
 def list_groups(request: Request, principal: Caller) -> list[GroupOut]:
     """The groups the caller belongs to (all of them, for the operator)."""
     node = _node(request)
-    return [_group_out(node, g) for g in directory.list_groups(node, principal)]
+    return [_group_out(node, g) for g in sharing_groups.list_groups(node, principal)]
 
 
 @router.post("/groups", response_model=GroupOut, status_code=201)
 def create_group(request: Request, principal: Caller, body: GroupIn) -> GroupOut:
     node = _node(request)
-    return _group_out(node, directory.create_group(node, principal, body.name, body.owner))
+    return _group_out(node, sharing_groups.create_group(node, principal, body.name, body.owner))
 
 
 @router.post("/groups/{group}/members", response_model=GroupOut)
 def add_member(request: Request, principal: Caller, group: str, body: MemberIn) -> GroupOut:
     node = _node(request)
-    updated = directory.add_group_member(node, principal, group, body.org, owner=body.owner)
+    updated = sharing_groups.add_group_member(node, principal, group, body.org, owner=body.owner)
     return _group_out(node, updated)
 
 
 @router.delete("/groups/{group}/members/{org}", response_model=GroupOut)
 def remove_member(request: Request, principal: Caller, group: str, org: str) -> GroupOut:
     node = _node(request)
-    return _group_out(node, directory.remove_group_member(node, principal, group, org))
+    return _group_out(node, sharing_groups.remove_group_member(node, principal, group, org))

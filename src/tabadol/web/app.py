@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 from tabadol import __version__
 from tabadol.config import Settings
 from tabadol.domain.errors import TabadolError
-from tabadol.services.node import Node
+from tabadol.node.node import Node
 from tabadol.sync.loop import SyncManager
 from tabadol.text import extract
 from tabadol.web import api, federation_api, search_api, taxii, trust_api

@@ -1,8 +1,8 @@
 """Peer endpoints (`/federation/v1`) and the member change stream (`/api/v1/changes`,
 `/api/v1/stream`).
 
-Peer requests are signed by the peer's node key (`services.peers`); the stream is Server-Sent
-Events: each event carries a page of changes and its cursor (`id:`), so a reader that
+Peer requests are signed by the peer's node key (`usecases.federation.peers`); the stream is
+Server-Sent Events: each event carries a page of changes and its cursor (`id:`), so a reader that
 reconnects with `Last-Event-ID` (or `after=`) resumes exactly where it stopped. A stream
 waits for the next commit (at once for writes in this process, within a second for others)
 and ends after `STREAM_SECONDS`; clients reconnect.
@@ -24,10 +24,10 @@ from fastapi.responses import Response, StreamingResponse
 from tabadol.domain.errors import InvalidFilter, TooManyRequests
 from tabadol.domain.federation import Peer
 from tabadol.domain.model import Principal
-from tabadol.services import directory as directory_service
-from tabadol.services import peer_directory, peers
-from tabadol.services.feed import MAX_BATCH, FeedPage, member_changes, peer_changes
-from tabadol.services.node import Node
+from tabadol.node.node import Node
+from tabadol.usecases.federation import peer_directory, peers
+from tabadol.usecases.membership import principals
+from tabadol.usecases.reading.feed import MAX_BATCH, FeedPage, member_changes, peer_changes
 from tabadol.web.api import Caller, _node
 
 router = APIRouter(tags=["federation"])
@@ -209,7 +209,7 @@ def _fresh(node: Node, principal: Principal) -> Principal | None:
     org = node.store.org_by_id(principal.org.id)
     if token is None or token.revoked is not None or org is None or principal.role is None:
         return None
-    return directory_service.org_principal(node, org, principal.role, token.id)
+    return principals.org_principal(node, org, principal.role, token.id)
 
 
 @router.get("/api/v1/changes", tags=["native API"])

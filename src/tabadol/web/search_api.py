@@ -6,9 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
-from tabadol.services import correlate
-from tabadol.services import search as search_service
-from tabadol.services.derive import derive_indicators
+from tabadol.usecases.publishing.derive import derive_indicators
+from tabadol.usecases.reading import correlate
+from tabadol.usecases.reading import search as search_service
 from tabadol.web.api import Caller, _node
 from tabadol.web.render import status as render_status
 

@@ -16,10 +16,10 @@ from starlette.responses import Response
 from tabadol.domain import strict_json
 from tabadol.domain.errors import Unauthorized
 from tabadol.domain.model import Principal, PrincipalKind
-from tabadol.services import read
-from tabadol.services.directory import authenticate
-from tabadol.services.node import Node
-from tabadol.services.publish import envelope_objects, publish_objects
+from tabadol.node.node import Node
+from tabadol.usecases.membership.principals import authenticate
+from tabadol.usecases.publishing.publish import envelope_objects, publish_objects
+from tabadol.usecases.reading import read
 from tabadol.web import render
 from tabadol.web.body import read_limited
 from tabadol.web.media import TAXII_21, check_accept, check_content_type

@@ -12,8 +12,12 @@ from tabadol.crypto.signing import b64url
 from tabadol.domain.errors import Forbidden, InvalidInput
 from tabadol.domain.keys import KeyPurpose
 from tabadol.domain.model import PrincipalKind
-from tabadol.services import audit, keys, read
-from tabadol.services.directory import require_org
+from tabadol.usecases.membership.lookup import require_org
+from tabadol.usecases.publishing.recipients import audience_orgs
+from tabadol.usecases.reading import read
+from tabadol.usecases.trust import audit, keys
+from tabadol.usecases.trust.key_directory import key_directory as published_keys
+from tabadol.usecases.trust.key_directory import key_record
 from tabadol.web.api import Caller, _node
 
 router = APIRouter(prefix="/api/v1", tags=["trust"])
@@ -44,7 +48,7 @@ def key_directory(request: Request, principal: Caller) -> dict[str, Any]:
     read them (the member list itself is for members)."""
     if not (principal.is_member or principal.kind is PrincipalKind.NODE_ADMIN):
         raise Forbidden("the key directory is for members")
-    return keys.key_directory(_node(request))
+    return published_keys(_node(request))
 
 
 @router.post("/orgs/{org}/keys", status_code=201)
@@ -53,7 +57,7 @@ def rotate(request: Request, principal: Caller, org: str, body: RotateIn) -> lis
     node = _node(request)
     public = body.public_keys.model_dump() if body.public_keys else None
     stored = keys.rotate_keys(node, principal, require_org(node, org), public)
-    return [keys.key_record(k) for k in stored]
+    return [key_record(k) for k in stored]
 
 
 @router.post("/keys/{key_id}/revoke")
@@ -61,7 +65,7 @@ def revoke(request: Request, principal: Caller, key_id: str, body: RevokeIn) -> 
     """Revoke a key: versions made from `since` on that it signed are refused."""
     node = _node(request)
     since = keys.parse_time(body.since) if body.since else None
-    return keys.key_record(keys.revoke_key(node, principal, key_id, body.reason, since))
+    return key_record(keys.revoke_key(node, principal, key_id, body.reason, since))
 
 
 @router.get("/collections/{collection_id}/recipients")
@@ -73,7 +77,7 @@ def recipients(request: Request, principal: Caller, collection_id: str) -> dict[
     if not view.can_write:
         raise Forbidden("you may not publish into this collection")
     try:
-        org_ids = keys.audience_orgs(node, view.collection)
+        org_ids = audience_orgs(node, view.collection)
     except InvalidInput:
         org_ids = []  # public: nothing is sealed there
     current = node.store.current_keys(org_ids, KeyPurpose.ENCRYPT)

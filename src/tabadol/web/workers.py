@@ -62,7 +62,7 @@ def _watch_parent(parent: int, server: Any) -> None:
 def _worker(data: str, host: str, port: int, log_level: str, parent: int, ready: Any) -> None:
     """One worker process: its own socket, one uvicorn server, the node opened in its
     lifespan."""
-    from tabadol.services.node import open_node
+    from tabadol.node.node import open_node
     from tabadol.web.app import create_app, server
 
     sock = _listening_socket(host, port, reuse_port=True)

@@ -78,7 +78,7 @@ _FORM = re.compile(r'\{body stems\} : "([^"]*)"')
 
 
 def tsquery_of(match: str) -> str:
-    """The search's FTS5 expression (`services.search.match_expression`: groups of quoted
+    """The search's FTS5 expression (`usecases.reading.search.match_expression`: groups of quoted
     forms, OR inside a group, AND between groups) as a `to_tsquery('simple', …)` text: a form
     of several tokens is a phrase (`<->`), as in FTS5."""
     groups = []

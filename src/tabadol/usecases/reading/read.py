@@ -30,8 +30,8 @@ from tabadol.domain.policy import Visibility, may_delete, may_read, may_write, v
 from tabadol.domain.stix import InvalidObject, check_object
 from tabadol.domain.timestamps import parse_us
 from tabadol.domain.tlp import TLP
-from tabadol.services.keys import decryption_key_of
-from tabadol.services.node import Node
+from tabadol.node.keyring import decryption_key_of
+from tabadol.node.node import Node
 from tabadol.storage.base import StatusRecord, StoredRow
 
 

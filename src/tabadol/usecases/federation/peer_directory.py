@@ -35,10 +35,10 @@ from tabadol.domain.errors import Conflict
 from tabadol.domain.federation import Peer
 from tabadol.domain.keys import KeyPurpose, OrgKey
 from tabadol.domain.timestamps import TimestampError, format_us, parse_us
-from tabadol.services.directory import group_uuid_of, org_identity_id
-from tabadol.services.keys import key_record
-from tabadol.services.node import Node, collection_uuid, node_id_of
+from tabadol.node.node import Node, collection_uuid, node_id_of
 from tabadol.storage.base import Channel, RemoteGroup, RemoteOrg
+from tabadol.usecases.membership.ids import group_uuid_of, org_identity_id
+from tabadol.usecases.trust.key_directory import key_record
 
 _CACHE: dict[str, tuple[str, dict[str, Any]]] = {}  # node id -> (fingerprint, document)
 _CACHE_LOCK = threading.Lock()

@@ -36,12 +36,13 @@ from tabadol.domain.keys import Custody, KeyPurpose, OrgKey
 from tabadol.domain.model import Collection, Org
 from tabadol.domain.stix import SCO_TYPES, CheckedObject, InvalidObject
 from tabadol.domain.tlp import TLP
-from tabadol.services.keys import audience_orgs, current_key, signing_key_of
-from tabadol.services.node import Node
+from tabadol.node.keyring import current_key, signing_key_of
+from tabadol.node.node import Node
 from tabadol.storage.base import NewVersion
 from tabadol.text.fields import searchable_text
 from tabadol.text.normalize import index_forms
 from tabadol.text.observables import observables
+from tabadol.usecases.publishing.recipients import audience_orgs
 
 SEALED_TLPS = frozenset({TLP.RED, TLP.AMBER_STRICT})  # always end-to-end encrypted
 

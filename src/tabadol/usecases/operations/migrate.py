@@ -13,12 +13,12 @@ import orjson
 
 from tabadol.config import load_settings, write_settings
 from tabadol.domain.errors import InvalidInput
-from tabadol.services.keys import key_directory
-from tabadol.services.node import open_node
-from tabadol.services.verify import verify_all
+from tabadol.node.node import open_node
 from tabadol.storage.postgres import require_postgres_url
 from tabadol.storage.postgres.connections import PostgresConnections
 from tabadol.storage.postgres.copy import Counted, copy_all, stored_bodies
+from tabadol.usecases.trust.key_directory import key_directory
+from tabadol.usecases.trust.verify import verify_all
 
 VERIFY_CHUNK = 2000
 

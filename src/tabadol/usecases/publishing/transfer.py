@@ -15,10 +15,11 @@ from tabadol.domain.errors import InvalidInput, NotFound
 from tabadol.domain.filters import ObjectFilter, VersionFilter
 from tabadol.domain.model import Collection, Principal, Role
 from tabadol.domain.policy import Visibility
-from tabadol.services.directory import org_principal, require_org
-from tabadol.services.node import Node
-from tabadol.services.publish import envelope_objects, publish_objects
-from tabadol.services.read import Page, list_collections, visible, with_content
+from tabadol.node.node import Node
+from tabadol.usecases.membership.lookup import require_org
+from tabadol.usecases.membership.principals import org_principal
+from tabadol.usecases.publishing.publish import envelope_objects, publish_objects
+from tabadol.usecases.reading.read import Page, list_collections, visible, with_content
 
 Progress = Callable[[int], None]
 

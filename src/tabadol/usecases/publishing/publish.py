@@ -13,9 +13,16 @@ from tabadol.domain.model import Collection, Principal
 from tabadol.domain.policy import may_read, may_write
 from tabadol.domain.stix import InvalidObject, check_object
 from tabadol.domain.timestamps import format_us
-from tabadol.services.admission import Admitted, Envelope, Refused, admit, finish, settle_signatures
-from tabadol.services.node import Node
+from tabadol.node.node import Node
 from tabadol.storage.base import NewVersion, StatusRecord, WriteOutcome
+from tabadol.usecases.publishing.admission import (
+    Admitted,
+    Envelope,
+    Refused,
+    admit,
+    finish,
+    settle_signatures,
+)
 
 _OUTCOME_MESSAGES = {
     WriteOutcome.STORED: "stored",

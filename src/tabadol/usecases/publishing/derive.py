@@ -17,12 +17,12 @@ import orjson
 from tabadol.domain.errors import Forbidden, NotFound
 from tabadol.domain.model import Principal
 from tabadol.domain.tlp import strictest_tlp
-from tabadol.services.node import Node
-from tabadol.services.publish import publish_objects
-from tabadol.services.read import get_object, readable_collection
+from tabadol.node.node import Node
 from tabadol.storage.base import StatusRecord
 from tabadol.text.extract import Indicator, extract
 from tabadol.text.fields import searchable_text
+from tabadol.usecases.publishing.publish import publish_objects
+from tabadol.usecases.reading.read import get_object, readable_collection
 
 _NAMESPACE = uuid.UUID("5f8c1f5e-9a44-4c8e-9a3e-2b8f0d7c6a10")
 

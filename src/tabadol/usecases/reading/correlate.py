@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 from tabadol.domain.errors import NotFound
 from tabadol.domain.model import Principal
-from tabadol.services.node import Node
-from tabadol.services.read import exists, visible
+from tabadol.node.node import Node
+from tabadol.usecases.reading.read import exists, visible
 
 PER_VALUE = 20
 

@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tabadol.config import load_settings
+from tabadol.demo.community import GROUP, ORGS, DemoToken, channel_of, plan, publish_as
 from tabadol.domain.model import Role
 from tabadol.domain.timestamps import format_us
-from tabadol.services import directory, peer_directory, peers
-from tabadol.services.demo import GROUP, ORGS, DemoToken, channel_of, plan, publish_as
-from tabadol.services.directory import OPERATOR
-from tabadol.services.node import init_node, open_node
+from tabadol.node.node import init_node, open_node
+from tabadol.usecases.federation import peer_directory, peers
+from tabadol.usecases.membership import api_tokens, organizations, sharing_groups
+from tabadol.usecases.membership.principals import OPERATOR
 
 BASE_PORT = 8470
 
@@ -46,7 +47,7 @@ def populate_federation(root: Path, base_port: int = BASE_PORT) -> list[DemoNode
             init_node(n.data, settings)
         with open_node(n.data) as node:
             if node.store.org_by_name(n.org) is None:
-                directory.add_org(node, n.org)
+                organizations.add_org(node, n.org)
     cards = {}
     for n in nodes:
         with open_node(n.data) as node:
@@ -61,8 +62,8 @@ def populate_federation(root: Path, base_port: int = BASE_PORT) -> list[DemoNode
     _exchange_directories(nodes)  # the nodes learn who the others host
     pardis, rafidain = nodes[0], nodes[1]
     with open_node(pardis.data) as node:
-        directory.create_group(node, OPERATOR, GROUP, pardis.org)
-        directory.add_group_member(node, OPERATOR, GROUP, rafidain.org)
+        sharing_groups.create_group(node, OPERATOR, GROUP, pardis.org)
+        sharing_groups.add_group_member(node, OPERATOR, GROUP, rafidain.org)
     _exchange_directories(nodes)  # and the group
     by_org = {n.org: n for n in nodes}
     with open_node(nodes[0].data) as node:
@@ -101,6 +102,6 @@ def federation_tokens(nodes: list[DemoNode]) -> list[tuple[DemoNode, DemoToken]]
     found = []
     for n in nodes:
         with open_node(n.data) as node:
-            _, secret = directory.create_token(node, OPERATOR, n.org, Role.ADMIN.value, "demo")
+            _, secret = api_tokens.create_token(node, OPERATOR, n.org, Role.ADMIN.value, "demo")
         found.append((n, DemoToken(n.org, Role.ADMIN.value, secret)))
     return found

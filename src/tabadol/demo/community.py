@@ -10,10 +10,11 @@ from tabadol.domain.audience import AudienceKind
 from tabadol.domain.model import Collection, Org, Role
 from tabadol.domain.timestamps import format_us
 from tabadol.domain.tlp import TLP
-from tabadol.services import directory
-from tabadol.services.directory import OPERATOR, collection_by_kind, org_principal
-from tabadol.services.node import Node
-from tabadol.services.publish import publish_objects
+from tabadol.node.node import Node
+from tabadol.usecases.membership import api_tokens, organizations, sharing_groups
+from tabadol.usecases.membership.lookup import collection_by_kind
+from tabadol.usecases.membership.principals import OPERATOR, org_principal
+from tabadol.usecases.publishing.publish import publish_objects
 
 ORGS = ("Pardis CERT", "Al-Rafidain Cyber Centre", "Northwind Security Agency")
 GROUP = "ICS Working Group"
@@ -216,9 +217,9 @@ def populate(node: Node) -> None:
     """Create the demo community in one empty node (idempotent: skips if already there)."""
     if node.store.org_by_name(ORGS[0]) is not None:
         return
-    orgs = {name: directory.add_org(node, name) for name in ORGS}
-    directory.create_group(node, OPERATOR, GROUP, ORGS[0])
-    directory.add_group_member(node, OPERATOR, GROUP, ORGS[1])
+    orgs = {name: organizations.add_org(node, name) for name in ORGS}
+    sharing_groups.create_group(node, OPERATOR, GROUP, ORGS[0])
+    sharing_groups.add_group_member(node, OPERATOR, GROUP, ORGS[1])
     for org_name, channel, objects in plan(format_us(node.clock())):
         org = orgs[org_name]
         publish_as(node, org, channel_of(node, org, channel), objects)
@@ -226,8 +227,8 @@ def populate(node: Node) -> None:
 
 def demo_tokens(node: Node) -> list[DemoToken]:
     """A fresh admin token per demo org (secrets are shown once, so each run makes new ones)."""
-    tokens = []
+    made = []
     for name in ORGS:
-        _, secret = directory.create_token(node, OPERATOR, name, Role.ADMIN.value, "demo")
-        tokens.append(DemoToken(name, Role.ADMIN.value, secret))
-    return tokens
+        _, secret = api_tokens.create_token(node, OPERATOR, name, Role.ADMIN.value, "demo")
+        made.append(DemoToken(name, Role.ADMIN.value, secret))
+    return made

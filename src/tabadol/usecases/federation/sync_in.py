@@ -22,10 +22,16 @@ from tabadol.domain.model import Collection, Group, Org
 from tabadol.domain.stix import InvalidObject, check_object
 from tabadol.domain.timestamps import TimestampError, parse_us
 from tabadol.domain.tlp import TLP
-from tabadol.services.admission import Envelope, Refused, admit, finish, settle_signatures
-from tabadol.services.node import Node
-from tabadol.services.publish import signature_key_ids
+from tabadol.node.node import Node
 from tabadol.storage.base import SyncDelete, SyncPut
+from tabadol.usecases.publishing.admission import (
+    Envelope,
+    Refused,
+    admit,
+    finish,
+    settle_signatures,
+)
+from tabadol.usecases.publishing.publish import signature_key_ids
 
 MAX_REFUSALS_AUDITED = 100
 

@@ -23,11 +23,11 @@ from tabadol.domain.model import Principal
 from tabadol.domain.policy import Visibility
 from tabadol.domain.timestamps import TimestampError, parse_us
 from tabadol.domain.tlp import TLP
-from tabadol.services.node import Node
-from tabadol.services.read import visible
+from tabadol.node.node import Node
 from tabadol.storage.base import SearchFilter
 from tabadol.text.fields import searchable_text
 from tabadol.text.normalize import Token, tokenize
+from tabadol.usecases.reading.read import visible
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100

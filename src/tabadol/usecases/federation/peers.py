@@ -34,7 +34,7 @@ from tabadol.domain.errors import (
 )
 from tabadol.domain.federation import Peer
 from tabadol.domain.model import Principal, PrincipalKind
-from tabadol.services.node import Node, node_id_of
+from tabadol.node.node import Node, node_id_of
 
 log = logging.getLogger("tabadol.peers")
 SKEW_US = 300_000_000  # a signed request is good for five minutes either side of now

@@ -23,7 +23,7 @@ from tabadol.domain.audit import head_payload
 from tabadol.domain.errors import InvalidInput, KeysUnavailable
 from tabadol.domain.model import ChannelDefaults
 from tabadol.domain.paging import PageTokens
-from tabadol.services.notify import ChangeSignal
+from tabadol.node.changes import ChangeSignal
 from tabadol.storage.base import Store
 from tabadol.storage.postgres import require_postgres_url
 from tabadol.storage.sqlite.store import SQLiteStore

@@ -19,9 +19,9 @@ from tabadol.domain.federation import ChangeOp, FeedFilter, FeedRow, Peer, peer_
 from tabadol.domain.model import Principal
 from tabadol.domain.policy import Visibility
 from tabadol.domain.timestamps import format_us
-from tabadol.services.node import Node
-from tabadol.services.read import Page, visible, with_content
+from tabadol.node.node import Node
 from tabadol.storage.base import StoredRow
+from tabadol.usecases.reading.read import Page, visible, with_content
 
 MAX_BATCH = 1000
 

@@ -30,7 +30,7 @@ from tabadol.crypto.merkle import (
 from tabadol.crypto.signing import SignatureError, b64url, unb64url, verify
 from tabadol.domain.audit import AuditEntry, TreeHead, head_payload
 from tabadol.domain.errors import InvalidInput
-from tabadol.services.node import Node
+from tabadol.node.node import Node
 
 
 @dataclass(frozen=True, slots=True)

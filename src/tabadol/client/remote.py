@@ -27,7 +27,7 @@ from tabadol.domain import strict_json
 from tabadol.domain.errors import InvalidInput
 from tabadol.domain.stix import SCO_TYPES
 from tabadol.domain.tlp import TLP, strictest_tlp
-from tabadol.services.verify import Verdict, verify_all
+from tabadol.usecases.trust.verify import Verdict, verify_all
 
 TAXII = "application/taxii+json;version=2.1"
 RESTRICTED = frozenset({TLP.RED, TLP.AMBER_STRICT})

@@ -1,0 +1,73 @@
+"""API tokens: created (the secret shown once, its hash stored), listed, revoked."""
+
+from __future__ import annotations
+
+import secrets
+
+from tabadol.domain.audit import AuditEvent, actor_of
+from tabadol.domain.errors import Forbidden, InvalidInput, NotFound
+from tabadol.domain.model import Principal, PrincipalKind, Role, Token
+from tabadol.domain.policy import may_manage_org
+from tabadol.node.node import Node
+from tabadol.usecases.membership.lookup import require_org
+from tabadol.usecases.membership.principals import NODE_ADMIN_ROLE, TOKEN_PREFIX, hash_secret
+
+
+def create_token(
+    node: Node, actor: Principal, org_name: str | None, role: str, label: str = ""
+) -> tuple[Token, str]:
+    """A new token; the secret is returned once and only its hash is stored."""
+    if org_name is None:
+        if actor.kind is not PrincipalKind.NODE_ADMIN:
+            raise Forbidden("only the node's operator creates node-admin tokens")
+        org_id, role = None, NODE_ADMIN_ROLE
+    else:
+        org = require_org(node, org_name)
+        if not org.hosted_here:
+            raise Forbidden(f"{org.name!r} is hosted by another node: its tokens are made there")
+        if not may_manage_org(actor, org.id):
+            raise Forbidden(f"you may not manage the tokens of {org.name!r}")
+        try:
+            role = Role(role).value
+        except ValueError:
+            raise InvalidInput(f"role must be one of {', '.join(r.value for r in Role)}") from None
+        org_id = org.id
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    event = AuditEvent(
+        "token.create",
+        actor_of(actor),
+        detail={"org": org_name, "role": role, "prefix": secret[:10], "label": label[:200]},
+    )
+    token = node.store.create_token(
+        org_id, role, label[:200], hash_secret(secret), secret[:10], node.clock(), audit=[event]
+    )
+    return token, secret
+
+
+def list_tokens(node: Node, actor: Principal, org_name: str | None) -> list[Token]:
+    if org_name is None:
+        if actor.kind is not PrincipalKind.NODE_ADMIN:
+            raise Forbidden("only the node's operator lists node-admin tokens")
+        return node.store.list_tokens(None)
+    org = require_org(node, org_name)
+    if not may_manage_org(actor, org.id):
+        raise Forbidden(f"you may not manage the tokens of {org.name!r}")
+    return node.store.list_tokens(org.id)
+
+
+def revoke_token(node: Node, actor: Principal, token_id: int) -> Token:
+    token = node.store.token_by_id(token_id)
+    if (
+        token is None
+        or (token.org_id is None and actor.kind is not PrincipalKind.NODE_ADMIN)
+        or (token.org_id is not None and not may_manage_org(actor, token.org_id))
+    ):
+        raise NotFound(f"no token {token_id} that you manage")
+    event = AuditEvent(
+        "token.revoke", actor_of(actor), detail={"token": token_id, "prefix": token.prefix}
+    )
+    if not node.store.revoke_token(token_id, node.clock(), audit=[event]):
+        raise InvalidInput(f"token {token_id} is already revoked")
+    revoked = node.store.token_by_id(token_id)
+    assert revoked is not None
+    return revoked

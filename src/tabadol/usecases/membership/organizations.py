@@ -1,0 +1,74 @@
+"""Organizations: created with their keys, their private channel and their directory record."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tabadol.domain.audit import AuditEvent, actor_of
+from tabadol.domain.errors import InvalidInput
+from tabadol.domain.keys import Custody
+from tabadol.domain.model import Org, Principal
+from tabadol.node.keyring import generate_node_held_keys
+from tabadol.node.node import Node, collection_uuid
+from tabadol.storage.base import Channel
+from tabadol.usecases.membership.ids import org_identity_id
+from tabadol.usecases.membership.names import check_channel_name
+from tabadol.usecases.membership.principals import OPERATOR
+from tabadol.usecases.trust.directory_record import publish_directory_record
+from tabadol.usecases.trust.keys import client_keys
+
+
+def add_org(
+    node: Node,
+    name: str,
+    *,
+    member: bool = True,
+    custody: Custody = Custody.NODE,
+    public_keys: dict[str, Any] | None = None,
+    actor: Principal | None = None,
+) -> Org:
+    """Create an org with its keys, its STIX identity and its private channel, and (for
+    members) publish its identity into `members` so every member can resolve
+    `created_by_ref` and find its public keys.
+
+    Node custody: the node generates the keys and holds them wrapped. Client custody: the
+    org registers its public keys (`tabadol key generate`) and the node never sees the
+    private halves."""
+    name = check_channel_name(node, "organization", name)
+    if custody is Custody.CLIENT and public_keys is None:
+        raise InvalidInput(
+            "an organization that keeps its keys registers its public keys"
+            " (`tabadol key generate` prints them)"
+        )
+    if custody is Custody.NODE and public_keys is not None:
+        raise InvalidInput(
+            "the node generates the keys it holds; give public keys only with client custody"
+        )
+    keys = (
+        client_keys(public_keys, node.node_key_id)
+        if public_keys is not None
+        else generate_node_held_keys(node)
+    )
+    now = node.clock()
+    identity_id = org_identity_id(node.node_id, name)
+    channel = (
+        Channel(collection_uuid(node, f"org:{identity_id}"), name, f"Private to {name}.")
+        if member
+        else None  # a guest reads public items only: it has no channel of its own
+    )
+    event = AuditEvent(
+        "org.add",
+        actor_of(actor or OPERATOR),
+        detail={
+            "org": name,
+            "member": member,
+            "custody": custody.value,
+            "keys": [k.key_id for k in keys],
+        },
+    )
+    org = node.store.create_org(
+        name, identity_id, member, now, channel, custody=custody, keys=keys, audit=[event]
+    )
+    if member:
+        publish_directory_record(node, org, created=now)
+    return org

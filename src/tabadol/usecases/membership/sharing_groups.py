@@ -1,0 +1,82 @@
+"""Sharing groups: created by an admin of their owner org, members changed by their owners."""
+
+from __future__ import annotations
+
+from tabadol.domain.audit import AuditEvent, actor_of
+from tabadol.domain.errors import Forbidden, InvalidInput, NotFound
+from tabadol.domain.model import Group, Principal, PrincipalKind
+from tabadol.domain.policy import may_create_group, may_manage_group, may_see_group
+from tabadol.node.node import Node, collection_uuid
+from tabadol.storage.base import Channel
+from tabadol.usecases.membership.ids import group_uuid_of
+from tabadol.usecases.membership.lookup import require_org
+from tabadol.usecases.membership.names import check_channel_name
+
+
+def create_group(node: Node, actor: Principal, name: str, owner_name: str) -> Group:
+    """A sharing group owned by `owner_name`; its channel is titled after the group."""
+    name = check_channel_name(node, "group", name)
+    owner = require_org(node, owner_name)
+    if not may_create_group(actor) or (
+        actor.kind is PrincipalKind.ORG and actor.org_id != owner.id
+    ):
+        raise Forbidden("a group is created by an admin of its owner organization")
+    if not owner.member:
+        raise InvalidInput(f"{owner.name!r} is a guest organization; only members own groups")
+    group_uuid = group_uuid_of(node.node_id, name)
+    channel = Channel(collection_uuid(node, f"group:{group_uuid}"), name, f"Sharing group {name}.")
+    event = AuditEvent("group.create", actor_of(actor), detail={"group": name, "owner": owner.name})
+    return node.store.create_group(group_uuid, name, owner.id, node.clock(), channel, audit=[event])
+
+
+def require_group(node: Node, actor: Principal, name: str) -> Group:
+    group = node.store.group_by_name(name)
+    if group is None or not may_see_group(actor, group):
+        raise NotFound(f"no group named {name!r}")
+    return group
+
+
+def add_group_member(
+    node: Node, actor: Principal, group_name: str, org_name: str, *, owner: bool = False
+) -> Group:
+    group = require_group(node, actor, group_name)
+    if group.home_peer is not None:
+        raise Forbidden(f"{group.name!r} is owned at another node: its members change there")
+    if not may_manage_group(actor, group):
+        raise Forbidden(f"only admins of an owner of {group.name!r} change its members")
+    org = require_org(node, org_name)
+    if not org.member:
+        raise InvalidInput(f"{org.name!r} is a guest organization; groups hold members only")
+    owner = owner or org.id in group.owners
+    event = AuditEvent(
+        "group.add-member",
+        actor_of(actor),
+        detail={"group": group.name, "org": org.name, "owner": owner},
+    )
+    node.store.set_group_member(group.id, org.id, owner, now=node.clock(), audit=[event])
+    updated = node.store.group_by_id(group.id)
+    assert updated is not None
+    return updated
+
+
+def remove_group_member(node: Node, actor: Principal, group_name: str, org_name: str) -> Group:
+    group = require_group(node, actor, group_name)
+    if group.home_peer is not None:
+        raise Forbidden(f"{group.name!r} is owned at another node: its members change there")
+    if not may_manage_group(actor, group):
+        raise Forbidden(f"only admins of an owner of {group.name!r} change its members")
+    org = require_org(node, org_name)
+    if org.id in group.owners and len(group.owners) == 1:
+        raise InvalidInput(f"{org.name!r} is the last owner of {group.name!r}")
+    event = AuditEvent(
+        "group.remove-member", actor_of(actor), detail={"group": group.name, "org": org.name}
+    )
+    if not node.store.remove_group_member(group.id, org.id, now=node.clock(), audit=[event]):
+        raise NotFound(f"{org.name!r} is not a member of {group.name!r}")
+    updated = node.store.group_by_id(group.id)
+    assert updated is not None
+    return updated
+
+
+def list_groups(node: Node, actor: Principal) -> list[Group]:
+    return [g for g in node.store.list_groups() if may_see_group(actor, g)]

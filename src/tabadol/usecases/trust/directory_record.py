@@ -1,0 +1,41 @@
+"""The node publishes an org's directory record: the org's STIX identity carrying its public
+keys and their history, signed by the node key (the node speaks for its directory), so that
+members and peers resolve `created_by_ref` and learn of rotations and revocations."""
+
+from __future__ import annotations
+
+from tabadol.domain.audience import AudienceKind
+from tabadol.domain.errors import InvalidInput
+from tabadol.domain.model import Org, Role
+from tabadol.domain.timestamps import format_us
+from tabadol.node.node import Node
+from tabadol.usecases.membership.lookup import collection_by_kind
+from tabadol.usecases.membership.principals import org_principal
+from tabadol.usecases.publishing.publish import publish_objects
+from tabadol.usecases.trust.key_directory import key_record
+
+
+def publish_directory_record(node: Node, org: Org, created: int | None = None) -> None:
+    """Publish a version of the org's identity carrying its public keys and their history,
+    signed by the node key: the node speaks for its directory. Guests have none: they are
+    not in the directory members read."""
+    if not org.member:
+        return
+    now = created if created is not None else node.clock()
+    identity = {
+        "type": "identity",
+        "spec_version": "2.1",
+        "id": org.identity_id,
+        "created": format_us(created if created is not None else org.created),
+        "modified": format_us(now),
+        "name": org.name,
+        "identity_class": "organization",
+        "created_by_ref": org.identity_id,
+        "x_tabadol_custody": org.custody.value,
+        "x_tabadol_keys": [key_record(k) for k in node.store.org_keys(org.id)],
+    }
+    members = collection_by_kind(node, AudienceKind.MEMBERS)
+    principal = org_principal(node, org, Role.PUBLISHER)
+    status = publish_objects(node, principal, members, [identity], directory=True)
+    if status.failures:
+        raise InvalidInput(f"the identity of {org.name!r} was refused: {status.failures[0][2]}")
