@@ -209,7 +209,7 @@ def org_list(data: DataDir = DEFAULT_DATA) -> None:
     """List organizations."""
     with node_at(data) as node:
         table = Table("name", "identity", "member", "keys held by", "created")
-        for org in node.store.list_orgs():
+        for org in organizations.list_orgs(node, OPERATOR):
             table.add_row(
                 org.name,
                 org.identity_id,
@@ -307,7 +307,7 @@ def group_remove(group: str, org: str, data: DataDir = DEFAULT_DATA) -> None:
 def group_list(data: DataDir = DEFAULT_DATA) -> None:
     """List groups with their owners and members."""
     with node_at(data) as node:
-        names = {o.id: o.name for o in node.store.list_orgs()}
+        names = lookup.org_names(node)
         table = Table("name", "owners", "members")
         for g in sharing_groups.list_groups(node, OPERATOR):
             table.add_row(
@@ -323,7 +323,7 @@ def collection_list(data: DataDir = DEFAULT_DATA) -> None:
     """List the TAXII collections: one per audience channel."""
     with node_at(data) as node:
         table = Table("id", "title", "audience")
-        for c in node.store.list_collections():
+        for c in lookup.list_channels(node):
             table.add_row(c.uuid, c.title, c.kind.value)
         out.print(table)
 

@@ -12,7 +12,7 @@ from tabadol.domain.timestamps import format_us
 from tabadol.domain.tlp import TLP
 from tabadol.node.node import Node
 from tabadol.usecases.membership import api_tokens, organizations, sharing_groups
-from tabadol.usecases.membership.lookup import collection_by_kind
+from tabadol.usecases.membership.lookup import collection_by_kind, find_org
 from tabadol.usecases.membership.principals import OPERATOR, org_principal
 from tabadol.usecases.publishing.publish import publish_objects
 
@@ -205,8 +205,7 @@ def plan(now: str) -> Plan:
 
 def channel_of(node: Node, org: Org, channel: str) -> Collection:
     if channel == "group":
-        group = node.store.group_by_name(GROUP)
-        assert group is not None
+        group = sharing_groups.require_group(node, OPERATOR, GROUP)
         return collection_by_kind(node, AudienceKind.GROUP, group.id)
     if channel == "own":
         return collection_by_kind(node, AudienceKind.ORG, org.id)
@@ -215,7 +214,7 @@ def channel_of(node: Node, org: Org, channel: str) -> Collection:
 
 def populate(node: Node) -> None:
     """Create the demo community in one empty node (idempotent: skips if already there)."""
-    if node.store.org_by_name(ORGS[0]) is not None:
+    if find_org(node, ORGS[0]) is not None:
         return
     orgs = {name: organizations.add_org(node, name) for name in ORGS}
     sharing_groups.create_group(node, OPERATOR, GROUP, ORGS[0])

@@ -80,3 +80,8 @@ def remove_group_member(node: Node, actor: Principal, group_name: str, org_name:
 
 def list_groups(node: Node, actor: Principal) -> list[Group]:
     return [g for g in node.store.list_groups() if may_see_group(actor, g)]
+
+
+def groups_read_by(node: Node, actor: Principal) -> list[Group]:
+    """The groups whose items the caller reads: those its org is a member of."""
+    return [g for g in list_groups(node, actor) if g.id in actor.group_ids]
