@@ -9,7 +9,6 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from tabadol.crypto.signing import b64url
-from tabadol.usecases.membership.lookup import require_org
 from tabadol.usecases.trust import audit, keys
 from tabadol.usecases.trust.key_directory import key_directory_for, key_record, sealing_recipients
 from tabadol.web.api import Caller, _node
@@ -48,7 +47,7 @@ def rotate(request: Request, principal: Caller, org: str, body: RotateIn) -> lis
     """Rotate an org's keys (an admin of the org, or the operator)."""
     node = _node(request)
     public = body.public_keys.model_dump() if body.public_keys else None
-    stored = keys.rotate_keys(node, principal, require_org(node, org), public)
+    stored = keys.rotate_keys_of(node, principal, org, public)
     return [key_record(k) for k in stored]
 
 
