@@ -88,3 +88,25 @@ def test_no_import_cycle_between_modules() -> None:
     imports inside functions included."""
     cycle = find_cycle(import_graph())
     assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+def test_database_drivers_stay_inside_their_engines() -> None:
+    """`sqlite3` is imported by the SQLite engine only, psycopg by the PostgreSQL one."""
+    engines = {
+        "sqlite3": "tabadol.storage.sqlite",
+        "psycopg": "tabadol.storage.postgres",
+        "psycopg_pool": "tabadol.storage.postgres",
+    }
+    offenders = []
+    for name, path in _modules().items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            imported: list[str] = []
+            if isinstance(node, ast.Import):
+                imported = [a.name.split(".")[0] for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                imported = [node.module.split(".")[0]]
+            for driver in imported:
+                home = engines.get(driver)
+                if home is not None and not name.startswith(home):
+                    offenders.append(f"{name} imports {driver}")
+    assert offenders == []

@@ -4,7 +4,6 @@ application of a peer's changes (with its cursor, in one transaction)."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,6 +20,7 @@ from tabadol.storage.base import (
     SyncPut,
     WriteOutcome,
 )
+from tabadol.storage.engine import Connection
 from tabadol.storage.sql.queries import in_clause
 from tabadol.storage.sql.versions import (
     delete_versions_txn,
@@ -56,9 +56,7 @@ def peer_row(row: tuple[Any, ...]) -> Peer:
     )
 
 
-def add_peer_txn(
-    conn: sqlite3.Connection, node_id: str, url: str, public_key: bytes, now: int
-) -> Peer:
+def add_peer_txn(conn: Connection, node_id: str, url: str, public_key: bytes, now: int) -> Peer:
     row = conn.execute(
         "SELECT id, removed, via_peer FROM peers WHERE node_id = ? OR public_key = ?",
         (node_id, public_key),
@@ -87,7 +85,7 @@ def add_peer_txn(
 
 
 def add_indirect_peer_txn(
-    conn: sqlite3.Connection, node_id: str, public_key: bytes, via_peer: int, now: int
+    conn: Connection, node_id: str, public_key: bytes, via_peer: int, now: int
 ) -> Peer:
     """A node known through a peer's directory: its orgs get a home, nothing is synced with it
     directly (unless the operator adds it as a peer)."""
@@ -107,9 +105,7 @@ def add_indirect_peer_txn(
     )
 
 
-def peers_txn(
-    conn: sqlite3.Connection, where: str = "", params: tuple[object, ...] = ()
-) -> list[Peer]:
+def peers_txn(conn: Connection, where: str = "", params: tuple[object, ...] = ()) -> list[Peer]:
     rows = conn.execute(
         f"SELECT {PEER_COLUMNS} FROM peers WHERE removed = 0 {where} ORDER BY id", params
     )
@@ -118,7 +114,7 @@ def peers_txn(
 
 # --- the directory learnt from a peer ---------------------------------------------------------
 def merge_directory_txn(
-    conn: sqlite3.Connection,
+    conn: Connection,
     peer_id: int,
     version: int,
     orgs: Sequence[RemoteOrg],
@@ -165,7 +161,7 @@ def merge_directory_txn(
     return refused
 
 
-def _merge_keys_txn(conn: sqlite3.Connection, org_id: int, keys: Sequence[OrgKey]) -> list[str]:
+def _merge_keys_txn(conn: Connection, org_id: int, keys: Sequence[OrgKey]) -> list[str]:
     """Keys are added, and retired or revoked as the home node says; a revocation is never
     undone, and nothing lets a peer take another org's key."""
     refused = []
@@ -204,7 +200,7 @@ def _merge_keys_txn(conn: sqlite3.Connection, org_id: int, keys: Sequence[OrgKey
 
 
 def _merge_group_txn(
-    conn: sqlite3.Connection,
+    conn: Connection,
     peer_id: int,
     group: RemoteGroup,
     channel_of: dict[str, Channel],
@@ -257,7 +253,7 @@ def _merge_group_txn(
 
 
 # --- the change feed --------------------------------------------------------------------------
-def feed_txn(conn: sqlite3.Connection, flt: FeedFilter, after: int, limit: int) -> list[FeedRow]:
+def feed_txn(conn: Connection, flt: FeedFilter, after: int, limit: int) -> list[FeedRow]:
     """Versions stored and deleted after `after`, in position order, that `flt` lets through."""
     if flt.visible.empty:
         return []
@@ -310,15 +306,13 @@ def feed_txn(conn: sqlite3.Connection, flt: FeedFilter, after: int, limit: int) 
     ]
 
 
-def feed_head_txn(conn: sqlite3.Connection) -> int:
+def feed_head_txn(conn: Connection) -> int:
     """The last position taken (committed: this runs on a reader's snapshot)."""
     row = conn.execute("SELECT value FROM counters WHERE name = 'date_added'").fetchone()
     return int(row[0])
 
 
-def tombstoned_txn(
-    conn: sqlite3.Connection, collection_id: int, stix_id: str, version_us: int
-) -> bool:
+def tombstoned_txn(conn: Connection, collection_id: int, stix_id: str, version_us: int) -> bool:
     """Whether this version was deleted here: a deleted version is not brought back."""
     row = conn.execute(
         "SELECT 1 FROM tombstones WHERE collection_id = ? AND stix_id = ? AND version_us = ?",
@@ -328,7 +322,7 @@ def tombstoned_txn(
 
 
 def apply_changes_txn(
-    conn: sqlite3.Connection,
+    conn: Connection,
     peer_id: int,
     changes: Sequence[SyncPut | SyncDelete],
     now: int,

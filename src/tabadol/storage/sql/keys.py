@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Collection, Sequence
 from typing import Any
 
 from tabadol.domain.errors import Conflict
 from tabadol.domain.keys import KeyPurpose, NewKey, OrgKey
+from tabadol.storage.engine import Connection
+from tabadol.storage.errors import IntegrityViolation
 
 KEY_COLUMNS = (
     "key_id, org_id, purpose, public_key, created, valid_until, revoked_at, revoked_reason,"
@@ -30,7 +31,7 @@ def org_key(row: tuple[Any, ...]) -> OrgKey:
 
 
 def register_keys_txn(
-    conn: sqlite3.Connection, org_id: int, keys: Sequence[NewKey], now: int
+    conn: Connection, org_id: int, keys: Sequence[NewKey], now: int
 ) -> list[OrgKey]:
     """Insert new keys; each retires the org's current key of the same purpose."""
     stored = []
@@ -46,7 +47,7 @@ def register_keys_txn(
                 " wrapped_private) VALUES (?, ?, ?, ?, ?, ?)",
                 (key.key_id, org_id, key.purpose.value, key.public_key, now, key.wrapped_private),
             )
-        except sqlite3.IntegrityError:
+        except IntegrityViolation:
             raise Conflict(f"the key {key.key_id} is already registered") from None
         stored.append(
             OrgKey(
@@ -64,7 +65,7 @@ def register_keys_txn(
     return stored
 
 
-def revoke_key_txn(conn: sqlite3.Connection, key_id: str, at: int, reason: str) -> bool:
+def revoke_key_txn(conn: Connection, key_id: str, at: int, reason: str) -> bool:
     cur = conn.execute(
         "UPDATE org_keys SET revoked_at = ?, revoked_reason = ? WHERE key_id = ?"
         " AND revoked_at IS NULL",
@@ -73,7 +74,7 @@ def revoke_key_txn(conn: sqlite3.Connection, key_id: str, at: int, reason: str) 
     return cur.rowcount == 1
 
 
-def keys_txn(conn: sqlite3.Connection, org_id: int | None) -> list[OrgKey]:
+def keys_txn(conn: Connection, org_id: int | None) -> list[OrgKey]:
     if org_id is None:
         rows = conn.execute(f"SELECT {KEY_COLUMNS} FROM org_keys ORDER BY org_id, created")
     else:
@@ -83,7 +84,7 @@ def keys_txn(conn: sqlite3.Connection, org_id: int | None) -> list[OrgKey]:
     return [org_key(row) for row in rows]
 
 
-def keys_by_id_txn(conn: sqlite3.Connection, key_ids: Collection[str]) -> dict[str, OrgKey]:
+def keys_by_id_txn(conn: Connection, key_ids: Collection[str]) -> dict[str, OrgKey]:
     if not key_ids:
         return {}
     ids = list(key_ids)
@@ -94,7 +95,7 @@ def keys_by_id_txn(conn: sqlite3.Connection, key_ids: Collection[str]) -> dict[s
 
 
 def current_keys_txn(
-    conn: sqlite3.Connection, org_ids: Collection[int], purpose: KeyPurpose
+    conn: Connection, org_ids: Collection[int], purpose: KeyPurpose
 ) -> dict[int, OrgKey]:
     if not org_ids:
         return {}
@@ -107,7 +108,7 @@ def current_keys_txn(
     return {row[1]: org_key(row) for row in rows}
 
 
-def wrapped_private_txn(conn: sqlite3.Connection, key_id: str) -> bytes | None:
+def wrapped_private_txn(conn: Connection, key_id: str) -> bytes | None:
     row = conn.execute(
         "SELECT wrapped_private FROM org_keys WHERE key_id = ?", (key_id,)
     ).fetchone()

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, Protocol, TypeVar
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 import orjson
 
@@ -34,6 +33,8 @@ from tabadol.storage.base import (
     SyncPut,
     WriteOutcome,
 )
+from tabadol.storage.engine import Connection, Engine
+from tabadol.storage.errors import IntegrityViolation
 from tabadol.storage.sql import audit as audit_sql
 from tabadol.storage.sql import federation as fed_sql
 from tabadol.storage.sql import keys as keys_sql
@@ -91,27 +92,16 @@ def _collection(row: tuple[Any, ...]) -> Collection:
     )
 
 
-T = TypeVar("T")
-
-
-class Database(Protocol):
-    """The connections a dialect's store gives the shared code."""
-
-    def run_write(self, fn: Callable[[Any], T]) -> T: ...
-    def reader(self) -> Any: ...
-    def close(self) -> None: ...
-
-
 class SqlStore:
     """The storage contract in the SQL both dialects run: objects as compact JSON plus index
     columns; every read takes a Visibility. A dialect's store sets `_db` (its connections:
     `run_write`, `reader`, `close`) and `_head_signer`, and implements `search`, the one query
     that differs (FTS5 against `tsvector`)."""
 
-    _db: Database
+    _db: Engine
     _head_signer: HeadSigner | None
 
-    def _audit_txn(self, conn: sqlite3.Connection, events: Sequence[AuditEvent], now: int) -> None:
+    def _audit_txn(self, conn: Connection, events: Sequence[AuditEvent], now: int) -> None:
         append_audit_txn(conn, events, now, self._head_signer)
 
     def close(self) -> None:
@@ -130,14 +120,14 @@ class SqlStore:
         keys: Sequence[NewKey] = (),
         audit: Sequence[AuditEvent] = (),
     ) -> Org:
-        def txn(conn: sqlite3.Connection) -> Org:
+        def txn(conn: Connection) -> Org:
             try:
                 cur = conn.execute(
                     "INSERT INTO orgs(name, identity_id, member, created, custody)"
                     " VALUES (?, ?, ?, ?, ?) RETURNING id",
                     (name, identity_id, int(member), now, custody.value),
                 )
-            except sqlite3.IntegrityError:
+            except IntegrityViolation:
                 raise Conflict(f"an organization named {name!r} already exists") from None
             org = Org(cur.fetchone()[0], name, identity_id, member, now, custody)
             if channel is not None:
@@ -181,14 +171,14 @@ class SqlStore:
         *,
         audit: Sequence[AuditEvent] = (),
     ) -> Token:
-        def txn(conn: sqlite3.Connection) -> Token:
+        def txn(conn: Connection) -> Token:
             try:
                 cur = conn.execute(
                     "INSERT INTO tokens(org_id, role, label, secret_hash, prefix, created)"
                     " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                     (org_id, role, label, secret_hash, prefix, now),
                 )
-            except sqlite3.IntegrityError:
+            except IntegrityViolation:
                 raise Conflict("a token with this secret already exists") from None
             token_id = int(cur.fetchone()[0])
             self._audit_txn(conn, audit, now)
@@ -241,7 +231,7 @@ class SqlStore:
         return [_token(r) for r in rows]
 
     def revoke_token(self, token_id: int, now: int, *, audit: Sequence[AuditEvent] = ()) -> bool:
-        def txn(conn: sqlite3.Connection) -> bool:
+        def txn(conn: Connection) -> bool:
             cur = conn.execute(
                 "UPDATE tokens SET revoked = ? WHERE id = ? AND revoked IS NULL", (now, token_id)
             )
@@ -262,14 +252,14 @@ class SqlStore:
         *,
         audit: Sequence[AuditEvent] = (),
     ) -> Group:
-        def txn(conn: sqlite3.Connection) -> int:
+        def txn(conn: Connection) -> int:
             try:
                 cur = conn.execute(
                     "INSERT INTO groups(uuid, name, created_by, created) VALUES (?, ?, ?, ?)"
                     " RETURNING id",
                     (uuid, name, owner_org, now),
                 )
-            except sqlite3.IntegrityError:
+            except IntegrityViolation:
                 raise Conflict(f"a group named {name!r} already exists") from None
             group_id = int(cur.fetchone()[0])
             conn.execute(
@@ -331,7 +321,7 @@ class SqlStore:
         now: int = 0,
         audit: Sequence[AuditEvent] = (),
     ) -> None:
-        def txn(conn: sqlite3.Connection) -> None:
+        def txn(conn: Connection) -> None:
             conn.execute(
                 "INSERT INTO group_members(group_id, org_id, owner) VALUES (?, ?, ?)"
                 " ON CONFLICT(group_id, org_id) DO UPDATE SET owner = excluded.owner",
@@ -344,7 +334,7 @@ class SqlStore:
     def remove_group_member(
         self, group_id: int, org_id: int, *, now: int = 0, audit: Sequence[AuditEvent] = ()
     ) -> bool:
-        def txn(conn: sqlite3.Connection) -> bool:
+        def txn(conn: Connection) -> bool:
             cur = conn.execute(
                 "DELETE FROM group_members WHERE group_id = ? AND org_id = ?", (group_id, org_id)
             )
@@ -383,7 +373,7 @@ class SqlStore:
         status_of: StatusBuilder | None = None,
         audit_of: AuditBuilder | None = None,
     ) -> list[tuple[WriteOutcome, int]]:
-        def txn(conn: sqlite3.Connection) -> list[tuple[WriteOutcome, int]]:
+        def txn(conn: Connection) -> list[tuple[WriteOutcome, int]]:
             last_added = conn.execute(
                 "SELECT value FROM counters WHERE name = 'date_added'"
             ).fetchone()[0]
@@ -479,7 +469,7 @@ class SqlStore:
         where = f"collection_id = ? AND stix_id = ?{versions_sql}{spec_sql}"
         params = (collection_id, stix_id, *version_params, *spec_params)
 
-        def txn(conn: sqlite3.Connection) -> int:
+        def txn(conn: Connection) -> int:
             deleted = delete_versions_txn(conn, where, params, now)
             refresh_first_last_txn(conn, collection_id, stix_id)
             if deleted:
@@ -497,7 +487,7 @@ class SqlStore:
         *,
         audit: Sequence[AuditEvent] = (),
     ) -> list[OrgKey]:
-        def txn(conn: sqlite3.Connection) -> list[OrgKey]:
+        def txn(conn: Connection) -> list[OrgKey]:
             stored = keys_sql.register_keys_txn(conn, org_id, keys, now)
             self._audit_txn(conn, audit, now)
             return stored
@@ -507,7 +497,7 @@ class SqlStore:
     def revoke_key(
         self, key_id: str, at: int, reason: str, now: int, *, audit: Sequence[AuditEvent] = ()
     ) -> bool:
-        def txn(conn: sqlite3.Connection) -> bool:
+        def txn(conn: Connection) -> bool:
             done = keys_sql.revoke_key_txn(conn, key_id, at, reason)
             if done:
                 self._audit_txn(conn, audit, now)
@@ -574,7 +564,7 @@ class SqlStore:
         *,
         audit: Sequence[AuditEvent] = (),
     ) -> Peer:
-        def txn(conn: sqlite3.Connection) -> Peer:
+        def txn(conn: Connection) -> Peer:
             peer = fed_sql.add_peer_txn(conn, node_id, url, public_key, now)
             self._audit_txn(conn, audit, now)
             return peer
@@ -607,7 +597,7 @@ class SqlStore:
         now: int = 0,
         audit: Sequence[AuditEvent] = (),
     ) -> None:
-        def txn(conn: sqlite3.Connection) -> None:
+        def txn(conn: Connection) -> None:
             for column, value in (("paused", paused), ("removed", removed), ("url", url)):
                 if value is not None:
                     conn.execute(f"UPDATE peers SET {column} = ? WHERE id = ?", (value, peer_id))
@@ -680,7 +670,7 @@ class SqlStore:
         *,
         audit: Sequence[AuditEvent] = (),
     ) -> list[str]:
-        def txn(conn: sqlite3.Connection) -> list[str]:
+        def txn(conn: Connection) -> list[str]:
             refused = fed_sql.merge_directory_txn(
                 conn, peer_id, version, orgs, groups, channel_of, now
             )
@@ -706,7 +696,7 @@ class SqlStore:
         channels: Sequence[str] | None = None,
         audit: Sequence[AuditEvent] = (),
     ) -> tuple[int, int]:
-        def txn(conn: sqlite3.Connection) -> tuple[int, int]:
+        def txn(conn: Connection) -> tuple[int, int]:
             done = fed_sql.apply_changes_txn(conn, peer_id, changes, now)
             conn.execute(
                 "UPDATE peers SET cursor = CASE WHEN cursor > ? THEN cursor ELSE ? END,"
@@ -750,7 +740,7 @@ class SqlStore:
 
 
 def _create_collection_txn(
-    conn: sqlite3.Connection, channel: Channel, kind: AudienceKind, ref: int | None
+    conn: Connection, channel: Channel, kind: AudienceKind, ref: int | None
 ) -> Collection:
     try:
         cur = conn.execute(
@@ -758,14 +748,14 @@ def _create_collection_txn(
             " RETURNING id",
             (channel.uuid, kind.value, ref, channel.title, channel.description),
         )
-    except sqlite3.IntegrityError:
+    except IntegrityViolation:
         raise Conflict(f"the {kind.value} channel {channel.title!r} already exists") from None
     return Collection(
         int(cur.fetchone()[0]), channel.uuid, kind, ref, channel.title, channel.description
     )
 
 
-def _save_status_txn(conn: sqlite3.Connection, status: StatusRecord) -> None:
+def _save_status_txn(conn: Connection, status: StatusRecord) -> None:
     conn.execute(
         "INSERT INTO statuses(uuid, org_id, request_us, total, successes, failures)"
         " VALUES (?, ?, ?, ?, ?, ?)",

@@ -3,11 +3,11 @@ the tombstones, and the node's position counter that orders the change feed."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tabadol.storage.base import NewVersion, WriteOutcome
+from tabadol.storage.engine import Connection
 
 _ID_CHUNK = 5000  # ids per IN (...) query, well under SQLite's variable limit
 
@@ -23,7 +23,7 @@ class _Known:
 
 
 def _known_versions_txn(
-    conn: sqlite3.Connection, collection_id: int, stix_ids: list[str]
+    conn: Connection, collection_id: int, stix_ids: list[str]
 ) -> dict[str, _Known]:
     known: dict[str, _Known] = {}
     for start in range(0, len(stix_ids), _ID_CHUNK):
@@ -42,7 +42,7 @@ def _known_versions_txn(
 
 
 def write_batch_txn(
-    conn: sqlite3.Connection,
+    conn: Connection,
     collection_id: int,
     author_org: int,
     versions: Sequence[NewVersion],
@@ -136,7 +136,7 @@ def write_batch_txn(
     return outcomes, date_added
 
 
-def _unindex_txn(conn: sqlite3.Connection, versions: list[tuple[int, str, int]]) -> None:
+def _unindex_txn(conn: Connection, versions: list[tuple[int, str, int]]) -> None:
     """These versions (collection, id, version) are no longer the latest: search and
     correlation see latest versions only. One `executemany` per statement: on PostgreSQL it is
     pipelined, where a statement per version was a round trip each (a third of an ingest)."""
@@ -150,9 +150,7 @@ def _unindex_txn(conn: sqlite3.Connection, versions: list[tuple[int, str, int]])
         )
 
 
-def _clear_flag_txn(
-    conn: sqlite3.Connection, flag: str, versions: list[tuple[int, str, int]]
-) -> None:
+def _clear_flag_txn(conn: Connection, flag: str, versions: list[tuple[int, str, int]]) -> None:
     if versions:
         conn.executemany(
             f"UPDATE objects SET {flag} = 0"
@@ -161,7 +159,7 @@ def _clear_flag_txn(
         )
 
 
-def next_position_txn(conn: sqlite3.Connection, now: int, count: int = 1) -> int:
+def next_position_txn(conn: Connection, now: int, count: int = 1) -> int:
     """Take `count` positions of the node's date_added counter (strictly increasing, never
     behind the clock) and return the first."""
     last = conn.execute("SELECT value FROM counters WHERE name = 'date_added'").fetchone()[0]
@@ -171,7 +169,7 @@ def next_position_txn(conn: sqlite3.Connection, now: int, count: int = 1) -> int
 
 
 def delete_versions_txn(
-    conn: sqlite3.Connection,
+    conn: Connection,
     where: str,
     params: tuple[object, ...],
     now: int,
@@ -201,7 +199,7 @@ def delete_versions_txn(
     return len(rows)
 
 
-def refresh_first_last_txn(conn: sqlite3.Connection, collection_id: int, stix_id: str) -> None:
+def refresh_first_last_txn(conn: Connection, collection_id: int, stix_id: str) -> None:
     conn.execute(
         "UPDATE objects SET"
         " is_first = CASE WHEN version_us = (SELECT min(version_us) FROM objects o"
