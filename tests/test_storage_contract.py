@@ -18,7 +18,7 @@ from tabadol.domain.errors import Conflict
 from tabadol.domain.filters import ObjectFilter, VersionFilter
 from tabadol.domain.model import Collection, Token
 from tabadol.domain.policy import Visibility
-from tabadol.storage.base import NewVersion, StatusRecord, Store, StoredRow, WriteOutcome
+from tabadol.storage.contract import NewVersion, StatusRecord, Store, StoredRow, WriteOutcome
 from tabadol.storage.errors import IntegrityViolation
 from tabadol.storage.postgres.store import PostgresStore
 from tabadol.storage.sqlite.store import SQLiteStore
@@ -136,6 +136,15 @@ def test_org_create_and_look_up(store: Store) -> None:
     assert store.org_by_name("Org Z") is None
     assert store.org_by_id(g.id + 100) is None
     assert store.org_by_identity("identity--z") is None
+
+
+def test_orgs_by_ids_maps_the_existing_ones(store: Store) -> None:
+    """`orgs_by_ids` gives the orgs of the ids asked that exist, by id, as `org_by_id` reads
+    them; no id gives an empty map."""
+    a, b, c = (store.create_org(n, f"identity--{n}", n != "B", T0) for n in "ABC")
+    assert store.orgs_by_ids([a.id, c.id, c.id + 100]) == {a.id: a, c.id: c}
+    assert store.orgs_by_ids({b.id}) == {b.id: store.org_by_id(b.id)}
+    assert store.orgs_by_ids([]) == {}
 
 
 @pytest.mark.parametrize("clash", ["name", "identity"])

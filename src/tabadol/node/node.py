@@ -24,7 +24,7 @@ from tabadol.domain.errors import InvalidInput, KeysUnavailable
 from tabadol.domain.model import ChannelDefaults
 from tabadol.domain.paging import PageTokens
 from tabadol.node.changes import ChangeSignal
-from tabadol.storage.base import Store
+from tabadol.storage.contract import Store
 from tabadol.storage.postgres import require_postgres_url
 from tabadol.storage.sqlite.store import SQLiteStore
 

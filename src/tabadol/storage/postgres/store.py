@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from tabadol.domain.errors import InvalidFilter
 from tabadol.domain.policy import Visibility
-from tabadol.storage.base import SearchFilter, SearchRow
+from tabadol.storage.contract import SearchFilter, SearchRow
 from tabadol.storage.engine import Connection
 from tabadol.storage.postgres.connections import PostgresConnections
 from tabadol.storage.postgres.dialect import tsquery_of

@@ -11,7 +11,7 @@ from tabadol.domain.audience import AudienceKind
 from tabadol.domain.errors import Conflict
 from tabadol.domain.federation import ChangeOp, FeedFilter, FeedRow, Peer
 from tabadol.domain.keys import Custody, OrgKey
-from tabadol.storage.base import (
+from tabadol.storage.contract import (
     Channel,
     NewVersion,
     RemoteGroup,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tabadol.domain.filters import ObjectFilter
 from tabadol.domain.policy import Visibility
-from tabadol.storage.base import SearchFilter
+from tabadol.storage.contract import SearchFilter
 
 _SELECT = "SELECT date_added, stix_id, version_us, spec_version, body, sealed, tlp FROM objects"
 

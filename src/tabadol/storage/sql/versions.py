@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tabadol.storage.base import NewVersion, WriteOutcome
+from tabadol.storage.contract import NewVersion, WriteOutcome
 from tabadol.storage.engine import Connection
 
 _ID_CHUNK = 5000  # ids per IN (...) query, well under SQLite's variable limit

@@ -32,7 +32,7 @@ from tabadol.domain.timestamps import parse_us
 from tabadol.domain.tlp import TLP
 from tabadol.node.keyring import decryption_key_of
 from tabadol.node.node import Node
-from tabadol.storage.base import StatusRecord, StoredRow
+from tabadol.storage.contract import StatusRecord, StoredRow
 
 
 @dataclass(frozen=True, slots=True)
