@@ -1,4 +1,4 @@
-"""The audit log in SQLite: appended inside the transaction of the action it records."""
+"""The audit log in shared SQL: appended inside the transaction of the action it records."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from tabadol.crypto.audit_log import decode_entry, encode_entry
 from tabadol.crypto.merkle import append_to_frontier, frontier_root, leaf_hash
 from tabadol.domain.audit import AuditEntry, AuditEvent, TreeHead
 from tabadol.storage.engine import Connection
+from tabadol.storage.sql.rows import RowMap
 
 HASH_BYTES = 32
 
@@ -78,7 +79,8 @@ def _entry(row: tuple[int, int, str, str, bytes, bytes]) -> AuditEntry:
     )
 
 
-_ENTRY_COLUMNS = "position, at, action, actor, entry, leaf_hash"
+_ENTRY_COLUMNS = "position, at, action, actor, entry, leaf_hash"  # what `_entry` unpacks
+_HEAD = RowMap(TreeHead)
 
 
 def iter_entries_txn(conn: Connection, start: int = 0, chunk: int = 5000) -> Iterator[AuditEntry]:
@@ -126,10 +128,8 @@ def find_entries_txn(
 
 
 def heads_txn(conn: Connection) -> list[TreeHead]:
-    rows = conn.execute(
-        "SELECT tree_size, root_hash, at, key_id, signature FROM audit_heads ORDER BY tree_size"
-    ).fetchall()
-    return [TreeHead(*row) for row in rows]
+    rows = conn.execute(f"SELECT {_HEAD.select} FROM audit_heads ORDER BY tree_size").fetchall()
+    return _HEAD.all(rows)
 
 
 def leaves_txn(conn: Connection, size: int) -> list[bytes]:

@@ -78,7 +78,7 @@ class SqlOrgDirectory(SqlRole):
 
     def list_orgs(self) -> list[Org]:
         rows = self._db.reader().execute(f"SELECT {ORG.select} FROM orgs ORDER BY id")
-        return [ORG(r) for r in rows]
+        return ORG.all(rows)
 
     def orgs_by_ids(self, org_ids: Iterable[int]) -> dict[int, Org]:
         wanted = frozenset(org_ids)
@@ -153,7 +153,7 @@ class SqlOrgDirectory(SqlRole):
             rows = self._db.reader().execute(
                 f"SELECT {TOKEN.select} FROM tokens WHERE org_id = ? ORDER BY id", (org_id,)
             )
-        return [TOKEN(r) for r in rows]
+        return TOKEN.all(rows)
 
     def revoke_token(self, token_id: int, now: int, *, audit: Sequence[AuditEvent] = ()) -> bool:
         def txn(conn: Connection) -> bool:
@@ -275,7 +275,7 @@ class SqlGroupDirectory(SqlRole):
 
     def list_collections(self) -> list[Collection]:
         rows = self._db.reader().execute(f"SELECT {COLLECTION.select} FROM collections ORDER BY id")
-        return [COLLECTION(r) for r in rows]
+        return COLLECTION.all(rows)
 
 
 def create_collection_txn(

@@ -20,13 +20,24 @@ from tabadol.storage.contract import (
     WriteOutcome,
 )
 from tabadol.storage.engine import Connection
-from tabadol.storage.sql.queries import in_clause, object_query, version_clause
+from tabadol.storage.sql.queries import STORED_ROW, in_clause, object_query, version_clause
 from tabadol.storage.sql.roles.role import SqlRole
+from tabadol.storage.sql.rows import RowMap
 from tabadol.storage.sql.versions import (
     delete_versions_txn,
     refresh_first_last_txn,
     write_batch_txn,
 )
+
+_CORRELATION = RowMap(Correlation, table="o", sql={"kind": "ob.kind", "value": "ob.value"})
+
+
+def _outcomes(stored: bytes) -> list[tuple[str, ...]]:
+    """A status's successes or failures, stored as a JSON list of (id, version, message)."""
+    return [tuple(outcome) for outcome in orjson.loads(stored)]
+
+
+_STATUS = RowMap(StatusRecord, convert={"successes": _outcomes, "failures": _outcomes})
 
 
 class SqlObjects(SqlRole):
@@ -64,7 +75,7 @@ class SqlObjects(SqlRole):
             return []
         sql, params = object_query(visible, flt, after, limit)
         rows = self._db.reader().execute(sql, params).fetchall()
-        return [StoredRow(*row) for row in rows]
+        return STORED_ROW.all(rows)
 
     def count_objects(self, visible: Visibility) -> int:
         if visible.empty:
@@ -96,13 +107,13 @@ class SqlObjects(SqlRole):
         found: list[Correlation] = []
         for kind, value in own:
             rows = conn.execute(
-                "SELECT ob.kind, ob.value, o.date_added, o.collection_id, o.stix_id, o.type,"
-                " o.author_org FROM observables ob JOIN objects o ON o.date_added = ob.date_added"
+                f"SELECT {_CORRELATION.select}"
+                " FROM observables ob JOIN objects o ON o.date_added = ob.date_added"
                 f" WHERE ob.kind = ? AND ob.value = ? AND o.stix_id != ? AND {where}"
                 " ORDER BY ob.date_added DESC LIMIT ?",
                 (kind, value, stix_id, *params, per_value),
             ).fetchall()
-            found.extend(Correlation(*row) for row in rows)
+            found.extend(_CORRELATION.all(rows))
         return [(k, v) for k, v in own], found
 
     def authors_of(self, collection_id: int, stix_id: str) -> set[int]:
@@ -145,23 +156,10 @@ class SqlObjects(SqlRole):
     def status(self, uuid: str) -> StatusRecord | None:
         row = (
             self._db.reader()
-            .execute(
-                "SELECT uuid, org_id, request_us, total, successes, failures FROM statuses"
-                " WHERE uuid = ?",
-                (uuid,),
-            )
+            .execute(f"SELECT {_STATUS.select} FROM statuses WHERE uuid = ?", (uuid,))
             .fetchone()
         )
-        if row is None:
-            return None
-        return StatusRecord(
-            uuid=row[0],
-            org_id=row[1],
-            request_us=row[2],
-            total=row[3],
-            successes=[tuple(s) for s in orjson.loads(row[4])],
-            failures=[tuple(f) for f in orjson.loads(row[5])],
-        )
+        return _STATUS(row) if row is not None else None
 
 
 def save_status_txn(conn: Connection, status: StatusRecord) -> None:
