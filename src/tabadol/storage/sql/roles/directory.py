@@ -50,7 +50,14 @@ class SqlOrgDirectory(SqlRole):
                 )
             except IntegrityViolation:
                 raise Conflict(f"an organization named {name!r} already exists") from None
-            org = Org(cur.fetchone()[0], name, identity_id, member, now, custody)
+            org = Org(
+                id=cur.fetchone()[0],
+                name=name,
+                identity_id=identity_id,
+                member=member,
+                created=now,
+                custody=custody,
+            )
             if channel is not None:
                 create_collection_txn(conn, channel, AudienceKind.ORG, org.id)
             keys_sql.register_keys_txn(conn, org.id, keys, now)
@@ -110,7 +117,15 @@ class SqlOrgDirectory(SqlRole):
                 raise Conflict("a token with this secret already exists") from None
             token_id = int(cur.fetchone()[0])
             self._audit_txn(conn, audit, now)
-            return Token(token_id, prefix, org_id, role, label, now, None)
+            return Token(
+                id=token_id,
+                prefix=prefix,
+                org_id=org_id,
+                role=role,
+                label=label,
+                created=now,
+                revoked=None,
+            )
 
         return self._db.run_write(txn)
 
@@ -290,5 +305,10 @@ def create_collection_txn(
     except IntegrityViolation:
         raise Conflict(f"the {kind.value} channel {channel.title!r} already exists") from None
     return Collection(
-        int(cur.fetchone()[0]), channel.uuid, kind, ref, channel.title, channel.description
+        id=int(cur.fetchone()[0]),
+        uuid=channel.uuid,
+        kind=kind,
+        ref=ref,
+        title=channel.title,
+        description=channel.description,
     )
