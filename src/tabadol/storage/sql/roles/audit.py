@@ -10,6 +10,8 @@ from tabadol.storage.sql.roles.role import SqlRole
 
 
 class SqlAudit(SqlRole):
+    """`contract.AuditStore`, over the statements of `sql/audit.py`."""
+
     def append_audit(self, events: Sequence[AuditEvent], now: int) -> None:
         self._db.run_write(lambda conn: self._audit_txn(conn, events, now))
 

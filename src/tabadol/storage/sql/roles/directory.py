@@ -29,6 +29,8 @@ _GROUP_COLUMNS = ", ".join(_GROUP_FIELDS)
 
 
 class SqlOrgDirectory(SqlRole):
+    """`contract.OrgDirectory`: a name, token or key taken is a Conflict."""
+
     def create_org(
         self,
         name: str,
@@ -183,6 +185,8 @@ class SqlOrgDirectory(SqlRole):
 
 
 class SqlGroupDirectory(SqlRole):
+    """`contract.GroupDirectory`: a group and its channel are created in one transaction."""
+
     def create_group(
         self,
         uuid: str,

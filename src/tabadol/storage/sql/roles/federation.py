@@ -29,6 +29,8 @@ SELECT
 
 
 class SqlPeers(SqlRole):
+    """`contract.PeerStore`, over the statements of `sql/federation.py`."""
+
     def add_peer(
         self,
         node_id: str,
@@ -141,6 +143,8 @@ class SqlPeers(SqlRole):
 
 
 class SqlFeed(SqlRole):
+    """`contract.FeedStore`: a peer's changes and its cursor move in one transaction."""
+
     def feed(self, flt: FeedFilter, after: int, limit: int) -> list[FeedRow]:
         return fed_sql.feed_txn(self._db.reader(), flt, after, limit)
 

@@ -12,6 +12,8 @@ from tabadol.storage.sql.roles.role import SqlRole
 
 
 class SqlKeys(SqlRole):
+    """`contract.KeyStore`, over the statements of `sql/keys.py`."""
+
     def register_keys(
         self,
         org_id: int,

@@ -41,6 +41,9 @@ _STATUS = RowMap(StatusRecord, convert={"successes": _outcomes, "failures": _out
 
 
 class SqlObjects(SqlRole):
+    """`contract.ObjectStore`: each write takes its positions from the node's counter, in the
+    transaction that stores the versions (with their status and audit entries)."""
+
     def write_versions(
         self,
         collection_id: int,
