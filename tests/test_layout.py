@@ -134,8 +134,8 @@ def test_the_adapter_check_sees_store_calls_and_storage_imports(tmp_path: Path) 
     assert store_touches("x = self.node.store\n") == [1]
     assert store_touches("from tabadol.usecases import store_x\nstore = 1\n") == []
     source = tmp_path / "m.py"
-    source.write_text("def f():\n    from tabadol.storage.base import StatusRecord\n")
-    assert "tabadol.storage.base" in _imports(source, "m", {**_modules(), "m": source})
+    source.write_text("def f():\n    from tabadol.storage.contract import StatusRecord\n")
+    assert "tabadol.storage.contract" in _imports(source, "m", {**_modules(), "m": source})
     assert _is_adapter("tabadol.web.api")
     assert _is_adapter("tabadol.sync")
     assert not _is_adapter("tabadol.webhooks")
@@ -149,3 +149,25 @@ def test_adapters_call_use_cases_only() -> None:
     for name in STORE_ALLOWED:  # an entry goes once its module no longer needs it
         assert _is_adapter(name), name
         assert store_touches(modules[name].read_text()), f"{name} is allowed but clean"
+
+
+def test_database_drivers_stay_inside_their_engines() -> None:
+    """`sqlite3` is imported by the SQLite engine only, psycopg by the PostgreSQL one."""
+    engines = {
+        "sqlite3": "tabadol.storage.sqlite",
+        "psycopg": "tabadol.storage.postgres",
+        "psycopg_pool": "tabadol.storage.postgres",
+    }
+    offenders = []
+    for name, path in _modules().items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            imported: list[str] = []
+            if isinstance(node, ast.Import):
+                imported = [a.name.split(".")[0] for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                imported = [node.module.split(".")[0]]
+            for driver in imported:
+                home = engines.get(driver)
+                if home is not None and not name.startswith(home):
+                    offenders.append(f"{name} imports {driver}")
+    assert offenders == []

@@ -23,7 +23,7 @@ from tabadol.domain.stix import InvalidObject, check_object
 from tabadol.domain.timestamps import TimestampError, parse_us
 from tabadol.domain.tlp import TLP
 from tabadol.node.node import Node
-from tabadol.storage.base import SyncDelete, SyncPut
+from tabadol.storage.contract import SyncDelete, SyncPut
 from tabadol.usecases.publishing.admission import (
     Envelope,
     Refused,

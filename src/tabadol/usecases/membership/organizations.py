@@ -10,7 +10,7 @@ from tabadol.domain.keys import Custody
 from tabadol.domain.model import Org, Principal, PrincipalKind
 from tabadol.node.keyring import generate_node_held_keys
 from tabadol.node.node import Node, collection_uuid
-from tabadol.storage.base import Channel
+from tabadol.storage.contract import Channel
 from tabadol.usecases.membership.ids import org_identity_id
 from tabadol.usecases.membership.names import check_channel_name
 from tabadol.usecases.membership.principals import OPERATOR, member_or_operator

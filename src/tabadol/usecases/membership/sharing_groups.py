@@ -7,7 +7,7 @@ from tabadol.domain.errors import Forbidden, InvalidInput, NotFound
 from tabadol.domain.model import Group, Principal, PrincipalKind
 from tabadol.domain.policy import may_create_group, may_manage_group, may_see_group
 from tabadol.node.node import Node, collection_uuid
-from tabadol.storage.base import Channel
+from tabadol.storage.contract import Channel
 from tabadol.usecases.membership.ids import group_uuid_of
 from tabadol.usecases.membership.lookup import require_org
 from tabadol.usecases.membership.names import check_channel_name

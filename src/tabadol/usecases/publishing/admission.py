@@ -38,7 +38,7 @@ from tabadol.domain.stix import SCO_TYPES, CheckedObject, InvalidObject
 from tabadol.domain.tlp import TLP
 from tabadol.node.keyring import current_key, signing_key_of
 from tabadol.node.node import Node
-from tabadol.storage.base import NewVersion
+from tabadol.storage.contract import NewVersion
 from tabadol.text.fields import searchable_text
 from tabadol.text.normalize import index_forms
 from tabadol.text.observables import observables

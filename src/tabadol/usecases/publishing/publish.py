@@ -14,7 +14,7 @@ from tabadol.domain.policy import may_read, may_write
 from tabadol.domain.stix import InvalidObject, check_object
 from tabadol.domain.timestamps import format_us
 from tabadol.node.node import Node
-from tabadol.storage.base import NewVersion, StatusRecord, WriteOutcome
+from tabadol.storage.contract import NewVersion, StatusRecord, WriteOutcome
 from tabadol.usecases.publishing.admission import (
     Admitted,
     Envelope,
