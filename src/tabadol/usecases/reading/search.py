@@ -2,16 +2,13 @@
 
 The query is normalized exactly as the indexed text was (`text.normalize`); each of its
 tokens must be found, as itself or as its stem, among a document's tokens or stems. The
-caller's visibility is applied inside the query; hits are ranked by BM25. Snippets are cut
-from the object's own text (not the normalized form), as segments in logical order with the
-text's direction, so right-to-left text highlights correctly wherever it is rendered.
+caller's visibility is applied inside the query; hits are ranked by BM25 and carry a snippet
+of their own text (`snippets.py`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -28,16 +25,10 @@ from tabadol.storage.base import SearchFilter
 from tabadol.text.fields import searchable_text
 from tabadol.text.normalize import Token, tokenize
 from tabadol.usecases.reading.read import visible
+from tabadol.usecases.reading.snippets import Segment, direction, snippet
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
-SNIPPET_WORDS = 12  # words kept on each side of the first match
-
-
-@dataclass(frozen=True, slots=True)
-class Segment:
-    text: str
-    match: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,76 +126,7 @@ def search(node: Node, principal: Principal, params: Mapping[str, str]) -> Searc
         obj = orjson.loads(row.body)
         segments = snippet(searchable_text(obj), forms)
         hits.append(
-            Hit(obj, collections[row.collection_id], -row.score, segments, _direction(segments))
+            Hit(obj, collections[row.collection_id], -row.score, segments, direction(segments))
         )
     token = node.page_tokens.issue(offset + limit, fingerprint) if more else None
     return SearchPage(hits, token)
-
-
-# --- snippets --------------------------------------------------------------------------------
-_WORD = re.compile(r"[^\W_]+(?:[\u200c\u200d][^\W_]+)*")
-
-
-def _matches(word: str, forms: set[str]) -> bool:
-    return any(form in forms for t in tokenize(word) for form in (*t.forms, *t.parts))
-
-
-_APART = re.compile(r"[\s\u200c]+")  # what may separate a Persian affix written apart
-
-
-def _match_spans(text: str, words: list[re.Match[str]], forms: set[str]) -> list[range]:
-    """Which words match, as runs of word indexes: one word, or a word and the affix written
-    apart that the tokenizer joins to it ("می شود", "کتاب ها"), highlighted as one."""
-    spans: list[range] = []
-    i = 0
-    while i < len(words):
-        if i + 1 < len(words) and _APART.fullmatch(text[words[i].end() : words[i + 1].start()]):
-            pair = tokenize(text[words[i].start() : words[i + 1].end()])
-            if len(pair) == 1 and not forms.isdisjoint(pair[0].forms):
-                spans.append(range(i, i + 2))
-                i += 2
-                continue
-        if _matches(words[i].group(), forms):
-            spans.append(range(i, i + 1))
-        i += 1
-    return spans
-
-
-def snippet(text: str, forms: set[str]) -> list[Segment]:
-    """Up to SNIPPET_WORDS words around the first match, from the original text, as segments
-    (matched words flagged) in logical order."""
-    words = list(_WORD.finditer(text))
-    if not words:
-        return []
-    spans = _match_spans(text, words, forms)
-    first = spans[0].start if spans else 0
-    low, high = max(0, first - SNIPPET_WORDS), min(len(words), first + SNIPPET_WORDS + 1)
-    start, end = words[low].start(), words[high - 1].end()
-    segments: list[Segment] = []
-    cursor = start
-    for span in spans:
-        if span.start < low or span.stop > high:
-            continue
-        match_start, match_end = words[span.start].start(), words[span.stop - 1].end()
-        if match_start > cursor:
-            segments.append(Segment(_squash(text[cursor:match_start]), False))
-        segments.append(Segment(text[match_start:match_end], True))
-        cursor = match_end
-    if cursor < end:
-        segments.append(Segment(_squash(text[cursor:end]), False))
-    return segments
-
-
-def _squash(text: str) -> str:
-    return re.sub(r"\s+", " ", text)
-
-
-def _direction(segments: list[Segment]) -> str:
-    for segment in segments:
-        for char in segment.text:
-            kind = unicodedata.bidirectional(char)
-            if kind in ("R", "AL"):
-                return "rtl"
-            if kind == "L":
-                return "ltr"
-    return "ltr"
