@@ -19,6 +19,7 @@ from tabadol.domain.filters import ObjectFilter
 from tabadol.domain.keys import Custody, KeyPurpose, NewKey, OrgKey
 from tabadol.domain.model import Collection, Group, Org, Token
 from tabadol.domain.policy import Visibility
+from tabadol.storage.search_query import SearchQuery
 
 
 class WriteOutcome(Enum):
@@ -311,9 +312,9 @@ class Store(Protocol):
         ...
 
     def search(
-        self, visible: Visibility, match: str, flt: SearchFilter, limit: int, offset: int
+        self, visible: Visibility, query: SearchQuery, flt: SearchFilter, limit: int, offset: int
     ) -> list[SearchRow]:
-        """Latest versions whose text matches the FTS5 expression `match`, best first,
+        """Latest versions whose text matches `query` (each engine renders it), best first,
         with the caller's visibility applied inside the query."""
         ...
 

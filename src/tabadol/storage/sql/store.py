@@ -34,6 +34,7 @@ from tabadol.storage.base import (
     SyncPut,
     WriteOutcome,
 )
+from tabadol.storage.search_query import SearchQuery
 from tabadol.storage.sql import audit as audit_sql
 from tabadol.storage.sql import federation as fed_sql
 from tabadol.storage.sql import keys as keys_sql
@@ -425,7 +426,7 @@ class SqlStore:
         return int(row[0])
 
     def search(
-        self, visible: Visibility, match: str, flt: SearchFilter, limit: int, offset: int
+        self, visible: Visibility, query: SearchQuery, flt: SearchFilter, limit: int, offset: int
     ) -> list[SearchRow]:
         raise NotImplementedError
 

@@ -1,9 +1,10 @@
 """Full-text search over everything a principal may read, in Persian, Arabic and English.
 
-The query is normalized exactly as the indexed text was (`text.normalize`); each of its
-tokens must be found, as itself or as its stem, among a document's tokens or stems. The
-caller's visibility is applied inside the query; hits are ranked by BM25 and carry a snippet
-of their own text (`snippets.py`).
+The query is normalized exactly as the indexed text was (`text.normalize`) and handed to
+storage as a `SearchQuery`, which each engine renders in its own syntax: each token must be
+found, as itself or as one of its stems (a compound also as its parts in a row), among a
+document's tokens or stems. The caller's visibility is applied inside the query; hits are
+ranked by BM25 and carry a snippet of their own text (`snippets.py`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from tabadol.domain.timestamps import TimestampError, parse_us
 from tabadol.domain.tlp import TLP
 from tabadol.node.node import Node
 from tabadol.storage.base import SearchFilter
+from tabadol.storage.search_query import SearchQuery
 from tabadol.text.fields import searchable_text
 from tabadol.text.normalize import Token, tokenize
 from tabadol.usecases.reading.read import visible
@@ -46,13 +48,15 @@ class SearchPage:
     next_token: str | None
 
 
-def match_expression(tokens: list[Token]) -> str:
-    """The FTS5 expression: every token, as itself or as its stem, in the text or the stems."""
-    parts = []
-    for token in tokens:
-        alternatives = [*token.forms, " ".join(token.parts)] if token.parts else token.forms
-        parts.append("(" + " OR ".join(f'{{body stems}} : "{form}"' for form in alternatives) + ")")
-    return " AND ".join(parts)
+def search_query(tokens: list[Token]) -> SearchQuery:
+    """Every token required, found as itself or as one of its stems, or (a ZWNJ compound) as
+    its parts in a row."""
+    return SearchQuery(
+        tuple(
+            (*((form,) for form in token.forms), *((token.parts,) if token.parts else ()))
+            for token in tokens
+        )
+    )
 
 
 def _csv(params: Mapping[str, str], name: str) -> frozenset[str]:
@@ -116,9 +120,7 @@ def search(node: Node, principal: Principal, params: Mapping[str, str]) -> Searc
     offset = 0
     if "next" in params:
         offset = node.page_tokens.position(params["next"], fingerprint)
-    rows = node.store.search(
-        vis, match_expression(tokens), _filter(node, params), limit + 1, offset
-    )
+    rows = node.store.search(vis, search_query(tokens), _filter(node, params), limit + 1, offset)
     more = len(rows) > limit
     forms = {form for token in tokens for form in token.forms}
     hits = []
