@@ -32,14 +32,13 @@ class SearchQuery:
         if not self.terms:
             raise InvalidFilter("the search expression is not valid: it has no term")
         for term in self.terms:
-            if not term or not all(term):
-                raise InvalidFilter(f"the search expression is not valid: {term!r} has no form")
+            if not term:
+                raise InvalidFilter("the search expression is not valid: a term has no form")
             for phrase in term:
-                if not all(token and not _has_space(token) for token in phrase):
-                    raise InvalidFilter(
-                        f"the search expression is not valid: {phrase!r} is not a phrase of tokens"
-                    )
-
-
-def _has_space(token: str) -> bool:
-    return any(char.isspace() for char in token)
+                if not phrase:
+                    raise InvalidFilter("the search expression is not valid: an empty form")
+                for token in phrase:
+                    if token.split() != [token]:  # empty, or white space inside
+                        raise InvalidFilter(
+                            f"the search expression is not valid: {token!r} is not a token"
+                        )

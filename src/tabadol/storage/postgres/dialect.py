@@ -20,7 +20,7 @@ from typing import Any
 
 import psycopg
 
-from tabadol.storage.search_query import SearchQuery
+from tabadol.storage.search_query import Phrase, SearchQuery
 
 
 def translate(sql: str, with_params: bool = True) -> str:
@@ -79,9 +79,12 @@ def tsquery_of(query: SearchQuery) -> str:
     `|`, a phrase's tokens by `<->` (followed by, as a phrase is in FTS5), each token a quoted
     lexeme so that no character of it is read as an operator."""
     return " & ".join(
-        "(" + " | ".join(" <-> ".join(_lexeme(token) for token in phrase) for phrase in term) + ")"
-        for term in query.terms
+        ["(" + " | ".join([_phrase(phrase) for phrase in term]) + ")" for term in query.terms]
     )
+
+
+def _phrase(tokens: Phrase) -> str:
+    return " <-> ".join([_lexeme(token) for token in tokens])
 
 
 def _lexeme(token: str) -> str:

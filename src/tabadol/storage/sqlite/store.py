@@ -46,15 +46,14 @@ def fts5_match(query: SearchQuery) -> str:
     form a quoted string (a phrase when it has several tokens) looked up in both columns, the
     normalized words and their stems."""
     return " AND ".join(
-        "(" + " OR ".join(f"{{body stems}} : {_fts5_string(phrase)}" for phrase in term) + ")"
-        for term in query.terms
+        ["(" + " OR ".join([_fts5_form(phrase) for phrase in term]) + ")" for term in query.terms]
     )
 
 
-def _fts5_string(phrase: Phrase) -> str:
-    """The phrase as an FTS5 string: inside double quotes nothing is an operator, and a
-    double quote is written twice."""
-    return '"' + " ".join(phrase).replace('"', '""') + '"'
+def _fts5_form(phrase: Phrase) -> str:
+    """The phrase as an FTS5 string in both columns: inside double quotes nothing is an
+    operator, and a double quote is written twice."""
+    return '{body stems} : "' + " ".join(phrase).replace('"', '""') + '"'
 
 
 def search_sql(

@@ -117,7 +117,7 @@ def search_query(tokens: list[Token]) -> SearchQuery:
     its parts in a row."""
     return SearchQuery(
         tuple(
-            (*((form,) for form in token.forms), *((token.parts,) if token.parts else ()))
+            tuple([(form,) for form in token.forms] + ([token.parts] if token.parts else []))
             for token in tokens
         )
     )
