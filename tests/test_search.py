@@ -151,8 +151,22 @@ def test_filters_and_paging(client: TestClient, community: Community) -> None:
         {"q": "x", "limit": "0"},
         {"q": "x", "next": "forged"},
         {"q": "x", "org": "Nobody"},
+        {"q": "x", "limit": "+5"},
+        {"q": "x", "limit": "5.0"},
+        {"q": "x", "tlp": "purple"},
+        {"q": "x", "added_after": "yesterday"},
     ],
-    ids=["blank", "no words", "zero limit", "forged next", "unknown org"],
+    ids=[
+        "blank",
+        "no words",
+        "zero limit",
+        "forged next",
+        "unknown org",
+        "signed limit",
+        "decimal limit",
+        "unknown tlp",
+        "bad bound",
+    ],
 )
 def test_bad_searches_are_400(
     client: TestClient, community: Community, params: dict[str, str]
@@ -161,6 +175,48 @@ def test_bad_searches_are_400(
     response = client.get("/api/v1/search", params=params, headers=community.auth("A"))
     assert response.status_code == 400
     assert response.json()["http_status"] == "400"
+
+
+@pytest.mark.parametrize(
+    ("params", "description"),
+    [
+        ({"q": "?!", "limit": "+5"}, "q must contain at least one word or number"),
+        ({"q": "x", "limit": "+5", "tlp": "purple"}, "limit must be a positive integer"),
+        ({"q": "x", "tlp": "purple"}, "tlp: unknown TLP level 'purple'"),
+        ({"q": "x", "org": "Org B,Nobody"}, "no organization named 'Nobody'"),
+        ({"q": "x", "added_before": "2026-01-01"}, "added_before: '2026-01-01' is not an RFC 3339"),
+        ({"q": "x", "next": ""}, "next: not a token issued by this node"),
+    ],
+    ids=["words before limit", "limit before tlp", "tlp", "org", "bound", "empty next"],
+)
+def test_bad_searches_say_what_is_wrong(
+    client: TestClient, community: Community, params: dict[str, str], description: str
+) -> None:
+    """The error names the first faulty parameter, words first and the limit next."""
+    response = client.get("/api/v1/search", params=params, headers=community.auth("A"))
+    assert response.status_code == 400
+    body = response.json()
+    assert body["title"] == "Invalid filter"
+    assert body["description"].startswith(description)
+
+
+def test_a_next_token_continues_only_the_search_that_issued_it(
+    client: TestClient, community: Community
+) -> None:
+    """A token continues the same search however its lists are ordered, and is refused for a
+    search with other words, filters or page size."""
+    post(client, community, "A", "members", [note(f"phishing wave {i}") for i in range(5)])
+    first = search(client, community, "C", q="phishing", type="note,indicator", limit="2")
+    same = {"q": "phishing", "type": "indicator,note", "limit": "2", "next": first["next"]}
+    assert len(search(client, community, "C", **same)["hits"]) == 2
+    for other in ({"type": "note"}, {"limit": "3"}, {"q": "wave"}, {"tlp": "GREEN"}):
+        response = client.get(
+            "/api/v1/search", params={**same, **other}, headers=community.auth("C", "reader")
+        )
+        assert response.status_code == 400, other
+        assert response.json()["description"] == (
+            "next: the token belongs to a request with other filters"
+        )
 
 
 def test_new_versions_and_deletes_update_the_index(
@@ -187,6 +243,15 @@ def test_cli_search(client: TestClient, community: Community) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "باج‌افزاری" in result.stdout
+
+
+def test_cli_search_says_what_is_wrong(community: Community) -> None:
+    """`tabadol search` refuses words it cannot search for with the API's message."""
+    result = CliRunner().invoke(
+        app, ["search", "?!", "--org", "Org C", "--data", str(community.node.data_dir)]
+    )
+    assert result.exit_code != 0
+    assert "q must contain at least one word or number" in result.output
 
 
 @pytest.mark.parametrize(

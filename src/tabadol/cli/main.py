@@ -59,14 +59,14 @@ def search_command(
     from tabadol.usecases.reading import search as search_service
     from tabadol.web.search_api import render
 
-    params = {"q": query, "limit": str(limit)}
-    if type_:
-        params["type"] = type_
+    def parsed() -> search_service.SearchRequest:
+        return search_service.SearchRequest.parse(query, types=type_, limit=str(limit))
+
     with node_at(data) as node:
         principal = principals.org_principal(
             node, guarded(lambda: lookup.require_org(node, org)), Role.READER
         )
-        page = guarded(lambda: search_service.search(node, principal, params))
+        page = guarded(lambda: search_service.search(node, principal, parsed()))
     if as_json:
         for hit in render(page)["hits"]:
             sys.stdout.write(json.dumps(hit, ensure_ascii=False) + "\n")

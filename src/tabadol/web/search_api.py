@@ -50,8 +50,19 @@ def search(
 ) -> dict[str, Any]:
     """Hits ranked by BM25, each with the object, its collection and a snippet of segments in
     logical order (`match` flags the words that matched) and the snippet's direction."""
-    params = {k: v for k, v in request.query_params.items()}
-    return render(search_service.search(_node(request), principal, params))
+    wanted = search_service.SearchRequest.parse(
+        q,
+        types=type,
+        orgs=org,
+        tlps=tlp,
+        collections=collection,
+        added_after=added_after,
+        added_before=added_before,
+        # As written: FastAPI reads "+5", " 5" or "5.0" as 5, which the API has always refused.
+        limit=request.query_params.get("limit", str(limit)),
+        next=next,
+    )
+    return render(search_service.search(_node(request), principal, wanted))
 
 
 @router.get("/correlations/{object_id}")

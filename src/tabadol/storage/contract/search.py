@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from tabadol.domain.policy import Visibility
+from tabadol.storage.search_query import SearchQuery
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +38,8 @@ class SearchRow:
 
 class SearchStore(Protocol):
     def search(
-        self, visible: Visibility, match: str, flt: SearchFilter, limit: int, offset: int
+        self, visible: Visibility, query: SearchQuery, flt: SearchFilter, limit: int, offset: int
     ) -> list[SearchRow]:
-        """Latest versions whose text matches the FTS5 expression `match`, best first,
+        """Latest versions whose text matches `query` (each engine renders it), best first,
         with the caller's visibility applied inside the query."""
         ...

@@ -14,13 +14,13 @@ server's CPU per page (380 → 193 µs) and the page query's wall time (553 → 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import psycopg
 
 from tabadol.storage.errors import IntegrityViolation
+from tabadol.storage.search_query import Phrase, SearchQuery
 
 
 def translate(sql: str, with_params: bool = True) -> str:
@@ -74,24 +74,19 @@ class Connection:
         return Cursor(cursor)
 
 
-_GROUP = re.compile(r"\(([^()]*)\)")
-_FORM = re.compile(r'\{body stems\} : "([^"]*)"')
+def tsquery_of(query: SearchQuery) -> str:
+    """The search as a `to_tsquery('simple', …)` text: terms joined by `&`, a term's forms by
+    `|`, a phrase's tokens by `<->` (followed by, as a phrase is in FTS5), each token a quoted
+    lexeme so that no character of it is read as an operator."""
+    return " & ".join(
+        ["(" + " | ".join([_phrase(phrase) for phrase in term]) + ")" for term in query.terms]
+    )
 
 
-def tsquery_of(match: str) -> str:
-    """The search's FTS5 expression (`usecases.reading.search.match_expression`: groups of quoted
-    forms, OR inside a group, AND between groups) as a `to_tsquery('simple', …)` text: a form
-    of several tokens is a phrase (`<->`), as in FTS5."""
-    groups = []
-    for group in _GROUP.findall(match):
-        forms = []
-        for form in _FORM.findall(group):
-            words = [w.replace("'", "''") for w in form.split() if w]
-            if words:
-                forms.append(" <-> ".join(f"'{w}'" for w in words))
-        if not forms:
-            raise ValueError(f"no form in {group!r}")
-        groups.append("(" + " | ".join(forms) + ")")
-    if not groups:
-        raise ValueError("an empty search expression")
-    return " & ".join(groups)
+def _phrase(tokens: Phrase) -> str:
+    return " <-> ".join([_lexeme(token) for token in tokens])
+
+
+def _lexeme(token: str) -> str:
+    """A token quoted for tsquery: inside quotes a quote is doubled and a backslash escapes."""
+    return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from tabadol.domain.errors import InvalidFilter
 from tabadol.domain.policy import Visibility
 from tabadol.storage.contract import SearchFilter, SearchRow
 from tabadol.storage.engine import Connection
 from tabadol.storage.postgres.connections import PostgresConnections
 from tabadol.storage.postgres.dialect import tsquery_of
+from tabadol.storage.search_query import SearchQuery
 from tabadol.storage.sql.audit import HeadSigner
 from tabadol.storage.sql.queries import BEST_OF_RECENT, SEARCH_WINDOW, search_filter_clauses
 from tabadol.storage.sql.store import SqlStore
@@ -60,19 +60,16 @@ class PostgresStore(SqlStore):
         self._head_signer = head_signer
 
     def search(
-        self, visible: Visibility, match: str, flt: SearchFilter, limit: int, offset: int
+        self, visible: Visibility, query: SearchQuery, flt: SearchFilter, limit: int, offset: int
     ) -> list[SearchRow]:
         """As on SQLite: the most recent SEARCH_WINDOW visible matches, ranked (body words
         weigh twice what stems do, as FTS5's bm25 weights are set), best first."""
         if visible.empty:
             return []
-        try:
-            query = tsquery_of(match)
-        except ValueError as exc:
-            raise InvalidFilter(f"the search expression is not valid: {exc}") from None
+        tsquery = tsquery_of(query)
         clauses, args = search_filter_clauses(visible, flt)
         clauses.insert(0, "s.document @@ to_tsquery('simple', ?)")
-        args.insert(0, query)
+        args.insert(0, tsquery)
         sql = (
             "WITH recent AS ("
             " SELECT s.rowid AS added,"
@@ -84,5 +81,5 @@ class PostgresStore(SqlStore):
             " o.body, best.score FROM best JOIN objects o ON o.date_added = best.added"
             " ORDER BY best.score, o.date_added"
         )
-        rows = self._db.reader().execute(sql, (query, *args, limit, offset)).fetchall()
+        rows = self._db.reader().execute(sql, (tsquery, *args, limit, offset)).fetchall()
         return [SearchRow(*row) for row in rows]

@@ -9,6 +9,7 @@ from pathlib import Path
 from tabadol.domain.errors import InvalidFilter
 from tabadol.domain.policy import Visibility
 from tabadol.storage.contract import SearchFilter, SearchRow
+from tabadol.storage.search_query import Phrase, SearchQuery
 from tabadol.storage.sql.audit import HeadSigner
 from tabadol.storage.sql.queries import BEST_OF_RECENT, SEARCH_WINDOW, search_filter_clauses
 from tabadol.storage.sql.store import SqlStore
@@ -28,11 +29,11 @@ class SQLiteStore(SqlStore):
         self._head_signer = head_signer
 
     def search(
-        self, visible: Visibility, match: str, flt: SearchFilter, limit: int, offset: int
+        self, visible: Visibility, query: SearchQuery, flt: SearchFilter, limit: int, offset: int
     ) -> list[SearchRow]:
         if visible.empty:
             return []
-        sql, params = search_query(visible, match, flt, limit, offset)
+        sql, params = search_sql(visible, fts5_match(query), flt, limit, offset)
         try:
             rows = self._db.reader().execute(sql, params).fetchall()
         except sqlite3.OperationalError as exc:  # an FTS5 expression it cannot parse
@@ -40,7 +41,22 @@ class SQLiteStore(SqlStore):
         return [SearchRow(*row) for row in rows]
 
 
-def search_query(
+def fts5_match(query: SearchQuery) -> str:
+    """The search as an FTS5 MATCH expression: terms joined by AND, a term's forms by OR, each
+    form a quoted string (a phrase when it has several tokens) looked up in both columns, the
+    normalized words and their stems."""
+    return " AND ".join(
+        ["(" + " OR ".join([_fts5_form(phrase) for phrase in term]) + ")" for term in query.terms]
+    )
+
+
+def _fts5_form(phrase: Phrase) -> str:
+    """The phrase as an FTS5 string in both columns: inside double quotes nothing is an
+    operator, and a double quote is written twice."""
+    return '{body stems} : "' + " ".join(phrase).replace('"', '""') + '"'
+
+
+def search_sql(
     visible: Visibility, match: str, flt: SearchFilter, limit: int, offset: int
 ) -> tuple[str, tuple[object, ...]]:
     """SELECT the hits of an FTS5 expression among the visible collections, best first."""

@@ -1,18 +1,16 @@
 """Full-text search over everything a principal may read, in Persian, Arabic and English.
 
-The query is normalized exactly as the indexed text was (`text.normalize`); each of its
-tokens must be found, as itself or as its stem, among a document's tokens or stems. The
-caller's visibility is applied inside the query; hits are ranked by BM25. Snippets are cut
-from the object's own text (not the normalized form), as segments in logical order with the
-text's direction, so right-to-left text highlights correctly wherever it is rendered.
+The adapters read a `SearchRequest` from a query string or a command line (`SearchRequest.parse`:
+every malformed value is an `InvalidFilter`). The words asked for are normalized exactly as the
+indexed text was (`text.normalize`) and handed to storage as a `SearchQuery`: each token must be
+found, as itself or as one of its stems (or a compound's parts in a row), among a document's
+tokens or stems. The caller's visibility is applied inside the query; hits are ranked by BM25
+and carry a snippet of their own text (`snippets.py`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
-import unicodedata
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,23 +23,72 @@ from tabadol.domain.timestamps import TimestampError, parse_us
 from tabadol.domain.tlp import TLP
 from tabadol.node.node import Node
 from tabadol.storage.contract import SearchFilter
+from tabadol.storage.search_query import SearchQuery
 from tabadol.text.fields import searchable_text
 from tabadol.text.normalize import Token, tokenize
 from tabadol.usecases.reading.read import visible
+from tabadol.usecases.reading.snippets import Segment, direction, snippet
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
-SNIPPET_WORDS = 12  # words kept on each side of the first match
+_BAD_LIMIT = "limit must be a positive integer"
 
 
 @dataclass(frozen=True, slots=True)
-class Segment:
+class SearchRequest:
+    """What was asked, typed: the words, the filters and the page (`next` of the previous)."""
+
     text: str
-    match: bool
+    limit: int = DEFAULT_LIMIT  # more than MAX_LIMIT is served as MAX_LIMIT
+    types: frozenset[str] = frozenset()
+    orgs: frozenset[str] = frozenset()  # author organizations, by name
+    tlps: frozenset[TLP] = frozenset()
+    collections: frozenset[str] = frozenset()  # TAXII collection ids
+    added_after: int | None = None  # date_added bounds (µs)
+    added_before: int | None = None
+    next: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.limit < 1:
+            raise InvalidFilter(_BAD_LIMIT)
+
+    @classmethod
+    def parse(
+        cls,
+        q: str,
+        *,
+        types: str | None = None,
+        orgs: str | None = None,
+        tlps: str | None = None,
+        collections: str | None = None,
+        added_after: str | None = None,
+        added_before: str | None = None,
+        limit: str = str(DEFAULT_LIMIT),
+        next: str | None = None,
+    ) -> SearchRequest:
+        """The request from its written form: comma-separated lists, RFC 3339 bounds, a limit
+        in plain digits. The words are checked first and the limit next, as they always were,
+        so a request with several faults keeps getting the same first complaint about them."""
+        _words(q)
+        if not limit.isdigit() or int(limit) < 1:
+            raise InvalidFilter(_BAD_LIMIT)
+        return cls(
+            text=q.strip(),
+            limit=int(limit),
+            types=_csv(types),
+            orgs=_csv(orgs),
+            tlps=frozenset(_tlp(label) for label in _csv(tlps)),
+            collections=_csv(collections),
+            added_after=_time("added_after", added_after),
+            added_before=_time("added_before", added_before),
+            next=next,
+        )
 
 
 @dataclass(frozen=True, slots=True)
 class Hit:
+    """One object found, with where it was found and the words around the match."""
+
     obj: dict[str, Any]
     collection: str  # the TAXII collection id
     score: float
@@ -51,25 +98,94 @@ class Hit:
 
 @dataclass(frozen=True, slots=True)
 class SearchPage:
+    """A page of hits, best first; `next_token` continues the same search, if there is more."""
+
     hits: list[Hit]
     next_token: str | None
 
 
-def match_expression(tokens: list[Token]) -> str:
-    """The FTS5 expression: every token, as itself or as its stem, in the text or the stems."""
-    parts = []
-    for token in tokens:
-        alternatives = [*token.forms, " ".join(token.parts)] if token.parts else token.forms
-        parts.append("(" + " OR ".join(f'{{body stems}} : "{form}"' for form in alternatives) + ")")
-    return " AND ".join(parts)
+def _words(text: str) -> list[Token]:
+    """The normalized tokens of the words asked for; a search needs at least one."""
+    tokens = tokenize(text)
+    if not tokens:
+        raise InvalidFilter("q must contain at least one word or number")
+    return tokens
 
 
-def _csv(params: Mapping[str, str], name: str) -> frozenset[str]:
-    return frozenset(v.strip() for v in params.get(name, "").split(",") if v.strip())
+def search_query(tokens: list[Token]) -> SearchQuery:
+    """Every token required, found as itself or as one of its stems, or (a ZWNJ compound) as
+    its parts in a row."""
+    return SearchQuery(
+        tuple(
+            tuple([(form,) for form in token.forms] + ([token.parts] if token.parts else []))
+            for token in tokens
+        )
+    )
 
 
-def _time(params: Mapping[str, str], name: str) -> int | None:
-    value = params.get(name)
+def search(node: Node, principal: Principal, request: SearchRequest) -> SearchPage:
+    """A page of hits for the request among what `principal` may read."""
+    tokens = _words(request.text)
+    limit = min(request.limit, MAX_LIMIT)
+    vis = visible(node, principal)
+    collections = {c.id: c.uuid for c in node.store.list_collections()}
+    if request.collections:
+        wanted = {i for i, uuid in collections.items() if uuid in request.collections}
+        vis = Visibility(vis.collection_ids & wanted)
+    fingerprint = _fingerprint(request, limit)
+    offset = 0
+    if request.next is not None:
+        offset = node.page_tokens.position(request.next, fingerprint)
+    flt = _filter(node, request)
+    rows = node.store.search(vis, search_query(tokens), flt, limit + 1, offset)
+    forms = {form for token in tokens for form in token.forms}
+    hits = []
+    for row in rows[:limit]:
+        obj = orjson.loads(row.body)
+        segments = snippet(searchable_text(obj), forms)
+        hits.append(
+            Hit(obj, collections[row.collection_id], -row.score, segments, direction(segments))
+        )
+    more = len(rows) > limit
+    token = node.page_tokens.issue(offset + limit, fingerprint) if more else None
+    return SearchPage(hits, token)
+
+
+def _fingerprint(request: SearchRequest, limit: int) -> bytes:
+    """What a `next` token is bound to: the request's meaning without its page, so that a
+    token only continues the search that issued it."""
+    meaning = [
+        request.text,
+        limit,
+        sorted(request.types),
+        sorted(request.orgs),
+        sorted(tlp.label for tlp in request.tlps),
+        sorted(request.collections),
+        request.added_after,
+        request.added_before,
+    ]
+    return hashlib.sha256(b"search" + orjson.dumps(meaning)).digest()[:12]
+
+
+def _filter(node: Node, request: SearchRequest) -> SearchFilter:
+    orgs = {org.name: org.id for org in node.store.list_orgs()}
+    unknown = request.orgs - orgs.keys()
+    if unknown:
+        raise InvalidFilter(f"no organization named {sorted(unknown)[0]!r}")
+    return SearchFilter(
+        types=request.types,
+        author_orgs=frozenset(orgs[name] for name in request.orgs),
+        tlps=frozenset(tlp.label for tlp in request.tlps),
+        added_after=request.added_after,
+        added_before=request.added_before,
+    )
+
+
+def _csv(value: str | None) -> frozenset[str]:
+    return frozenset(v.strip() for v in (value or "").split(",") if v.strip())
+
+
+def _time(name: str, value: str | None) -> int | None:
     if value is None:
         return None
     try:
@@ -78,133 +194,8 @@ def _time(params: Mapping[str, str], name: str) -> int | None:
         raise InvalidFilter(f"{name}: {exc}") from None
 
 
-def _limit(params: Mapping[str, str]) -> int:
-    raw = params.get("limit", str(DEFAULT_LIMIT))
-    if not raw.isdigit() or int(raw) < 1:
-        raise InvalidFilter("limit must be a positive integer")
-    return min(int(raw), MAX_LIMIT)
-
-
 def _tlp(text: str) -> TLP:
     try:
         return TLP.parse(text)
     except ValueError as exc:
         raise InvalidFilter(f"tlp: {exc}") from None
-
-
-def _filter(node: Node, params: Mapping[str, str]) -> SearchFilter:
-    orgs = {org.name: org.id for org in node.store.list_orgs()}
-    wanted = _csv(params, "org")
-    unknown = wanted - orgs.keys()
-    if unknown:
-        raise InvalidFilter(f"no organization named {sorted(unknown)[0]!r}")
-    return SearchFilter(
-        types=_csv(params, "type"),
-        author_orgs=frozenset(orgs[name] for name in wanted),
-        tlps=frozenset(_tlp(t).label for t in _csv(params, "tlp")),
-        added_after=_time(params, "added_after"),
-        added_before=_time(params, "added_before"),
-    )
-
-
-def search(node: Node, principal: Principal, params: Mapping[str, str]) -> SearchPage:
-    """A page of hits for `q` among what `principal` may read, with the given filters."""
-    query = params.get("q", "").strip()
-    tokens = tokenize(query)
-    if not tokens:
-        raise InvalidFilter("q must contain at least one word or number")
-    limit = _limit(params)
-    vis = visible(node, principal)
-    collections = {c.id: c.uuid for c in node.store.list_collections()}
-    wanted = _csv(params, "collection")
-    if wanted:
-        vis = Visibility(vis.collection_ids & {i for i, u in collections.items() if u in wanted})
-    fingerprint = hashlib.sha256(
-        b"search" + orjson.dumps(sorted((k, v) for k, v in params.items() if k != "next"))
-    ).digest()[:12]
-    offset = 0
-    if "next" in params:
-        offset = node.page_tokens.position(params["next"], fingerprint)
-    rows = node.store.search(
-        vis, match_expression(tokens), _filter(node, params), limit + 1, offset
-    )
-    more = len(rows) > limit
-    forms = {form for token in tokens for form in token.forms}
-    hits = []
-    for row in rows[:limit]:
-        obj = orjson.loads(row.body)
-        segments = snippet(searchable_text(obj), forms)
-        hits.append(
-            Hit(obj, collections[row.collection_id], -row.score, segments, _direction(segments))
-        )
-    token = node.page_tokens.issue(offset + limit, fingerprint) if more else None
-    return SearchPage(hits, token)
-
-
-# --- snippets --------------------------------------------------------------------------------
-_WORD = re.compile(r"[^\W_]+(?:[\u200c\u200d][^\W_]+)*")
-
-
-def _matches(word: str, forms: set[str]) -> bool:
-    return any(form in forms for t in tokenize(word) for form in (*t.forms, *t.parts))
-
-
-_APART = re.compile(r"[\s\u200c]+")  # what may separate a Persian affix written apart
-
-
-def _match_spans(text: str, words: list[re.Match[str]], forms: set[str]) -> list[range]:
-    """Which words match, as runs of word indexes: one word, or a word and the affix written
-    apart that the tokenizer joins to it ("می شود", "کتاب ها"), highlighted as one."""
-    spans: list[range] = []
-    i = 0
-    while i < len(words):
-        if i + 1 < len(words) and _APART.fullmatch(text[words[i].end() : words[i + 1].start()]):
-            pair = tokenize(text[words[i].start() : words[i + 1].end()])
-            if len(pair) == 1 and not forms.isdisjoint(pair[0].forms):
-                spans.append(range(i, i + 2))
-                i += 2
-                continue
-        if _matches(words[i].group(), forms):
-            spans.append(range(i, i + 1))
-        i += 1
-    return spans
-
-
-def snippet(text: str, forms: set[str]) -> list[Segment]:
-    """Up to SNIPPET_WORDS words around the first match, from the original text, as segments
-    (matched words flagged) in logical order."""
-    words = list(_WORD.finditer(text))
-    if not words:
-        return []
-    spans = _match_spans(text, words, forms)
-    first = spans[0].start if spans else 0
-    low, high = max(0, first - SNIPPET_WORDS), min(len(words), first + SNIPPET_WORDS + 1)
-    start, end = words[low].start(), words[high - 1].end()
-    segments: list[Segment] = []
-    cursor = start
-    for span in spans:
-        if span.start < low or span.stop > high:
-            continue
-        match_start, match_end = words[span.start].start(), words[span.stop - 1].end()
-        if match_start > cursor:
-            segments.append(Segment(_squash(text[cursor:match_start]), False))
-        segments.append(Segment(text[match_start:match_end], True))
-        cursor = match_end
-    if cursor < end:
-        segments.append(Segment(_squash(text[cursor:end]), False))
-    return segments
-
-
-def _squash(text: str) -> str:
-    return re.sub(r"\s+", " ", text)
-
-
-def _direction(segments: list[Segment]) -> str:
-    for segment in segments:
-        for char in segment.text:
-            kind = unicodedata.bidirectional(char)
-            if kind in ("R", "AL"):
-                return "rtl"
-            if kind == "L":
-                return "ltr"
-    return "ltr"
