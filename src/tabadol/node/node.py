@@ -24,6 +24,8 @@ from tabadol.domain.errors import InvalidInput, KeysUnavailable
 from tabadol.domain.model import ChannelDefaults
 from tabadol.domain.paging import PageTokens
 from tabadol.node.changes import ChangeSignal
+from tabadol.node.documents import DocumentCache
+from tabadol.node.guards import PeerGuards
 from tabadol.storage.base import Store
 from tabadol.storage.postgres import require_postgres_url
 from tabadol.storage.sqlite.store import SQLiteStore
@@ -52,6 +54,8 @@ class Node:
     node_key: SigningKey  # signs audit tree heads and the directory (org identities)
     key_secret_path: Path  # the secret wrapping org private keys; outside data_dir
     changes: ChangeSignal = field(default_factory=ChangeSignal)  # notified after each commit
+    guards: PeerGuards = field(default_factory=PeerGuards)  # replay and flood guards of peers
+    documents: DocumentCache = field(default_factory=DocumentCache)  # signed directories served
     unwrapped: dict[str, bytes] = field(default_factory=dict)  # key id -> private key
     unwrapped_lock: threading.Lock = field(default_factory=threading.Lock)
 

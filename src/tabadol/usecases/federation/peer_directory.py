@@ -9,7 +9,6 @@ while no node can speak for another's members.
 from __future__ import annotations
 
 import hashlib
-import threading
 from typing import Any
 
 import orjson
@@ -40,8 +39,7 @@ from tabadol.storage.base import Channel, RemoteGroup, RemoteOrg
 from tabadol.usecases.membership.ids import group_uuid_of, org_identity_id
 from tabadol.usecases.trust.key_directory import key_record
 
-_CACHE: dict[str, tuple[str, dict[str, Any]]] = {}  # node id -> (fingerprint, document)
-_CACHE_LOCK = threading.Lock()
+OWN = "own"  # the key of this node's own document in `node.documents` (groups: a peer id)
 
 
 class DirectoryError(ValueError):
@@ -52,10 +50,9 @@ def own_document(node: Node) -> dict[str, Any]:
     """This node's signed directory, with its peers' directories relayed. Rebuilt when the
     directory changed (orgs, keys, groups, members, peers' directories)."""
     size = node.store.directory_fingerprint()
-    with _CACHE_LOCK:
-        cached = _CACHE.get(node.node_id)
-        if cached is not None and cached[0] == size:
-            return cached[1]
+    cached = node.documents.get(OWN, size)
+    if cached is not None:
+        return cached
     orgs = node.store.list_orgs()
     hosted = [org for org in orgs if org.hosted_here]
     keys_by_org: dict[int, list[OrgKey]] = {}
@@ -83,23 +80,17 @@ def own_document(node: Node) -> dict[str, Any]:
     body["version"] = version_of(body)
     document = sign_document(body, node.node_key)
     document["relayed"] = [orjson.loads(doc) for doc in node.store.received_directories()]
-    with _CACHE_LOCK:
-        _CACHE[node.node_id] = (size, document)
+    node.documents.put(OWN, size, document)
     return document
-
-
-_GROUPS_CACHE: dict[tuple[str, int], tuple[str, dict[str, Any]]] = {}
 
 
 def groups_document(node: Node, peer: Peer) -> dict[str, Any]:
     """The groups owned here that have a member hosted by `peer`, signed for that peer only:
     a peer learns no group its orgs are not in, and relays none."""
     fingerprint = node.store.directory_fingerprint()
-    key = (node.node_id, peer.id)
-    with _CACHE_LOCK:
-        cached = _GROUPS_CACHE.get(key)
-        if cached is not None and cached[0] == fingerprint:
-            return cached[1]
+    cached = node.documents.get(peer.id, fingerprint)
+    if cached is not None:
+        return cached
     orgs = node.store.list_orgs()
     identity = {org.id: org.identity_id for org in orgs}
     theirs = {org.id for org in orgs if org.home_peer == peer.id}
@@ -122,8 +113,7 @@ def groups_document(node: Node, peer: Peer) -> dict[str, Any]:
     }
     body["version"] = version_of(body)
     document = sign_document(body, node.node_key)
-    with _CACHE_LOCK:
-        _GROUPS_CACHE[key] = (fingerprint, document)
+    node.documents.put(peer.id, fingerprint, document)
     return document
 
 
@@ -199,8 +189,7 @@ def take_in(
         advertised if advertised is not None else int(document.get("version", 0)),
         orjson.dumps(own),
     )
-    with _CACHE_LOCK:
-        _CACHE.pop(node.node_id, None)
+    node.documents.forget(OWN)
     return refused
 
 

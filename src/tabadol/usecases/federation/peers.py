@@ -9,9 +9,6 @@ within a few minutes of when it was made.
 from __future__ import annotations
 
 import logging
-import threading
-import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -34,13 +31,10 @@ from tabadol.domain.errors import (
 )
 from tabadol.domain.federation import Peer
 from tabadol.domain.model import Principal, PrincipalKind
+from tabadol.node.guards import RATE_PER_S, SKEW_US
 from tabadol.node.node import Node, node_id_of
 
 log = logging.getLogger("tabadol.peers")
-SKEW_US = 300_000_000  # a signed request is good for five minutes either side of now
-_NONCES_KEPT = 100_000
-RATE_PER_S = 50.0  # peer requests per second, sustained (a stream is one request)
-BURST = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,58 +109,6 @@ def set_peer(
     return peer
 
 
-class NonceCache:
-    """The nonces of the signed requests seen in the last window: a replay is refused."""
-
-    def __init__(self, capacity: int = _NONCES_KEPT) -> None:
-        self._seen: OrderedDict[str, int] = OrderedDict()
-        self._capacity = capacity
-        self._lock = threading.Lock()
-
-    def first_use(self, nonce: str, at_us: int, now_us: int) -> bool:
-        """False for a nonce seen in the window, and when the cache is full of nonces still
-        inside it (never forget one that could be replayed: refuse instead)."""
-        with self._lock:
-            while self._seen and next(iter(self._seen.values())) < now_us - 2 * SKEW_US:
-                self._seen.popitem(last=False)
-            if nonce in self._seen or len(self._seen) >= self._capacity:
-                return False
-            self._seen[nonce] = max(at_us, now_us)
-            return True
-
-
-class RateLimiter:
-    """A token bucket per peer: a flooding peer gets 429s while the others go on."""
-
-    def __init__(self, rate: float = RATE_PER_S, burst: int = BURST) -> None:
-        self._rate, self._burst = rate, burst
-        self._buckets: dict[int, tuple[float, float]] = {}  # peer id -> (tokens, at)
-        self._lock = threading.Lock()
-
-    def allow(self, peer_id: int, now_s: float) -> bool:
-        with self._lock:
-            tokens, at = self._buckets.get(peer_id, (float(self._burst), now_s))
-            tokens = min(float(self._burst), tokens + (now_s - at) * self._rate)
-            allowed = tokens >= 1.0
-            self._buckets[peer_id] = (tokens - 1.0 if allowed else tokens, now_s)
-            return allowed
-
-
-_NONCES: dict[str, NonceCache] = {}
-_LIMITS: dict[str, RateLimiter] = {}
-_GUARDS_LOCK = threading.Lock()
-
-
-def _nonces(node: Node) -> NonceCache:
-    with _GUARDS_LOCK:
-        return _NONCES.setdefault(node.node_id, NonceCache())
-
-
-def _limits(node: Node) -> RateLimiter:
-    with _GUARDS_LOCK:
-        return _LIMITS.setdefault(node.node_id, RateLimiter())
-
-
 def authenticate_peer(
     node: Node, authorization: str | None, method: str, target: str, body: bytes
 ) -> Peer:
@@ -194,9 +136,9 @@ def authenticate_peer(
     except (ValueError, SignatureError) as exc:
         log.info("peer request refused: %s", exc)
         raise refused from None
-    if not _limits(node).allow(peer.id, time.monotonic()):
+    if not node.guards.limiter.allow(peer.id):
         raise TooManyRequests(f"more than {RATE_PER_S:.0f} requests per second from this peer")
-    if not _nonces(node).first_use(request.nonce, request.timestamp_us, now):
+    if not node.guards.nonces.first_use(request.nonce, request.timestamp_us, now):
         log.info("peer request refused: replayed nonce from %s", peer.node_id)
         raise refused
     if peer.paused:
