@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from tabadol.domain import strict_json
+from tabadol.domain import errors, strict_json
 from tabadol.domain.audience import AudienceKind, tlp_allows
-from tabadol.domain.errors import InvalidJSON
-from tabadol.domain.stix import InvalidObject, check_object
-from tabadol.domain.timestamps import TimestampError, format_date_added, format_us, parse_us
+from tabadol.domain.errors import InvalidJSON, InvalidObject, TabadolError, TimestampError
+from tabadol.domain.stix import check_object
+from tabadol.domain.timestamps import format_date_added, format_us, parse_us
 from tabadol.domain.tlp import TLP, strictest_tlp
 
 from .conftest import ICS_BUNDLE, MOBILE_BUNDLE, make_indicator
@@ -138,3 +138,21 @@ def test_reference_of_the_wrong_json_type_is_refused(value: object) -> None:
     """A _ref holding a list, object, number or null is refused, not a crash."""
     with pytest.raises(InvalidObject, match="'sighting_of_ref'"):
         check_object(make_indicator(sighting_of_ref=value))
+
+
+def test_every_error_is_drawn_in_the_tree_with_its_status() -> None:
+    """The drawing in `domain.errors` names each error of the tree with its HTTP status."""
+    drawing = errors.__doc__ or ""
+    tree = [e for e in vars(errors).values() if isinstance(e, type) and issubclass(e, TabadolError)]
+    assert len(tree) > 30
+    for error in tree:
+        line = next((ln for ln in drawing.splitlines() if f" {error.__name__} " in ln), "")
+        assert str(error.http_status) in line.split(), error.__name__
+
+
+def test_a_parser_error_is_also_a_value_error() -> None:
+    """Callers that catch ValueError around a parser keep catching its tree error."""
+    with pytest.raises(ValueError, match="not an RFC 3339"):
+        parse_us("yesterday")
+    with pytest.raises(errors.BadRequest):
+        parse_us("yesterday")

@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from tabadol.domain.timestamps import TimestampError, parse_us
+from tabadol.domain.errors import InvalidObject, TimestampError
+from tabadol.domain.timestamps import parse_us
 from tabadol.domain.tlp import TLP, strictest_tlp
 
 _TYPE = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9]$", re.ASCII)
@@ -86,10 +87,6 @@ _TIMESTAMP_PROPERTIES = (
     "object_modified",
 )
 _NO_MODIFIED = frozenset({"marking-definition"})
-
-
-class InvalidObject(ValueError):
-    """One object of an envelope is not valid STIX 2.1; the others go on."""
 
 
 @dataclass(slots=True)

@@ -17,10 +17,10 @@ from nacl.signing import SigningKey
 from tabadol.config import Settings, load_settings, write_settings
 from tabadol.crypto import keyfiles
 from tabadol.crypto.signing import key_id, sign
-from tabadol.crypto.wrapping import UnwrapError, load_or_create_secret
+from tabadol.crypto.wrapping import load_or_create_secret
 from tabadol.domain.audience import AudienceKind
 from tabadol.domain.audit import head_payload
-from tabadol.domain.errors import InvalidInput, KeysUnavailable
+from tabadol.domain.errors import InvalidInput, KeysUnavailable, UnwrapError
 from tabadol.domain.model import ChannelDefaults
 from tabadol.domain.paging import PageTokens
 from tabadol.node.changes import ChangeSignal

@@ -10,12 +10,10 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import httpx
-
-from tabadol.domain.errors import TabadolError
+from tabadol.domain.errors import PeerError, PeerPaused, TabadolError
 from tabadol.domain.federation import Peer
 from tabadol.node.node import Node
-from tabadol.sync.client import PeerClient, PeerError
+from tabadol.sync.client import PeerClient
 from tabadol.usecases.federation import peer_directory
 from tabadol.usecases.federation.sync_in import apply_page
 from tabadol.usecases.reading.feed import MAX_BATCH
@@ -26,10 +24,6 @@ BACKOFF_MAX_S = 60.0
 MANAGER_TICK_S = 1.0
 
 ClientFactory = Callable[[Node, Peer], PeerClient]
-
-
-class PeerPaused(Exception):
-    """The operator paused or removed the peer while a page was on its way: not applied."""
 
 
 def default_client(node: Node, peer: Peer) -> PeerClient:
@@ -134,10 +128,10 @@ class PeerSync(threading.Thread):
                     peer = _take_page(self.node, client, peer, page)
             except PeerPaused:
                 return
-            except (httpx.HTTPError, PeerError, TabadolError, peer_directory.DirectoryError) as exc:
+            except TabadolError as exc:  # the peer failed (PeerFailure), or refused a page
                 if not self.stop_event.is_set():
                     self._failed(peer, exc)
-            except Exception as exc:  # a loop must outlive one bad page; the error is kept
+            except Exception as exc:  # a bug must not end the loop: it is logged, kept, retried
                 if not self.stop_event.is_set():
                     log.exception("sync with %s", peer.node_id)
                     self._failed(peer, exc)

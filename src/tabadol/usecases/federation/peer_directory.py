@@ -20,30 +20,26 @@ from tabadol.crypto.directory_doc import (
     sign_document,
     verify_document,
 )
-from tabadol.crypto.sealing import InvalidEncryptionKey, check_encryption_key, x25519_key_id
-from tabadol.crypto.signing import (
+from tabadol.crypto.sealing import check_encryption_key, x25519_key_id
+from tabadol.crypto.signing import b64url, check_public_key, key_id, unb64url
+from tabadol.domain.audit import AuditEvent, Outcome
+from tabadol.domain.errors import (
+    Conflict,
+    DirectoryError,
+    InvalidEncryptionKey,
     InvalidPublicKey,
     SignatureError,
-    b64url,
-    check_public_key,
-    key_id,
-    unb64url,
+    TimestampError,
 )
-from tabadol.domain.audit import AuditEvent, Outcome
-from tabadol.domain.errors import Conflict
 from tabadol.domain.federation import Peer
 from tabadol.domain.keys import KeyPurpose, OrgKey
-from tabadol.domain.timestamps import TimestampError, format_us, parse_us
+from tabadol.domain.timestamps import format_us, parse_us
 from tabadol.node.node import Node, collection_uuid, node_id_of
 from tabadol.storage.base import Channel, RemoteGroup, RemoteOrg
 from tabadol.usecases.membership.ids import group_uuid_of, org_identity_id
 from tabadol.usecases.trust.key_directory import key_record
 
 OWN = "own"  # the key of this node's own document in `node.documents` (groups: a peer id)
-
-
-class DirectoryError(ValueError):
-    """A peer's directory that cannot be taken in."""
 
 
 def own_document(node: Node) -> dict[str, Any]:

@@ -13,19 +13,14 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from tabadol.crypto import peer_request
-from tabadol.crypto.signing import (
-    InvalidPublicKey,
-    SignatureError,
-    b64url,
-    check_public_key,
-    key_id,
-    unb64url,
-)
+from tabadol.crypto.signing import b64url, check_public_key, key_id, unb64url
 from tabadol.domain.audit import AuditEvent, actor_of
 from tabadol.domain.errors import (
     Forbidden,
     InvalidInput,
+    InvalidPublicKey,
     NotFound,
+    SignatureError,
     TooManyRequests,
     Unauthorized,
 )
@@ -129,11 +124,11 @@ def authenticate_peer(
     now = node.clock()
     try:
         if peer is None:
-            raise ValueError("signed by a node that is not a peer here")
+            raise Unauthorized("signed by a node that is not a peer here")
         if abs(now - request.timestamp_us) > SKEW_US:
-            raise ValueError("too old or from the future (check the clocks)")
+            raise Unauthorized("too old or from the future (check the clocks)")
         peer_request.check(request, peer.public_key, method, target, body, node.node_id)
-    except (ValueError, SignatureError) as exc:
+    except (Unauthorized, SignatureError) as exc:
         log.info("peer request refused: %s", exc)
         raise refused from None
     if not node.guards.limiter.allow(peer.id):

@@ -17,20 +17,15 @@ from typing import Any
 
 from tabadol.domain.audience import AudienceKind
 from tabadol.domain.audit import AuditEvent, Outcome
+from tabadol.domain.errors import InvalidEnvelope, InvalidObject, Refused, TimestampError
 from tabadol.domain.federation import RELAYABLE_TLPS, ChangeOp, Peer
 from tabadol.domain.model import Collection, Group, Org
-from tabadol.domain.stix import InvalidObject, check_object
-from tabadol.domain.timestamps import TimestampError, parse_us
+from tabadol.domain.stix import check_object
+from tabadol.domain.timestamps import parse_us
 from tabadol.domain.tlp import TLP
 from tabadol.node.node import Node
 from tabadol.storage.base import SyncDelete, SyncPut
-from tabadol.usecases.publishing.admission import (
-    Envelope,
-    Refused,
-    admit,
-    finish,
-    settle_signatures,
-)
+from tabadol.usecases.publishing.admission import Envelope, admit, finish, settle_signatures
 from tabadol.usecases.publishing.publish import signature_key_ids
 
 MAX_REFUSALS_AUDITED = 100
@@ -88,7 +83,7 @@ def apply_page(
     for index, entry in enumerate(entries):
         try:
             if not isinstance(entry, dict):
-                raise TypeError("an entry is a JSON object")
+                raise InvalidEnvelope("an entry is a JSON object")
             item = _route(known, peer, entry)
             if item is None:
                 result.skipped += 1
@@ -102,7 +97,7 @@ def apply_page(
                     ordered[index] = gone
             else:
                 batches.setdefault((collection.id, author.id), []).append((index, entry, tlp))
-        except (Refused, KeyError, ValueError, TypeError, TimestampError) as exc:
+        except (InvalidEnvelope, Refused, KeyError, ValueError, TypeError) as exc:
             label = entry.get("id", "?") if isinstance(entry, dict) else "?"
             result.refused.append((str(label)[:120], _reason(exc)))
     collections = {c.id: c for c in known.channels.values()}

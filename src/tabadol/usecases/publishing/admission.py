@@ -16,11 +16,7 @@ import orjson
 from nacl.signing import SigningKey
 
 from tabadol.crypto.batch import sign_many, verify_many
-from tabadol.crypto.canonical import (
-    SIGNATURE_PROPERTY,
-    CanonicalizationError,
-    signing_payload,
-)
+from tabadol.crypto.canonical import SIGNATURE_PROPERTY, signing_payload
 from tabadol.crypto.object_signature import (
     ObjectSignature,
     attach_signature,
@@ -28,13 +24,18 @@ from tabadol.crypto.object_signature import (
     signature_property,
 )
 from tabadol.crypto.sealed_object import extra_properties, parse_sealed, seal_object
-from tabadol.crypto.sealing import SealingError
-from tabadol.crypto.signing import SignatureError
 from tabadol.domain.audience import tlp_allows
-from tabadol.domain.errors import InvalidInput
+from tabadol.domain.errors import (
+    CanonicalizationError,
+    InvalidInput,
+    InvalidObject,
+    Refused,
+    SealingError,
+    SignatureError,
+)
 from tabadol.domain.keys import Custody, KeyPurpose, OrgKey
 from tabadol.domain.model import Collection, Org
-from tabadol.domain.stix import SCO_TYPES, CheckedObject, InvalidObject
+from tabadol.domain.stix import SCO_TYPES, CheckedObject
 from tabadol.domain.tlp import TLP
 from tabadol.node.keyring import current_key, signing_key_of
 from tabadol.node.node import Node
@@ -45,10 +46,6 @@ from tabadol.text.observables import observables
 from tabadol.usecases.publishing.recipients import audience_orgs
 
 SEALED_TLPS = frozenset({TLP.RED, TLP.AMBER_STRICT})  # always end-to-end encrypted
-
-
-class Refused(Exception):
-    """An object breaks a rule of the exchange (not of STIX)."""
 
 
 @dataclass

@@ -8,17 +8,23 @@ from collections.abc import Sequence
 from typing import Any
 
 from tabadol.domain.audit import AuditEvent, Outcome, actor_of
-from tabadol.domain.errors import Forbidden, InvalidEnvelope, NotFound, RequestTooLarge
+from tabadol.domain.errors import (
+    Forbidden,
+    InvalidEnvelope,
+    InvalidObject,
+    NotFound,
+    Refused,
+    RequestTooLarge,
+)
 from tabadol.domain.model import Collection, Principal
 from tabadol.domain.policy import may_read, may_write
-from tabadol.domain.stix import InvalidObject, check_object
+from tabadol.domain.stix import check_object
 from tabadol.domain.timestamps import format_us
 from tabadol.node.node import Node
 from tabadol.storage.base import NewVersion, StatusRecord, WriteOutcome
 from tabadol.usecases.publishing.admission import (
     Admitted,
     Envelope,
-    Refused,
     admit,
     finish,
     settle_signatures,
