@@ -9,6 +9,7 @@ names) and the test suite runs `stix2-validator` over what the node emits.
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -239,3 +240,8 @@ def _check_properties(obj: dict[str, Any]) -> None:
         or not 0 <= confidence <= 100
     ):
         raise InvalidObject("'confidence' must be an integer from 0 to 100")
+
+
+def new_bundle_id() -> str:
+    """A fresh STIX bundle id (a bundle is a wrapper: its id is never stored)."""
+    return f"bundle--{uuid.uuid4()}"
