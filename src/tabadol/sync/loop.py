@@ -178,7 +178,7 @@ class SyncManager:
         while not self._stop.is_set():
             try:
                 active = {p.id: p for p in sync_state.followed_peers(self.node)}
-            except Exception:  # the database may be closing
+            except Exception:  # the manager must outlive a closing database: retried next tick
                 log.exception("listing peers")
                 active = {}
             for peer_id, peer in active.items():
