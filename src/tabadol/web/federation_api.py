@@ -25,7 +25,7 @@ from tabadol.domain.errors import InvalidFilter, TooManyRequests
 from tabadol.domain.federation import Peer
 from tabadol.domain.model import Principal
 from tabadol.node.node import Node
-from tabadol.usecases.federation import peer_directory, peers
+from tabadol.usecases.federation import own_directory, peer_auth, peers
 from tabadol.usecases.membership import principals
 from tabadol.usecases.reading.feed import MAX_BATCH, FeedPage, member_changes, peer_changes
 from tabadol.web.api import Caller, _node
@@ -39,7 +39,7 @@ MAX_STREAMS_PER_READER = 4
 
 def _peer(request: Request) -> Peer:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return peers.authenticate_peer(
+    return peer_auth.authenticate_peer(
         _node(request), request.headers.get("authorization"), request.method, target, b""
     )
 
@@ -71,7 +71,7 @@ def _page_body(
     if for_peer:  # a member is not told the node's head: it would show writes it cannot see
         body["head"] = page.head
         assert peer is not None
-        body["directory"] = peer_directory.advertised_version(node, peer)
+        body["directory"] = own_directory.advertised_version(node, peer)
         body["channels"] = page.channels
     return body
 
@@ -161,7 +161,7 @@ def node_card(request: Request) -> dict[str, str]:
 def directory(request: Request, peer: PeerCaller) -> Response:
     """This node's signed directory, with the ones it received from its peers, and the groups
     this peer's orgs are in (signed for it)."""
-    return _json(peer_directory.document_for(_node(request), peer))
+    return _json(own_directory.document_for(_node(request), peer))
 
 
 @router.get("/federation/v1/changes")
