@@ -20,7 +20,7 @@ from tabadol.domain.policy import may_read, may_write
 from tabadol.domain.timestamps import format_us
 from tabadol.node.node import Node
 from tabadol.storage.base import NewVersion, StatusRecord, WriteOutcome
-from tabadol.usecases.publishing.admission import Admission, admit_all
+from tabadol.usecases.publishing.admission import Admission, Refusal, admit_all
 from tabadol.usecases.publishing.envelope import open_envelope
 from tabadol.usecases.publishing.signers import ORG_SIGNS, Signer
 
@@ -87,13 +87,17 @@ def _version_text(obj: Any) -> str:
     return _label(obj, "modified") or _label(obj, "created")
 
 
+def _failure(objects: Sequence[Any], refusal: Refusal) -> Failure:
+    """A refusal as the status lists it: the object's id (as sent, when it never passed the
+    rules), its own version text, the reason."""
+    obj = objects[refusal.index]
+    stix_id = refusal.stix_id if refusal.stix_id is not None else _label(obj, "id")
+    return stix_id, _version_text(obj), refusal.reason
+
+
 def prepare(objects: Sequence[Any], admission: Admission) -> Prepared:
     """What the status reports of an admission: refusals named by id and version text."""
-    failures = [
-        (r.stix_id if r.stix_id is not None else _label(objects[r.index], "id"),
-         _version_text(objects[r.index]), r.reason)
-        for r in admission.refusals
-    ]  # fmt: skip
+    failures = [_failure(objects, refusal) for refusal in admission.refusals]
     versions = [version for _, version in admission.versions]
     texts = [_version_text(objects[index]) for index, _ in admission.versions]
     return Prepared(versions, texts, failures)
