@@ -23,6 +23,7 @@ from tabadol.domain.audit import AuditEntry, head_payload
 from tabadol.domain.errors import InvalidInput
 from tabadol.domain.timestamps import format_us
 from tabadol.node.node import Node
+from tabadol.storage.errors import IntegrityViolation
 from tabadol.usecases.membership import api_tokens
 from tabadol.usecases.membership.principals import OPERATOR
 from tabadol.usecases.trust import audit, keys
@@ -217,9 +218,9 @@ def test_an_action_whose_audit_fails_is_rolled_back(community: Community) -> Non
         )
     tokens, org_keys = node.store.list_tokens(org.id), node.store.org_keys(org.id)
     size = node.store.audit_size()
-    with pytest.raises(sqlite3.DatabaseError, match="audit refused"):
+    with pytest.raises(IntegrityViolation, match="audit refused"):
         api_tokens.create_token(node, OPERATOR, "Org C", "reader")
-    with pytest.raises(sqlite3.DatabaseError, match="audit refused"):
+    with pytest.raises(IntegrityViolation, match="audit refused"):
         keys.rotate_keys(node, OPERATOR, org, None)
     assert node.store.list_tokens(org.id) == tokens
     assert node.store.org_keys(org.id) == org_keys

@@ -18,7 +18,8 @@ from tabadol.domain.errors import Conflict
 from tabadol.domain.filters import ObjectFilter, VersionFilter
 from tabadol.domain.model import Collection, Token
 from tabadol.domain.policy import Visibility
-from tabadol.storage.base import NewVersion, StatusRecord, Store, StoredRow, WriteOutcome
+from tabadol.storage.contract import NewVersion, StatusRecord, Store, StoredRow, WriteOutcome
+from tabadol.storage.errors import IntegrityViolation
 from tabadol.storage.postgres.store import PostgresStore
 from tabadol.storage.sqlite.store import SQLiteStore
 
@@ -135,6 +136,15 @@ def test_org_create_and_look_up(store: Store) -> None:
     assert store.org_by_name("Org Z") is None
     assert store.org_by_id(g.id + 100) is None
     assert store.org_by_identity("identity--z") is None
+
+
+def test_orgs_by_ids_maps_the_existing_ones(store: Store) -> None:
+    """`orgs_by_ids` gives the orgs of the ids asked that exist, by id, as `org_by_id` reads
+    them; no id gives an empty map."""
+    a, b, c = (store.create_org(n, f"identity--{n}", n != "B", T0) for n in "ABC")
+    assert store.orgs_by_ids([a.id, c.id, c.id + 100]) == {a.id: a, c.id: c}
+    assert store.orgs_by_ids({b.id}) == {b.id: store.org_by_id(b.id)}
+    assert store.orgs_by_ids([]) == {}
 
 
 @pytest.mark.parametrize("clash", ["name", "identity"])
@@ -637,6 +647,18 @@ def test_status_round_trip(store: Store, org_id: int | None) -> None:
     assert [tuple(s) for s in loaded.successes] == list(saved.successes)
     assert [tuple(f) for f in loaded.failures] == list(saved.failures)
     assert store.status("status-2") is None
+
+
+def test_an_unexpected_integrity_violation_is_the_storages_own_error(store: Store) -> None:
+    """Each engine raises a broken constraint as `IntegrityViolation` (a 500 that keeps the
+    driver's text out of its description), never as its driver's error; nothing is written."""
+    store.save_status(status_record("status-1"))
+    with pytest.raises(IntegrityViolation) as raised:
+        store.save_status(status_record("status-1"))
+    assert raised.value.http_status == 500
+    assert raised.value.description == IntegrityViolation.title
+    assert raised.value.detail
+    assert store.status("status-1") is not None
 
 
 def test_status_is_written_with_the_versions(store: Store) -> None:

@@ -62,13 +62,12 @@ def _status(peer: Peer) -> str:
 def peer_list(data: DataDir = DEFAULT_DATA) -> None:
     """The peers with their URL, state and the orgs each hosts."""
     with node_at(data) as node:
-        found = node.store.peers()
-        hosted = {
-            p.id: [o.name for o in node.store.list_orgs() if o.home_peer == p.id] for p in found
-        }
+        found = peers.list_peers(node, OPERATOR)
+        hosted = peers.hosted_orgs(node)
     table = Table("node id", "url", "state", "orgs")
     for peer in found:
-        table.add_row(peer.node_id, peer.url or "-", _status(peer), ", ".join(hosted[peer.id]))
+        orgs = ", ".join(hosted.get(peer.id, []))
+        table.add_row(peer.node_id, peer.url or "-", _status(peer), orgs)
     out.print(table)
 
 
@@ -79,7 +78,7 @@ def peer_status(
 ) -> None:
     """Sync state per peer: cursor, lag behind the peer's feed, last contact, last error."""
     with node_at(data) as node:
-        found = [p for p in node.store.peers() if p.direct]
+        found = peers.list_peers(node, OPERATOR, direct_only=True)
     rows = [
         {
             "node_id": p.node_id,

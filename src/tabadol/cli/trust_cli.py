@@ -16,7 +16,7 @@ from tabadol.client.remote import generate_keyfile
 from tabadol.domain import strict_json
 from tabadol.domain.errors import InvalidInput
 from tabadol.domain.timestamps import format_us
-from tabadol.usecases.membership.lookup import require_org
+from tabadol.usecases.membership.lookup import org_names
 from tabadol.usecases.membership.principals import OPERATOR
 from tabadol.usecases.publishing import bundle_import
 from tabadol.usecases.trust import audit, key_directory, keys
@@ -56,10 +56,10 @@ def key_list(
         if as_json:
             print(json.dumps(key_directory.key_directory(node), indent=2, ensure_ascii=False))
             return
-        org_id = guarded(lambda: require_org(node, org)).id if org else None
-        names = {o.id: o.name for o in node.store.list_orgs()}
+        found = guarded(lambda: key_directory.list_keys(node, org))
+        names = org_names(node)
         table = Table("key", "org", "purpose", "created", "until", "revoked", "held by")
-        for key in node.store.org_keys(org_id):
+        for key in found:
             table.add_row(
                 key.key_id,
                 names[key.org_id],
@@ -84,8 +84,7 @@ def key_rotate(
     what they signed and open what was sealed to them."""
     public = guarded(lambda: read_public_keys(public_keys))
     with node_at(data) as node:
-        target = guarded(lambda: require_org(node, org))
-        stored = guarded(lambda: keys.rotate_keys(node, OPERATOR, target, public))
+        stored = guarded(lambda: keys.rotate_keys_of(node, OPERATOR, org, public))
     for key in stored:
         out.print(f"{key.purpose.value}: {key.key_id}", highlight=False)
 

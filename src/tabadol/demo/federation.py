@@ -14,6 +14,7 @@ from tabadol.domain.timestamps import format_us
 from tabadol.node.node import init_node, open_node
 from tabadol.usecases.federation import own_directory, peer_directory, peers
 from tabadol.usecases.membership import api_tokens, organizations, sharing_groups
+from tabadol.usecases.membership.lookup import find_org, require_org
 from tabadol.usecases.membership.principals import OPERATOR
 
 BASE_PORT = 8470
@@ -46,7 +47,7 @@ def populate_federation(root: Path, base_port: int = BASE_PORT) -> list[DemoNode
             settings = load_settings(n.data, node_name=f"tabadol demo: {n.org}", port=n.port)
             init_node(n.data, settings)
         with open_node(n.data) as node:
-            if node.store.org_by_name(n.org) is None:
+            if find_org(node, n.org) is None:
                 organizations.add_org(node, n.org)
     cards = {}
     for n in nodes:
@@ -54,7 +55,7 @@ def populate_federation(root: Path, base_port: int = BASE_PORT) -> list[DemoNode
             cards[n.org] = peers.node_card(node)
     for n in nodes:
         with open_node(n.data) as node:
-            known = {p.node_id for p in node.store.peers()}
+            known = {p.node_id for p in peers.list_peers(node, OPERATOR)}
             for other in nodes:
                 if other is not n and cards[other.org].node_id not in known:
                     url = f"http://127.0.0.1:{other.port}"
@@ -70,8 +71,7 @@ def populate_federation(root: Path, base_port: int = BASE_PORT) -> list[DemoNode
         now = format_us(node.clock())
     for org_name, channel, objects in plan(now):
         with open_node(by_org[org_name].data) as node:
-            org = node.store.org_by_name(org_name)
-            assert org is not None
+            org = require_org(node, org_name)
             publish_as(node, org, channel_of(node, org, channel), objects)
     return nodes
 
@@ -88,12 +88,10 @@ def _exchange_directories(nodes: list[DemoNode]) -> None:
             if source is reader:
                 continue
             with open_node(source.data) as node:
-                asking = node.store.peer_by_node_id(ids[reader.org])
-                assert asking is not None
+                asking = peers.require_peer(node, ids[reader.org])
                 document = own_directory.document_for(node, asking)
             with open_node(reader.data) as node:
-                peer = node.store.peer_by_node_id(ids[source.org])
-                assert peer is not None
+                peer = peers.require_peer(node, ids[source.org])
                 peer_directory.take_in(node, peer, document)
 
 

@@ -1,6 +1,7 @@
 """The one error tree of tabadol; every adapter renders these and nothing else.
 
     TabadolError                      500  (never raised on purpose: a bug)
+     ├── IntegrityViolation           500  a write broke a schema rule (storage.errors)
      ├── BadRequest                   400
      │    ├── InvalidJSON             400  body is not strict JSON
      │    ├── InvalidEnvelope         400  body is JSON but not a TAXII envelope

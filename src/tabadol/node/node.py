@@ -26,9 +26,8 @@ from tabadol.domain.paging import PageTokens
 from tabadol.node.changes import ChangeSignal
 from tabadol.node.documents import DocumentCache
 from tabadol.node.guards import PeerGuards
-from tabadol.storage.base import Store
-from tabadol.storage.postgres import require_postgres_url
-from tabadol.storage.sqlite.store import SQLiteStore
+from tabadol.storage.contract import Store
+from tabadol.storage.opening import open_store
 
 KEYS_DIR = Path("keys")
 
@@ -149,22 +148,14 @@ def _open_store(
     on_commit: Callable[[], None],
 ) -> Store:
     """SQLite (the file in the data directory) or PostgreSQL (`database_url`)."""
-    url = settings.database_url.strip()
-    if not url:
-        return SQLiteStore(data_dir / settings.database, head_signer=sign_head, on_commit=on_commit)
-    require_postgres_url(url, "database_url")
-    from tabadol.storage.postgres.store import PostgresStore  # only when configured
-
-    try:
-        return PostgresStore(
-            url,
-            head_signer=sign_head,
-            on_commit=on_commit,
-            schema=settings.database_schema or None,
-            max_connections=settings.worker_threads,
-        )
-    except Exception as exc:  # psycopg's errors: one line for the operator
-        raise InvalidInput(f"cannot open the PostgreSQL database: {exc}".splitlines()[0]) from None
+    return open_store(
+        data_dir / settings.database,
+        settings.database_url,
+        schema=settings.database_schema or None,
+        max_connections=settings.worker_threads,
+        head_signer=sign_head,
+        on_commit=on_commit,
+    )
 
 
 def node_id_of(public_key: bytes) -> str:

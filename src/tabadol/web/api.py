@@ -11,12 +11,17 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
-from tabadol.domain.errors import Forbidden, Unauthorized
 from tabadol.domain.keys import Custody
-from tabadol.domain.model import Group, Org, Principal, PrincipalKind, Token
+from tabadol.domain.model import Group, Org, Principal, Token
 from tabadol.domain.timestamps import format_us
 from tabadol.node.node import Node
-from tabadol.usecases.membership import api_tokens, organizations, principals, sharing_groups
+from tabadol.usecases.membership import (
+    api_tokens,
+    lookup,
+    organizations,
+    principals,
+    sharing_groups,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["native API"])
 _bearer = HTTPBearer(auto_error=False, description="A token from `tabadol token create`.")
@@ -32,10 +37,7 @@ def caller(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     """The authenticated principal; the native API has no anonymous access."""
-    principal = principals.authenticate(_node(request), request.headers.get("authorization"))
-    if principal.kind is PrincipalKind.ANONYMOUS:
-        raise Unauthorized("this API needs a bearer token")
-    return principal
+    return principals.authenticate_token(_node(request), request.headers.get("authorization"))
 
 
 Caller = Annotated[Principal, Depends(caller)]
@@ -115,12 +117,11 @@ class WhoAmI(BaseModel):
     groups: list[str]
 
 
-def _token_out(node: Node, token: Token) -> dict[str, object]:
-    org = node.store.org_by_id(token.org_id) if token.org_id is not None else None
+def _token_out(names: dict[int, str], token: Token) -> dict[str, object]:
     return {
         "id": token.id,
         "prefix": token.prefix,
-        "org": org.name if org else None,
+        "org": names.get(token.org_id) if token.org_id is not None else None,
         "role": token.role,
         "label": token.label,
         "created": format_us(token.created),
@@ -129,7 +130,7 @@ def _token_out(node: Node, token: Token) -> dict[str, object]:
 
 
 def _group_out(node: Node, group: Group) -> GroupOut:
-    names = {org.id: org.name for org in node.store.list_orgs()}
+    names = lookup.org_names(node)
     return GroupOut(
         name=group.name,
         id=group.uuid,
@@ -142,29 +143,25 @@ def _group_out(node: Node, group: Group) -> GroupOut:
 @router.get("/whoami", response_model=WhoAmI)
 def whoami(request: Request, principal: Caller) -> WhoAmI:
     """Who the token belongs to, and the groups it reads."""
-    seen = sharing_groups.list_groups(_node(request), principal)
+    groups = sharing_groups.groups_read_by(_node(request), principal)
     return WhoAmI(
         kind=principal.kind.value,
         org=principal.org.name if principal.org else None,
         identity_id=principal.org.identity_id if principal.org else None,
         role=principal.role.value if principal.role else None,
-        groups=[g.name for g in seen if g.id in principal.group_ids],
+        groups=[g.name for g in groups],
     )
 
 
 @router.get("/orgs", response_model=list[OrgOut])
 def list_orgs(request: Request, principal: Caller) -> list[OrgOut]:
     """The member directory: visible to members and to the operator."""
-    if not (principal.is_member or principal.kind is PrincipalKind.NODE_ADMIN):
-        raise Forbidden("the member directory is for members")
-    return [OrgOut.of(o) for o in _node(request).store.list_orgs()]
+    return [OrgOut.of(o) for o in organizations.list_orgs(_node(request), principal)]
 
 
 @router.post("/orgs", response_model=OrgOut, status_code=201)
 def add_org(request: Request, principal: Caller, body: OrgIn) -> OrgOut:
     """Add an organization (the node's operator only)."""
-    if principal.kind is not PrincipalKind.NODE_ADMIN:
-        raise Forbidden("only the node's operator adds organizations")
     org = organizations.add_org(
         _node(request),
         body.name,
@@ -179,7 +176,9 @@ def add_org(request: Request, principal: Caller, body: OrgIn) -> OrgOut:
 @router.get("/orgs/{org}/tokens", response_model=list[TokenOut])
 def list_tokens(request: Request, principal: Caller, org: str) -> list[dict[str, object]]:
     node = _node(request)
-    return [_token_out(node, t) for t in api_tokens.list_tokens(node, principal, org)]
+    tokens = api_tokens.list_tokens(node, principal, org)
+    names = lookup.org_names(node)
+    return [_token_out(names, t) for t in tokens]
 
 
 @router.post("/orgs/{org}/tokens", response_model=TokenCreated, status_code=201)
@@ -187,13 +186,14 @@ def create_token(request: Request, principal: Caller, org: str, body: TokenIn) -
     """Create a token for `org`: its admins and the operator may. The secret is shown once."""
     node = _node(request)
     token, secret = api_tokens.create_token(node, principal, org, body.role, body.label)
-    return {**_token_out(node, token), "token": secret}
+    return {**_token_out(lookup.org_names(node), token), "token": secret}
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenOut)
 def revoke_token(request: Request, principal: Caller, token_id: int) -> dict[str, object]:
     node = _node(request)
-    return _token_out(node, api_tokens.revoke_token(node, principal, token_id))
+    revoked = api_tokens.revoke_token(node, principal, token_id)
+    return _token_out(lookup.org_names(node), revoked)
 
 
 @router.get("/groups", response_model=list[GroupOut])

@@ -23,7 +23,6 @@ from fastapi.responses import Response, StreamingResponse
 
 from tabadol.domain.errors import InvalidFilter, TooManyRequests
 from tabadol.domain.federation import Peer
-from tabadol.domain.model import Principal
 from tabadol.node.node import Node
 from tabadol.usecases.federation import own_directory, peer_auth, peers
 from tabadol.usecases.membership import principals
@@ -191,8 +190,8 @@ def stream_for_peer(
     start = after or 0
 
     def step(cursor: int) -> dict[str, Any] | None:
-        current = node.store.peer_by_id(peer.id)
-        if current is None or current.paused:
+        current = peers.active_peer(node, peer.id)
+        if current is None:
             return None
         page = peer_changes(node, current, cursor, limit)
         return _page_body(page, node, for_peer=True, peer=current)
@@ -201,17 +200,6 @@ def stream_for_peer(
 
 
 # --- member applications ---------------------------------------------------------------------
-def _fresh(node: Node, principal: Principal) -> Principal | None:
-    """The principal as its token stands now (groups, membership), or None if revoked."""
-    if principal.token_id is None or principal.org is None:
-        return principal
-    token = node.store.token_by_id(principal.token_id)
-    org = node.store.org_by_id(principal.org.id)
-    if token is None or token.revoked is not None or org is None or principal.role is None:
-        return None
-    return principals.org_principal(node, org, principal.role, token.id)
-
-
 @router.get("/api/v1/changes", tags=["native API"])
 def changes_for_member(
     request: Request,
@@ -238,7 +226,7 @@ def stream_for_member(
     start = _after(after, request.headers.get("last-event-id"))
 
     def step(cursor: int) -> dict[str, Any] | None:
-        current = _fresh(node, principal)
+        current = principals.refreshed(node, principal)
         if current is None:
             return None
         return _page_body(member_changes(node, current, cursor, limit), node, for_peer=False)

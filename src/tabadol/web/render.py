@@ -7,8 +7,7 @@ from collections.abc import Sequence
 import orjson
 
 from tabadol.domain.timestamps import format_date_added, format_us
-from tabadol.storage.base import StatusRecord
-from tabadol.usecases.reading.read import CollectionView, Page
+from tabadol.usecases.reading.read import CollectionView, Page, StatusRecord
 from tabadol.web.media import STIX_21
 
 

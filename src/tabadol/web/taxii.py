@@ -14,10 +14,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from tabadol.domain import strict_json
-from tabadol.domain.errors import Unauthorized
-from tabadol.domain.model import Principal, PrincipalKind
+from tabadol.domain.model import Principal
 from tabadol.node.node import Node
-from tabadol.usecases.membership.principals import authenticate
+from tabadol.usecases.membership.principals import authenticate_reader
 from tabadol.usecases.publishing.publish import envelope_objects, publish_objects
 from tabadol.usecases.reading import read
 from tabadol.web import render
@@ -36,10 +35,7 @@ def _node(request: Request) -> Node:
 def _principal(request: Request, node: Node) -> Principal:
     """The caller; anonymous callers get through only where the node serves `public` to all."""
     check_accept(request.headers.get("accept"))
-    principal = authenticate(node, request.headers.get("authorization"))
-    if principal.kind is PrincipalKind.ANONYMOUS and not node.settings.anonymous_public_read:
-        raise Unauthorized("this node needs a bearer token")
-    return principal
+    return authenticate_reader(node, request.headers.get("authorization"))
 
 
 def _taxii(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

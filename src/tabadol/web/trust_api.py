@@ -9,15 +9,8 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from tabadol.crypto.signing import b64url
-from tabadol.domain.errors import Forbidden, InvalidInput
-from tabadol.domain.keys import KeyPurpose
-from tabadol.domain.model import PrincipalKind
-from tabadol.usecases.membership.lookup import require_org
-from tabadol.usecases.publishing.recipients import audience_orgs
-from tabadol.usecases.reading import read
 from tabadol.usecases.trust import audit, keys
-from tabadol.usecases.trust.key_directory import key_directory as published_keys
-from tabadol.usecases.trust.key_directory import key_record
+from tabadol.usecases.trust.key_directory import key_directory_for, key_record, sealing_recipients
 from tabadol.web.api import Caller, _node
 
 router = APIRouter(prefix="/api/v1", tags=["trust"])
@@ -46,9 +39,7 @@ def key_directory(request: Request, principal: Caller) -> dict[str, Any]:
     """Every org's public keys with their history, and the node key: what `tabadol verify`
     and any offline verifier needs. Public keys are not secret; members and the operator
     read them (the member list itself is for members)."""
-    if not (principal.is_member or principal.kind is PrincipalKind.NODE_ADMIN):
-        raise Forbidden("the key directory is for members")
-    return published_keys(_node(request))
+    return key_directory_for(_node(request), principal)
 
 
 @router.post("/orgs/{org}/keys", status_code=201)
@@ -56,7 +47,7 @@ def rotate(request: Request, principal: Caller, org: str, body: RotateIn) -> lis
     """Rotate an org's keys (an admin of the org, or the operator)."""
     node = _node(request)
     public = body.public_keys.model_dump() if body.public_keys else None
-    stored = keys.rotate_keys(node, principal, require_org(node, org), public)
+    stored = keys.rotate_keys_of(node, principal, org, public)
     return [key_record(k) for k in stored]
 
 
@@ -72,27 +63,18 @@ def revoke(request: Request, principal: Caller, key_id: str, body: RevokeIn) -> 
 def recipients(request: Request, principal: Caller, collection_id: str) -> dict[str, Any]:
     """The current encryption keys of the audience of a collection one may publish into:
     what a client-custody org seals its restricted items to."""
-    node = _node(request)
-    view = read.get_collection(node, principal, collection_id)
-    if not view.can_write:
-        raise Forbidden("you may not publish into this collection")
-    try:
-        org_ids = audience_orgs(node, view.collection)
-    except InvalidInput:
-        org_ids = []  # public: nothing is sealed there
-    current = node.store.current_keys(org_ids, KeyPurpose.ENCRYPT)
-    names = {o.id: o for o in node.store.list_orgs()}
+    found = sealing_recipients(_node(request), principal, collection_id)
     return {
-        "collection": view.collection.uuid,
-        "default_tlp": node.channel_defaults.for_kind(view.collection.kind).label,
+        "collection": found.collection.uuid,
+        "default_tlp": found.default_tlp.label,
         "recipients": [
             {
-                "org": names[org_id].name,
-                "identity_id": names[org_id].identity_id,
-                "key_id": key.key_id,
-                "public_key": b64url(key.public_key),
+                "org": r.org.name,
+                "identity_id": r.org.identity_id,
+                "key_id": r.key.key_id,
+                "public_key": b64url(r.key.public_key),
             }
-            for org_id, key in sorted(current.items())
+            for r in found.recipients
         ],
     }
 
@@ -101,6 +83,4 @@ def recipients(request: Request, principal: Caller, collection_id: str) -> dict[
 def audit_head(request: Request, principal: Caller) -> dict[str, Any]:
     """The newest signed tree head of the audit log: members and peers keep these, so a
     rewritten history is caught (`tabadol audit verify --head FILE`)."""
-    if not (principal.is_member or principal.kind is PrincipalKind.NODE_ADMIN):
-        raise Forbidden("signed tree heads are for members and the operator")
-    return audit.latest_head(_node(request))
+    return audit.signed_head_for(_node(request), principal)

@@ -3,9 +3,9 @@
 The storage's SQL is written once, portable between the two (`?` placeholders, RETURNING,
 CASE, coalesce, ON CONFLICT, 0/1 flags). This adapter gives a psycopg connection the face of a
 `sqlite3.Connection` that the shared code uses — `execute`, `executemany`, cursors with
-`fetchone`/`fetchall`/`rowcount` — translating the placeholders, and turning PostgreSQL's
-integrity errors into `sqlite3.IntegrityError`, which the shared code already handles (a
-duplicate name, token or key is a Conflict on either backend).
+`fetchone`/`fetchall`/`rowcount` (`storage.engine.Connection`) — translating the placeholders,
+and raising PostgreSQL's integrity errors as the storage's `IntegrityViolation`, which the
+shared code handles (a duplicate name, token or key is a Conflict on either engine).
 
 Results come in PostgreSQL's binary format: a page of 100 objects is ~120 KB of `bytea`, which
 the text format sends as hex, twice the bytes; measured at 1M objects, binary halves the
@@ -15,11 +15,12 @@ server's CPU per page (380 → 193 µs) and the page query's wall time (553 → 
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import psycopg
+
+from tabadol.storage.errors import IntegrityViolation
 
 
 def translate(sql: str, with_params: bool = True) -> str:
@@ -51,7 +52,7 @@ class Cursor:
 
 
 class Connection:
-    """A psycopg connection as the shared storage code uses a sqlite3 connection."""
+    """A psycopg connection with the face the shared storage code uses."""
 
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self.raw = conn
@@ -61,7 +62,7 @@ class Connection:
         try:
             cursor.execute(translate(sql, bool(params)), tuple(params) or None)
         except psycopg.errors.IntegrityError as exc:
-            raise sqlite3.IntegrityError(str(exc)) from exc
+            raise IntegrityViolation(str(exc)) from exc
         return Cursor(cursor)
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Cursor:
@@ -69,7 +70,7 @@ class Connection:
         try:
             cursor.executemany(translate(sql), [tuple(row) for row in rows])
         except psycopg.errors.IntegrityError as exc:
-            raise sqlite3.IntegrityError(str(exc)) from exc
+            raise IntegrityViolation(str(exc)) from exc
         return Cursor(cursor)
 
 

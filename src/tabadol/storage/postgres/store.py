@@ -8,28 +8,31 @@ their write lock (`connections.py`), and search (`tsvector('simple')` instead of
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TypeVar
 
 from tabadol.domain.errors import InvalidFilter
 from tabadol.domain.policy import Visibility
-from tabadol.storage.base import SearchFilter, SearchRow
+from tabadol.storage.contract import SearchFilter, SearchRow
+from tabadol.storage.engine import Connection
 from tabadol.storage.postgres.connections import PostgresConnections
 from tabadol.storage.postgres.dialect import tsquery_of
 from tabadol.storage.sql.audit import HeadSigner
 from tabadol.storage.sql.queries import BEST_OF_RECENT, SEARCH_WINDOW, search_filter_clauses
 from tabadol.storage.sql.store import SqlStore
 
+T = TypeVar("T")
+
 
 class _Database:
-    """The face of `sqlite.connections.Connections` the shared store uses."""
+    """The pool as the `storage.engine.Engine` the shared store runs on."""
 
     def __init__(self, connections: PostgresConnections) -> None:
         self.connections = connections
 
-    def run_write(self, fn: Callable[[Any], Any]) -> Any:
+    def run_write(self, fn: Callable[[Connection], T]) -> T:
         return self.connections.run_shared_write(fn)
 
-    def reader(self) -> Any:
+    def reader(self) -> Connection:
         return self.connections.reader()
 
     def close(self) -> None:

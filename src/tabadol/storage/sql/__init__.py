@@ -1,2 +1,5 @@
-"""The storage code both dialects run: portable SQL over a connection with sqlite3's face
-(`sqlite/` gives it SQLite's, `postgres/dialect.py` PostgreSQL's)."""
+"""The storage code both engines run: portable SQL over `storage.engine.Connection`.
+
+The statements, as `*_txn` functions by concern (`versions`, `keys`, `audit`, `federation`,
+`queries`), `rows` (records read by field name), and the contract's roles over them
+(`roles/`), which `store.SqlStore` combines."""

@@ -1,13 +1,14 @@
-"""The audit log in SQLite: appended inside the transaction of the action it records."""
+"""The audit log in shared SQL: appended inside the transaction of the action it records."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 
 from tabadol.crypto.audit_log import decode_entry, encode_entry
 from tabadol.crypto.merkle import append_to_frontier, frontier_root, leaf_hash
 from tabadol.domain.audit import AuditEntry, AuditEvent, TreeHead
+from tabadol.storage.engine import Connection
+from tabadol.storage.sql.rows import RowMap
 
 HASH_BYTES = 32
 
@@ -16,7 +17,7 @@ HeadSigner = Callable[[int, bytes, int], tuple[str, bytes]]
 
 
 def append_audit_txn(
-    conn: sqlite3.Connection,
+    conn: Connection,
     events: Sequence[AuditEvent],
     now: int,
     signer: HeadSigner | None,
@@ -78,12 +79,11 @@ def _entry(row: tuple[int, int, str, str, bytes, bytes]) -> AuditEntry:
     )
 
 
-_ENTRY_COLUMNS = "position, at, action, actor, entry, leaf_hash"
+_ENTRY_COLUMNS = "position, at, action, actor, entry, leaf_hash"  # what `_entry` unpacks
+_HEAD = RowMap(TreeHead)
 
 
-def iter_entries_txn(
-    conn: sqlite3.Connection, start: int = 0, chunk: int = 5000
-) -> Iterator[AuditEntry]:
+def iter_entries_txn(conn: Connection, start: int = 0, chunk: int = 5000) -> Iterator[AuditEntry]:
     """Every entry from `start` on, in position order, read in chunks."""
     position = start - 1
     while True:
@@ -99,7 +99,7 @@ def iter_entries_txn(
 
 
 def find_entries_txn(
-    conn: sqlite3.Connection,
+    conn: Connection,
     *,
     action: str | None,
     actor: str | None,
@@ -127,19 +127,17 @@ def find_entries_txn(
     return [_entry(row) for row in rows]
 
 
-def heads_txn(conn: sqlite3.Connection) -> list[TreeHead]:
-    rows = conn.execute(
-        "SELECT tree_size, root_hash, at, key_id, signature FROM audit_heads ORDER BY tree_size"
-    ).fetchall()
-    return [TreeHead(*row) for row in rows]
+def heads_txn(conn: Connection) -> list[TreeHead]:
+    rows = conn.execute(f"SELECT {_HEAD.select} FROM audit_heads ORDER BY tree_size").fetchall()
+    return _HEAD.all(rows)
 
 
-def leaves_txn(conn: sqlite3.Connection, size: int) -> list[bytes]:
+def leaves_txn(conn: Connection, size: int) -> list[bytes]:
     rows = conn.execute(
         "SELECT leaf_hash FROM audit_log WHERE position < ? ORDER BY position", (size,)
     )
     return [row[0] for row in rows]
 
 
-def size_txn(conn: sqlite3.Connection) -> int:
+def size_txn(conn: Connection) -> int:
     return int(conn.execute("SELECT tree_size FROM audit_state WHERE id = 1").fetchone()[0])

@@ -1,18 +1,17 @@
-"""Federation in SQLite: peers, the directory learnt from them, the change feed, and the
+"""Federation in shared SQL: peers, the directory learnt from them, the change feed, and the
 application of a peer's changes (with its cursor, in one transaction)."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from tabadol.domain.audience import AudienceKind
 from tabadol.domain.errors import Conflict
 from tabadol.domain.federation import ChangeOp, FeedFilter, FeedRow, Peer
 from tabadol.domain.keys import Custody, OrgKey
-from tabadol.storage.base import (
+from tabadol.storage.contract import (
     Channel,
     NewVersion,
     RemoteGroup,
@@ -21,7 +20,9 @@ from tabadol.storage.base import (
     SyncPut,
     WriteOutcome,
 )
+from tabadol.storage.engine import Connection
 from tabadol.storage.sql.queries import in_clause
+from tabadol.storage.sql.rows import RowMap
 from tabadol.storage.sql.versions import (
     delete_versions_txn,
     next_position_txn,
@@ -29,71 +30,66 @@ from tabadol.storage.sql.versions import (
     write_batch_txn,
 )
 
-PEER_COLUMNS = (
-    "id, node_id, url, public_key, paused, created, cursor, peer_head, directory_version,"
-    " last_ok, last_error, last_error_at, failures, retry_at, via_peer, channels"
+PEER = RowMap(
+    Peer,
+    convert={"public_key": bytes, "paused": bool, "channels": lambda text: tuple(json.loads(text))},
+)
+# The feed: stored versions and tombstones in one UNION, each side's SELECT list made from
+# FeedRow's fields. A tombstone's body is a NULL typed as the stored bodies' column
+# (PostgreSQL types a bare NULL as text).
+_FEED_CONVERT: dict[str, Callable[[Any], Any]] = {
+    "op": ChangeOp,
+    "body": lambda b: None if b is None else bytes(b),
+    "sealed": bool,
+}
+_FEED_PUT = RowMap(FeedRow, sql={"position": "date_added", "op": "'put'"}, convert=_FEED_CONVERT)
+_FEED_DELETE = RowMap(
+    FeedRow,
+    sql={
+        "position": "deleted_at",
+        "op": "'delete'",
+        "body": "(SELECT body FROM objects WHERE 1 = 0)",
+        "sealed": "0",
+    },
 )
 
 
-def peer_row(row: tuple[Any, ...]) -> Peer:
-    return Peer(
-        id=row[0],
-        node_id=row[1],
-        url=row[2],
-        public_key=bytes(row[3]),
-        paused=bool(row[4]),
-        created=row[5],
-        cursor=row[6],
-        peer_head=row[7],
-        directory_version=row[8],
-        last_ok=row[9],
-        last_error=row[10],
-        last_error_at=row[11],
-        failures=row[12],
-        retry_at=row[13],
-        via_peer=row[14],
-        channels=tuple(json.loads(row[15])),
-    )
-
-
-def add_peer_txn(
-    conn: sqlite3.Connection, node_id: str, url: str, public_key: bytes, now: int
-) -> Peer:
+def add_peer_txn(conn: Connection, node_id: str, url: str, public_key: bytes, now: int) -> Peer:
     row = conn.execute(
         "SELECT id, removed, via_peer FROM peers WHERE node_id = ? OR public_key = ?",
         (node_id, public_key),
     ).fetchone()
-    if row is not None and not row[1] and row[2] is None:
-        raise Conflict(f"the peer {node_id} is already known")
     if row is not None:
-        known = conn.execute("SELECT public_key FROM peers WHERE id = ?", (row[0],)).fetchone()
+        peer_id, removed, via_peer = row
+        if not removed and via_peer is None:
+            raise Conflict(f"the peer {node_id} is already known")
+        known = conn.execute("SELECT public_key FROM peers WHERE id = ?", (peer_id,)).fetchone()
         if bytes(known[0]) != public_key:
             raise Conflict(f"{node_id} is known here with another key")
-    if row is not None:  # a removed peer comes back, or one known indirectly is now direct
+        # a removed peer comes back, or one known indirectly is now direct
         conn.execute(
             "UPDATE peers SET url = ?, removed = 0, paused = 0, cursor = 0, peer_head = 0,"
             " directory_version = 0, failures = 0, retry_at = NULL, last_error = NULL,"
             " via_peer = NULL WHERE id = ?",
-            (url, row[0]),
+            (url, peer_id),
         )
-        peer_id = row[0]
     else:
         peer_id = conn.execute(
             "INSERT INTO peers(node_id, url, public_key, created) VALUES (?, ?, ?, ?) RETURNING id",
             (node_id, url, public_key, now),
         ).fetchone()[0]
-    found = conn.execute(f"SELECT {PEER_COLUMNS} FROM peers WHERE id = ?", (peer_id,)).fetchone()
-    return peer_row(found)
+    found = conn.execute(f"SELECT {PEER.select} FROM peers WHERE id = ?", (peer_id,)).fetchone()
+    return PEER(found)
 
 
 def add_indirect_peer_txn(
-    conn: sqlite3.Connection, node_id: str, public_key: bytes, via_peer: int, now: int
+    conn: Connection, node_id: str, public_key: bytes, via_peer: int, now: int
 ) -> Peer:
     """A node known through a peer's directory: its orgs get a home, nothing is synced with it
     directly (unless the operator adds it as a peer)."""
-    row = conn.execute(f"SELECT {PEER_COLUMNS} FROM peers WHERE node_id = ?", (node_id,)).fetchone()
+    row = conn.execute(f"SELECT {PEER.select} FROM peers WHERE node_id = ?", (node_id,)).fetchone()
     if row is not None:
-        peer = peer_row(row)
+        peer = PEER(row)
         if peer.public_key != public_key:
             raise Conflict(f"{node_id} is known here with another key")
         return peer
@@ -102,23 +98,21 @@ def add_indirect_peer_txn(
         " RETURNING id",
         (node_id, public_key, now, via_peer),
     ).fetchone()[0]
-    return peer_row(
-        conn.execute(f"SELECT {PEER_COLUMNS} FROM peers WHERE id = ?", (peer_id,)).fetchone()
+    return PEER(
+        conn.execute(f"SELECT {PEER.select} FROM peers WHERE id = ?", (peer_id,)).fetchone()
     )
 
 
-def peers_txn(
-    conn: sqlite3.Connection, where: str = "", params: tuple[object, ...] = ()
-) -> list[Peer]:
+def peers_txn(conn: Connection, where: str = "", params: tuple[object, ...] = ()) -> list[Peer]:
     rows = conn.execute(
-        f"SELECT {PEER_COLUMNS} FROM peers WHERE removed = 0 {where} ORDER BY id", params
+        f"SELECT {PEER.select} FROM peers WHERE removed = 0 {where} ORDER BY id", params
     )
-    return [peer_row(r) for r in rows]
+    return PEER.all(rows)
 
 
 # --- the directory learnt from a peer ---------------------------------------------------------
 def merge_directory_txn(
-    conn: sqlite3.Connection,
+    conn: Connection,
     peer_id: int,
     version: int,
     orgs: Sequence[RemoteOrg],
@@ -135,8 +129,11 @@ def merge_directory_txn(
         row = conn.execute(
             "SELECT id, home_peer FROM orgs WHERE identity_id = ?", (org.identity_id,)
         ).fetchone()
-        if row is not None and row[1] != peer_id:
-            refused.append(f"{org.identity_id}: hosted {'here' if row[1] is None else 'elsewhere'}")
+        home_peer = row[1] if row is not None else peer_id  # (id, home_peer)
+        if home_peer != peer_id:
+            refused.append(
+                f"{org.identity_id}: hosted {'here' if home_peer is None else 'elsewhere'}"
+            )
             continue
         clash = conn.execute(
             "SELECT 1 FROM orgs WHERE name = ? AND identity_id != ?", (org.name, org.identity_id)
@@ -165,7 +162,7 @@ def merge_directory_txn(
     return refused
 
 
-def _merge_keys_txn(conn: sqlite3.Connection, org_id: int, keys: Sequence[OrgKey]) -> list[str]:
+def _merge_keys_txn(conn: Connection, org_id: int, keys: Sequence[OrgKey]) -> list[str]:
     """Keys are added, and retired or revoked as the home node says; a revocation is never
     undone, and nothing lets a peer take another org's key."""
     refused = []
@@ -188,14 +185,16 @@ def _merge_keys_txn(conn: sqlite3.Connection, org_id: int, keys: Sequence[OrgKey
                     key.revoked_reason,
                 ),
             )
-        elif row[0] != org_id:
+            continue
+        registered_to, revoked_at = row
+        if registered_to != org_id:
             refused.append(f"{key.key_id}: registered to another org")
         else:
             conn.execute(
                 "UPDATE org_keys SET valid_until = ? WHERE key_id = ?",
                 (key.valid_until, key.key_id),
             )
-            if key.revoked_at is not None and (row[1] is None or key.revoked_at < row[1]):
+            if key.revoked_at is not None and (revoked_at is None or key.revoked_at < revoked_at):
                 conn.execute(
                     "UPDATE org_keys SET revoked_at = ?, revoked_reason = ? WHERE key_id = ?",
                     (key.revoked_at, key.revoked_reason, key.key_id),
@@ -204,7 +203,7 @@ def _merge_keys_txn(conn: sqlite3.Connection, org_id: int, keys: Sequence[OrgKey
 
 
 def _merge_group_txn(
-    conn: sqlite3.Connection,
+    conn: Connection,
     peer_id: int,
     group: RemoteGroup,
     channel_of: dict[str, Channel],
@@ -215,7 +214,7 @@ def _merge_group_txn(
     if owner is None:
         return [f"group {group.uuid}: its owner is not an org that peer hosts"]
     row = conn.execute("SELECT id, home_peer FROM groups WHERE uuid = ?", (group.uuid,)).fetchone()
-    if row is not None and row[1] != peer_id:
+    if row is not None and row[1] != peer_id:  # (id, home_peer)
         return [f"group {group.uuid}: owned elsewhere"]
     clash = conn.execute(
         "SELECT 1 FROM groups WHERE name = ? AND uuid != ?", (group.name, group.uuid)
@@ -257,10 +256,26 @@ def _merge_group_txn(
 
 
 # --- the change feed --------------------------------------------------------------------------
-def feed_txn(conn: sqlite3.Connection, flt: FeedFilter, after: int, limit: int) -> list[FeedRow]:
+def feed_txn(conn: Connection, flt: FeedFilter, after: int, limit: int) -> list[FeedRow]:
     """Versions stored and deleted after `after`, in position order, that `flt` lets through."""
     if flt.visible.empty:
         return []
+    condition, params = _feed_condition(flt)
+    rows = conn.execute(
+        "SELECT * FROM ("
+        f" SELECT {_FEED_PUT.select} FROM objects WHERE date_added > ? AND {condition}"
+        " ORDER BY date_added LIMIT ?) AS stored"
+        " UNION ALL SELECT * FROM ("
+        f" SELECT {_FEED_DELETE.select} FROM tombstones WHERE deleted_at > ? AND {condition}"
+        " ORDER BY deleted_at LIMIT ?) AS deleted"
+        " ORDER BY 1 LIMIT ?",
+        (after, *params, limit, after, *params, limit, limit),
+    ).fetchall()
+    return _FEED_PUT.all(rows)
+
+
+def _feed_condition(flt: FeedFilter) -> tuple[str, tuple[object, ...]]:
+    """The condition on a stored version or a tombstone that `flt` lets through."""
     where, params = in_clause("collection_id", flt.visible.collection_ids)
     conditions = [where]
     if flt.exclude_via_peer is not None:
@@ -279,46 +294,16 @@ def feed_txn(conn: sqlite3.Connection, flt: FeedFilter, after: int, limit: int) 
         else:
             conditions.append(relay)
             params = (*params, *tlps)
-    condition = " AND ".join(conditions)
-    rows = conn.execute(
-        "SELECT * FROM ("
-        " SELECT date_added AS position, 'put' AS op, collection_id, stix_id, version_us,"
-        f"  author_org, tlp, body, sealed FROM objects WHERE date_added > ? AND {condition}"
-        " ORDER BY date_added LIMIT ?) AS stored"
-        " UNION ALL SELECT * FROM ("
-        " SELECT deleted_at, 'delete', collection_id, stix_id, version_us, author_org, tlp,"
-        # a NULL body typed as the stored bodies' column (PostgreSQL types a bare NULL as text)
-        f"  (SELECT body FROM objects WHERE 1 = 0), 0 FROM tombstones"
-        f"  WHERE deleted_at > ? AND {condition}"
-        " ORDER BY deleted_at LIMIT ?) AS deleted"
-        " ORDER BY 1 LIMIT ?",
-        (after, *params, limit, after, *params, limit, limit),
-    ).fetchall()
-    return [
-        FeedRow(
-            position=r[0],
-            op=ChangeOp(r[1]),
-            collection_id=r[2],
-            stix_id=r[3],
-            version_us=r[4],
-            author_org=r[5],
-            tlp=r[6],
-            body=bytes(r[7]) if r[7] is not None else None,
-            sealed=bool(r[8]),
-        )
-        for r in rows
-    ]
+    return " AND ".join(conditions), params
 
 
-def feed_head_txn(conn: sqlite3.Connection) -> int:
+def feed_head_txn(conn: Connection) -> int:
     """The last position taken (committed: this runs on a reader's snapshot)."""
     row = conn.execute("SELECT value FROM counters WHERE name = 'date_added'").fetchone()
     return int(row[0])
 
 
-def tombstoned_txn(
-    conn: sqlite3.Connection, collection_id: int, stix_id: str, version_us: int
-) -> bool:
+def tombstoned_txn(conn: Connection, collection_id: int, stix_id: str, version_us: int) -> bool:
     """Whether this version was deleted here: a deleted version is not brought back."""
     row = conn.execute(
         "SELECT 1 FROM tombstones WHERE collection_id = ? AND stix_id = ? AND version_us = ?",
@@ -328,7 +313,7 @@ def tombstoned_txn(
 
 
 def apply_changes_txn(
-    conn: sqlite3.Connection,
+    conn: Connection,
     peer_id: int,
     changes: Sequence[SyncPut | SyncDelete],
     now: int,
@@ -339,52 +324,73 @@ def apply_changes_txn(
     stored = deleted = 0
     run: list[NewVersion] = []
     run_key: tuple[int, int] | None = None
-
-    def flush() -> None:
-        nonlocal stored, run, run_key
-        if run and run_key is not None:
-            position = next_position_txn(conn, now, 0)
-            outcomes, after = write_batch_txn(
-                conn, run_key[0], run_key[1], run, position, via_peer=peer_id
-            )
-            conn.execute("UPDATE counters SET value = ? WHERE name = 'date_added'", (after - 1,))
-            stored += sum(1 for outcome, _ in outcomes if outcome is WriteOutcome.STORED)
-        run, run_key = [], None
-
     for change in changes:
         if isinstance(change, SyncPut):
-            version = change.version
-            if version.version_us is not None and tombstoned_txn(
-                conn, change.collection_id, version.stix_id, version.version_us
-            ):
-                if not change.home:
-                    continue
-                conn.execute(  # republished by its author: the deletion is undone here too
-                    "DELETE FROM tombstones WHERE collection_id = ? AND stix_id = ?"
-                    " AND version_us = ?",
-                    (change.collection_id, version.stix_id, version.version_us),
-                )
+            if not _admit_put_txn(conn, change):
+                continue
             key = (change.collection_id, change.author_org)
             if key != run_key:
-                flush()
-                run_key = key
-            run.append(version)
+                stored += _write_run_txn(conn, peer_id, run_key, run, now)
+                run, run_key = [], key
+            run.append(change.version)
             continue
-        flush()
-        where = "collection_id = ? AND stix_id = ? AND version_us = ? AND author_org = ?"
-        params = (change.collection_id, change.stix_id, change.version_us, change.author_org)
-        count = delete_versions_txn(conn, where, params, now, via_peer=peer_id)
-        if count:
-            refresh_first_last_txn(conn, change.collection_id, change.stix_id)
-            deleted += count
-        elif change.home and not tombstoned_txn(
-            conn, change.collection_id, change.stix_id, change.version_us
-        ):
-            # never received here: remember the deletion, so the version is not stored later
-            conn.execute(
-                "INSERT INTO tombstones(collection_id, stix_id, version_us, author_org, tlp,"
-                " deleted_at, via_peer) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (*params, change.tlp, next_position_txn(conn, now), peer_id),
-            )
-    flush()
+        stored += _write_run_txn(conn, peer_id, run_key, run, now)
+        run, run_key = [], None
+        deleted += _apply_delete_txn(conn, peer_id, change, now)
+    stored += _write_run_txn(conn, peer_id, run_key, run, now)
     return stored, deleted
+
+
+def _admit_put_txn(conn: Connection, change: SyncPut) -> bool:
+    """Whether a peer's version may be stored: not if it was deleted here, unless its
+    author's node republishes it (then the deletion is undone here too)."""
+    version = change.version
+    if version.version_us is None or not tombstoned_txn(
+        conn, change.collection_id, version.stix_id, version.version_us
+    ):
+        return True
+    if not change.home:
+        return False
+    conn.execute(
+        "DELETE FROM tombstones WHERE collection_id = ? AND stix_id = ? AND version_us = ?",
+        (change.collection_id, version.stix_id, version.version_us),
+    )
+    return True
+
+
+def _write_run_txn(
+    conn: Connection,
+    peer_id: int,
+    run_key: tuple[int, int] | None,
+    run: list[NewVersion],
+    now: int,
+) -> int:
+    """Write a run of versions of one (channel, author) as one batch; how many were stored."""
+    if not run or run_key is None:
+        return 0
+    collection_id, author_org = run_key
+    position = next_position_txn(conn, now, 0)
+    outcomes, after = write_batch_txn(
+        conn, collection_id, author_org, run, position, via_peer=peer_id
+    )
+    conn.execute("UPDATE counters SET value = ? WHERE name = 'date_added'", (after - 1,))
+    return sum(1 for outcome, _ in outcomes if outcome is WriteOutcome.STORED)
+
+
+def _apply_delete_txn(conn: Connection, peer_id: int, change: SyncDelete, now: int) -> int:
+    """Delete the version a peer deleted; one never received here, from its author's node,
+    is remembered as deleted so that it is not stored later. How many were deleted."""
+    where = "collection_id = ? AND stix_id = ? AND version_us = ? AND author_org = ?"
+    params = (change.collection_id, change.stix_id, change.version_us, change.author_org)
+    count = delete_versions_txn(conn, where, params, now, via_peer=peer_id)
+    if count:
+        refresh_first_last_txn(conn, change.collection_id, change.stix_id)
+    elif change.home and not tombstoned_txn(
+        conn, change.collection_id, change.stix_id, change.version_us
+    ):
+        conn.execute(
+            "INSERT INTO tombstones(collection_id, stix_id, version_us, author_org, tlp,"
+            " deleted_at, via_peer) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (*params, change.tlp, next_position_txn(conn, now), peer_id),
+        )
+    return count

@@ -1,36 +1,24 @@
-"""Org keys in SQLite: registration (with retirement of the keys it replaces), revocation."""
+"""Org keys in shared SQL: registration (with retirement of the keys it replaces), revocation."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Collection, Sequence
-from typing import Any
 
 from tabadol.domain.errors import Conflict
 from tabadol.domain.keys import KeyPurpose, NewKey, OrgKey
+from tabadol.storage.engine import Connection
+from tabadol.storage.errors import IntegrityViolation
+from tabadol.storage.sql.rows import RowMap
 
-KEY_COLUMNS = (
-    "key_id, org_id, purpose, public_key, created, valid_until, revoked_at, revoked_reason,"
-    " wrapped_private IS NOT NULL"
+KEY = RowMap(
+    OrgKey,
+    sql={"held_by_node": "wrapped_private IS NOT NULL"},
+    convert={"purpose": KeyPurpose, "public_key": bytes, "held_by_node": bool},
 )
 
 
-def org_key(row: tuple[Any, ...]) -> OrgKey:
-    return OrgKey(
-        key_id=row[0],
-        org_id=row[1],
-        purpose=KeyPurpose(row[2]),
-        public_key=bytes(row[3]),
-        created=row[4],
-        valid_until=row[5],
-        revoked_at=row[6],
-        revoked_reason=row[7],
-        held_by_node=bool(row[8]),
-    )
-
-
 def register_keys_txn(
-    conn: sqlite3.Connection, org_id: int, keys: Sequence[NewKey], now: int
+    conn: Connection, org_id: int, keys: Sequence[NewKey], now: int
 ) -> list[OrgKey]:
     """Insert new keys; each retires the org's current key of the same purpose."""
     stored = []
@@ -46,25 +34,25 @@ def register_keys_txn(
                 " wrapped_private) VALUES (?, ?, ?, ?, ?, ?)",
                 (key.key_id, org_id, key.purpose.value, key.public_key, now, key.wrapped_private),
             )
-        except sqlite3.IntegrityError:
+        except IntegrityViolation:
             raise Conflict(f"the key {key.key_id} is already registered") from None
         stored.append(
             OrgKey(
-                key.key_id,
-                org_id,
-                key.purpose,
-                key.public_key,
-                now,
-                None,
-                None,
-                None,
-                key.wrapped_private is not None,
+                key_id=key.key_id,
+                org_id=org_id,
+                purpose=key.purpose,
+                public_key=key.public_key,
+                created=now,
+                valid_until=None,
+                revoked_at=None,
+                revoked_reason=None,
+                held_by_node=key.wrapped_private is not None,
             )
         )
     return stored
 
 
-def revoke_key_txn(conn: sqlite3.Connection, key_id: str, at: int, reason: str) -> bool:
+def revoke_key_txn(conn: Connection, key_id: str, at: int, reason: str) -> bool:
     cur = conn.execute(
         "UPDATE org_keys SET revoked_at = ?, revoked_reason = ? WHERE key_id = ?"
         " AND revoked_at IS NULL",
@@ -73,41 +61,41 @@ def revoke_key_txn(conn: sqlite3.Connection, key_id: str, at: int, reason: str) 
     return cur.rowcount == 1
 
 
-def keys_txn(conn: sqlite3.Connection, org_id: int | None) -> list[OrgKey]:
+def keys_txn(conn: Connection, org_id: int | None) -> list[OrgKey]:
     if org_id is None:
-        rows = conn.execute(f"SELECT {KEY_COLUMNS} FROM org_keys ORDER BY org_id, created")
+        rows = conn.execute(f"SELECT {KEY.select} FROM org_keys ORDER BY org_id, created")
     else:
         rows = conn.execute(
-            f"SELECT {KEY_COLUMNS} FROM org_keys WHERE org_id = ? ORDER BY created", (org_id,)
+            f"SELECT {KEY.select} FROM org_keys WHERE org_id = ? ORDER BY created", (org_id,)
         )
-    return [org_key(row) for row in rows]
+    return KEY.all(rows)
 
 
-def keys_by_id_txn(conn: sqlite3.Connection, key_ids: Collection[str]) -> dict[str, OrgKey]:
+def keys_by_id_txn(conn: Connection, key_ids: Collection[str]) -> dict[str, OrgKey]:
     if not key_ids:
         return {}
     ids = list(key_ids)
     rows = conn.execute(
-        f"SELECT {KEY_COLUMNS} FROM org_keys WHERE key_id IN ({','.join('?' * len(ids))})", ids
+        f"SELECT {KEY.select} FROM org_keys WHERE key_id IN ({','.join('?' * len(ids))})", ids
     )
-    return {row[0]: org_key(row) for row in rows}
+    return {key.key_id: key for key in map(KEY, rows)}
 
 
 def current_keys_txn(
-    conn: sqlite3.Connection, org_ids: Collection[int], purpose: KeyPurpose
+    conn: Connection, org_ids: Collection[int], purpose: KeyPurpose
 ) -> dict[int, OrgKey]:
     if not org_ids:
         return {}
     ids = list(org_ids)
     rows = conn.execute(
-        f"SELECT {KEY_COLUMNS} FROM org_keys WHERE purpose = ? AND valid_until IS NULL"
+        f"SELECT {KEY.select} FROM org_keys WHERE purpose = ? AND valid_until IS NULL"
         f" AND revoked_at IS NULL AND org_id IN ({','.join('?' * len(ids))})",
         (purpose.value, *ids),
     )
-    return {row[1]: org_key(row) for row in rows}
+    return {key.org_id: key for key in map(KEY, rows)}
 
 
-def wrapped_private_txn(conn: sqlite3.Connection, key_id: str) -> bytes | None:
+def wrapped_private_txn(conn: Connection, key_id: str) -> bytes | None:
     row = conn.execute(
         "SELECT wrapped_private FROM org_keys WHERE key_id = ?", (key_id,)
     ).fetchone()

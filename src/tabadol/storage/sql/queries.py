@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from tabadol.domain.filters import ObjectFilter
 from tabadol.domain.policy import Visibility
-from tabadol.storage.base import SearchFilter
+from tabadol.storage.contract import SearchFilter, StoredRow
+from tabadol.storage.sql.rows import RowMap
 
-_SELECT = "SELECT date_added, stix_id, version_us, spec_version, body, sealed, tlp FROM objects"
+STORED_ROW = RowMap(StoredRow)
+_SELECT = f"SELECT {STORED_ROW.select} FROM objects"
 
 
 def in_clause(

@@ -12,10 +12,12 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from tabadol.storage.engine import Connection
+from tabadol.storage.errors import IntegrityViolation
 from tabadol.storage.sqlite.schema import MIGRATIONS
 
 T = TypeVar("T")
@@ -23,8 +25,26 @@ _BUSY_TIMEOUT_MS = 10_000
 _CHECKPOINT_AFTER_BYTES = 8 * 1024 * 1024  # WAL size that wakes the checkpointer
 
 
+class WriteConnection(sqlite3.Connection):
+    """The writer: SQLite's integrity errors raised as the storage's own. Readers run with
+    `query_only` and cannot break a constraint, so they stay plain connections."""
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        try:
+            return super().execute(sql, parameters)
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityViolation(str(exc)) from exc
+
+    def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
+        try:
+            return super().executemany(sql, parameters)
+        except sqlite3.IntegrityError as exc:
+            raise IntegrityViolation(str(exc)) from exc
+
+
 def _open(path: Path, *, read_only: bool) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    factory = sqlite3.Connection if read_only else WriteConnection
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, factory=factory)
     conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA synchronous = FULL")
@@ -36,6 +56,13 @@ def _open(path: Path, *, read_only: bool) -> sqlite3.Connection:
     if read_only:
         conn.execute("PRAGMA query_only = 1")
     return conn
+
+
+@contextmanager
+def open_read_only(path: Path) -> Iterator[Connection]:
+    """A connection that reads the file as it is and cannot change it (a migration's source)."""
+    with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+        yield conn
 
 
 class Connections:
@@ -107,7 +134,7 @@ class Connections:
             conn.execute("COMMIT")
         self._after_commit()
 
-    def run_write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    def run_write(self, fn: Callable[[Connection], T]) -> T:
         with self.write() as conn:
             return fn(conn)
 

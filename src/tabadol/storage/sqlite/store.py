@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tabadol.domain.errors import InvalidFilter
 from tabadol.domain.policy import Visibility
-from tabadol.storage.base import SearchFilter, SearchRow
+from tabadol.storage.contract import SearchFilter, SearchRow
 from tabadol.storage.sql.audit import HeadSigner
 from tabadol.storage.sql.queries import BEST_OF_RECENT, SEARCH_WINDOW, search_filter_clauses
 from tabadol.storage.sql.store import SqlStore

@@ -31,7 +31,7 @@ from tabadol.domain.federation import Peer
 from tabadol.domain.keys import KeyPurpose, OrgKey
 from tabadol.domain.timestamps import parse_us
 from tabadol.node.node import Node, collection_uuid, node_id_of
-from tabadol.storage.base import Channel, RemoteGroup, RemoteOrg
+from tabadol.storage.contract import Channel, RemoteGroup, RemoteOrg
 from tabadol.usecases.federation.own_directory import OWN
 from tabadol.usecases.membership.ids import group_uuid_of, org_identity_id
 

@@ -91,3 +91,28 @@ def set_peer(
     event = AuditEvent(action, actor_of(actor), detail={"peer": peer.node_id})
     node.store.set_peer(peer.id, paused=paused, removed=removed, now=node.clock(), audit=[event])
     return peer
+
+
+def list_peers(node: Node, actor: Principal, *, direct_only: bool = False) -> list[Peer]:
+    """The peers known here (with `direct_only`, those this node syncs with itself, not the
+    ones it only heard of through a peer)."""
+    _require_operator(actor)
+    return [p for p in node.store.peers() if p.direct or not direct_only]
+
+
+def hosted_orgs(node: Node) -> dict[int, list[str]]:
+    """The names of the orgs each peer hosts, by the peer's internal id."""
+    hosted: dict[int, list[str]] = {}
+    for org in node.store.list_orgs():
+        if org.home_peer is not None:
+            hosted.setdefault(org.home_peer, []).append(org.name)
+    return hosted
+
+
+def active_peer(node: Node, peer_id: int) -> Peer | None:
+    """The peer as it stands now, or None once it is paused or gone: what an open stream to
+    it checks before every read."""
+    current = node.store.peer_by_id(peer_id)
+    if current is None or current.paused:
+        return None
+    return current

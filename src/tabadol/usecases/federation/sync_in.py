@@ -24,7 +24,7 @@ from tabadol.domain.stix import CheckedObject
 from tabadol.domain.timestamps import parse_us
 from tabadol.domain.tlp import TLP
 from tabadol.node.node import Node
-from tabadol.storage.base import SyncDelete, SyncPut
+from tabadol.storage.contract import SyncDelete, SyncPut
 from tabadol.usecases.publishing.admission import Admitted, admit_all
 from tabadol.usecases.publishing.envelope import open_envelope
 from tabadol.usecases.publishing.signers import ORG_SIGNS

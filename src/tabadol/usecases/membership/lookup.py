@@ -20,3 +20,20 @@ def collection_by_kind(node: Node, kind: AudienceKind, ref: int | None = None) -
         if collection.kind is kind and collection.ref == ref:
             return collection
     raise NotFound(f"no {kind.value} collection")
+
+
+def find_org(node: Node, name: str) -> Org | None:
+    """The org of that name, or None: for a caller that creates it when it is missing."""
+    return node.store.org_by_name(name)
+
+
+def org_names(node: Node) -> dict[int, str]:
+    """Every org's name by its internal id: what a listing prints for the orgs a group, a
+    token or a key refers to (the caller has already been allowed to see those)."""
+    return {org.id: org.name for org in node.store.list_orgs()}
+
+
+def list_channels(node: Node) -> list[Collection]:
+    """Every collection of the node, whoever may read it: the operator's own listing (the
+    TAXII listing of a principal is `usecases.reading.read.list_collections`)."""
+    return node.store.list_collections()

@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from tabadol.domain.audit import AuditEvent, actor_of
-from tabadol.domain.errors import InvalidInput
+from tabadol.domain.errors import Forbidden, InvalidInput
 from tabadol.domain.keys import Custody
-from tabadol.domain.model import Org, Principal
+from tabadol.domain.model import Org, Principal, PrincipalKind
 from tabadol.node.keyring import generate_node_held_keys
 from tabadol.node.node import Node, collection_uuid
-from tabadol.storage.base import Channel
+from tabadol.storage.contract import Channel
 from tabadol.usecases.membership.ids import org_identity_id
 from tabadol.usecases.membership.names import check_channel_name
-from tabadol.usecases.membership.principals import OPERATOR
+from tabadol.usecases.membership.principals import OPERATOR, member_or_operator
 from tabadol.usecases.trust.directory_record import publish_directory_record
 from tabadol.usecases.trust.keys import client_keys
 
@@ -33,7 +33,9 @@ def add_org(
 
     Node custody: the node generates the keys and holds them wrapped. Client custody: the
     org registers its public keys (`tabadol key generate`) and the node never sees the
-    private halves."""
+    private halves. Only the node's operator adds orgs (`actor`: the operator by default)."""
+    if actor is not None and actor.kind is not PrincipalKind.NODE_ADMIN:
+        raise Forbidden("only the node's operator adds organizations")
     name = check_channel_name(node, "organization", name)
     if custody is Custody.CLIENT and public_keys is None:
         raise InvalidInput(
@@ -72,3 +74,10 @@ def add_org(
     if member:
         publish_directory_record(node, org, created=now)
     return org
+
+
+def list_orgs(node: Node, actor: Principal) -> list[Org]:
+    """The member directory: members and the node's operator read it."""
+    if not member_or_operator(actor):
+        raise Forbidden("the member directory is for members")
+    return node.store.list_orgs()

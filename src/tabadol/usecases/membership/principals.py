@@ -55,3 +55,37 @@ def authenticate(node: Node, authorization: str | None) -> Principal:
     if bearer.org is None:  # its org is gone
         raise Unauthorized("unknown or revoked token")
     return org_principal(node, bearer.org, Role(token.role), token.id, bearer.group_ids)
+
+
+def member_or_operator(principal: Principal) -> bool:
+    """Who reads the directory (orgs, keys, signed heads): members and the node's operator."""
+    return principal.is_member or principal.kind is PrincipalKind.NODE_ADMIN
+
+
+def authenticate_token(node: Node, authorization: str | None) -> Principal:
+    """The principal of an API that has no anonymous access (the native API)."""
+    principal = authenticate(node, authorization)
+    if principal.kind is PrincipalKind.ANONYMOUS:
+        raise Unauthorized("this API needs a bearer token")
+    return principal
+
+
+def authenticate_reader(node: Node, authorization: str | None) -> Principal:
+    """The principal of a TAXII request: anonymous callers get through only where the node
+    serves `public` to all (the `anonymous_public_read` setting)."""
+    principal = authenticate(node, authorization)
+    if principal.kind is PrincipalKind.ANONYMOUS and not node.settings.anonymous_public_read:
+        raise Unauthorized("this node needs a bearer token")
+    return principal
+
+
+def refreshed(node: Node, principal: Principal) -> Principal | None:
+    """The principal as its token stands now (groups, membership), or None once the token is
+    revoked or its org gone: what a long-lived stream checks before every read."""
+    if principal.token_id is None or principal.org is None:
+        return principal
+    token = node.store.token_by_id(principal.token_id)
+    org = node.store.org_by_id(principal.org.id)
+    if token is None or token.revoked is not None or org is None or principal.role is None:
+        return None
+    return org_principal(node, org, principal.role, token.id)

@@ -7,7 +7,7 @@ from tabadol.domain.errors import Forbidden, InvalidInput, NotFound
 from tabadol.domain.model import Group, Principal, PrincipalKind
 from tabadol.domain.policy import may_create_group, may_manage_group, may_see_group
 from tabadol.node.node import Node, collection_uuid
-from tabadol.storage.base import Channel
+from tabadol.storage.contract import Channel
 from tabadol.usecases.membership.ids import group_uuid_of
 from tabadol.usecases.membership.lookup import require_org
 from tabadol.usecases.membership.names import check_channel_name
@@ -80,3 +80,8 @@ def remove_group_member(node: Node, actor: Principal, group_name: str, org_name:
 
 def list_groups(node: Node, actor: Principal) -> list[Group]:
     return [g for g in node.store.list_groups() if may_see_group(actor, g)]
+
+
+def groups_read_by(node: Node, actor: Principal) -> list[Group]:
+    """The groups whose items the caller reads: those its org is a member of."""
+    return [g for g in list_groups(node, actor) if g.id in actor.group_ids]

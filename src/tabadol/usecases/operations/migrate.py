@@ -3,7 +3,6 @@ counts and by every stored object's signature, read back from PostgreSQL."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -12,11 +11,10 @@ from typing import Any
 import orjson
 
 from tabadol.config import load_settings, write_settings
-from tabadol.domain.errors import InvalidInput
 from tabadol.node.node import open_node
 from tabadol.storage.postgres import require_postgres_url
-from tabadol.storage.postgres.connections import PostgresConnections
-from tabadol.storage.postgres.copy import Counted, copy_all, stored_bodies
+from tabadol.storage.transfer.copy import Counted
+from tabadol.storage.transfer.migration import open_migration
 from tabadol.usecases.trust.key_directory import key_directory
 from tabadol.usecases.trust.verify import verify_all
 
@@ -45,28 +43,16 @@ def migrate_to_postgres(
     copy would be missed (running it again copies what is new)."""
     require_postgres_url(url, "--to")
     settings = load_settings(data_dir)
-    path = source or data_dir / settings.database
-    if not path.exists():
-        raise InvalidInput(f"{path}: no SQLite database there")
-    src = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        target = PostgresConnections(url, schema=schema, max_size=2)
-    except Exception as exc:  # psycopg's errors, as one line
-        src.close()
-        raise InvalidInput(f"cannot open {url}: {str(exc).splitlines()[0]}") from None
-    try:
-        report = MigrationReport(copy_all(src, target, progress))
+    with open_migration(source or data_dir / settings.database, url, schema) as migration:
+        report = MigrationReport(migration.copy(progress))
         with open_node(data_dir, database_url=url, database_schema=schema or "") as node:
             directory = key_directory(node)
-        for bodies in stored_bodies(target, VERIFY_CHUNK):
+        for bodies in migration.stored_bodies(VERIFY_CHUNK):
             objects: list[Any] = [orjson.loads(body) for body in bodies]
             for verdict in verify_all(objects, directory):
                 report.verified += 1
                 if not verdict.ok:
                     report.bad_signatures.append(f"{verdict.stix_id}: {verdict.problem}")
-    finally:
-        src.close()
-        target.close()
     return report
 
 

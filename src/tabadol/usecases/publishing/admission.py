@@ -35,7 +35,7 @@ from tabadol.domain.errors import (
 from tabadol.domain.keys import Custody, KeyPurpose, OrgKey
 from tabadol.domain.stix import SCO_TYPES, CheckedObject, check_object
 from tabadol.domain.tlp import TLP
-from tabadol.storage.base import NewVersion
+from tabadol.storage.contract import NewVersion
 from tabadol.text.fields import searchable_text
 from tabadol.text.normalize import index_forms
 from tabadol.text.observables import observables

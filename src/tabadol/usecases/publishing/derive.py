@@ -18,7 +18,7 @@ from tabadol.domain.errors import Forbidden, NotFound
 from tabadol.domain.model import Principal
 from tabadol.domain.tlp import strictest_tlp
 from tabadol.node.node import Node
-from tabadol.storage.base import StatusRecord
+from tabadol.storage.contract import StatusRecord
 from tabadol.text.extract import Indicator, extract
 from tabadol.text.fields import searchable_text
 from tabadol.usecases.publishing.publish import publish_objects

@@ -19,7 +19,7 @@ from tabadol.domain.model import Collection, Principal
 from tabadol.domain.policy import may_read, may_write
 from tabadol.domain.timestamps import format_us
 from tabadol.node.node import Node
-from tabadol.storage.base import NewVersion, StatusRecord, WriteOutcome
+from tabadol.storage.contract import NewVersion, StatusRecord, WriteOutcome
 from tabadol.usecases.publishing.admission import Admission, Refusal, admit_all
 from tabadol.usecases.publishing.envelope import open_envelope
 from tabadol.usecases.publishing.signers import ORG_SIGNS, Signer

@@ -20,7 +20,7 @@ from tabadol.domain.model import Principal
 from tabadol.domain.policy import Visibility
 from tabadol.domain.timestamps import format_us
 from tabadol.node.node import Node
-from tabadol.storage.base import StoredRow
+from tabadol.storage.contract import StoredRow
 from tabadol.usecases.reading.read import Page, visible, with_content
 
 MAX_BATCH = 1000

@@ -37,7 +37,8 @@ from tabadol.domain.timestamps import parse_us
 from tabadol.domain.tlp import TLP
 from tabadol.node.keyring import decryption_key_of
 from tabadol.node.node import Node
-from tabadol.storage.base import StatusRecord, StoredRow
+from tabadol.storage.contract import StatusRecord as StatusRecord  # re-exported: TAXII status
+from tabadol.storage.contract import StoredRow
 
 
 @dataclass(frozen=True, slots=True)

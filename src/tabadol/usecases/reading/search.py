@@ -24,7 +24,7 @@ from tabadol.domain.policy import Visibility
 from tabadol.domain.timestamps import parse_us
 from tabadol.domain.tlp import TLP
 from tabadol.node.node import Node
-from tabadol.storage.base import SearchFilter
+from tabadol.storage.contract import SearchFilter
 from tabadol.text.fields import searchable_text
 from tabadol.text.normalize import Token, tokenize
 from tabadol.usecases.reading.read import visible

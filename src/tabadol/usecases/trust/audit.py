@@ -29,8 +29,10 @@ from tabadol.crypto.merkle import (
 )
 from tabadol.crypto.signing import b64url, unb64url, verify
 from tabadol.domain.audit import AuditEntry, TreeHead, head_payload
-from tabadol.domain.errors import InvalidInput, SignatureError
+from tabadol.domain.errors import Forbidden, InvalidInput, SignatureError
+from tabadol.domain.model import Principal
 from tabadol.node.node import Node
+from tabadol.usecases.membership.principals import member_or_operator
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,3 +251,10 @@ def entries(
         if not page:
             return
         after = page[-1].position
+
+
+def signed_head_for(node: Node, actor: Principal) -> dict[str, Any]:
+    """The newest signed tree head, for members and the operator to keep outside the node."""
+    if not member_or_operator(actor):
+        raise Forbidden("signed tree heads are for members and the operator")
+    return latest_head(node)

@@ -1,14 +1,23 @@
 """The published key directory: every org's public keys with their history, and the node
-key — what a verifier needs, offline or on a peer."""
+key — what a verifier needs, offline or on a peer; and the current keys of a collection's
+audience, which a client that keeps its own keys seals restricted items to."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from tabadol.crypto.signing import b64url
-from tabadol.domain.keys import OrgKey
+from tabadol.domain.errors import Forbidden, InvalidInput
+from tabadol.domain.keys import KeyPurpose, OrgKey
+from tabadol.domain.model import Collection, Org, Principal
 from tabadol.domain.timestamps import format_us
+from tabadol.domain.tlp import TLP
 from tabadol.node.node import Node
+from tabadol.usecases.membership.lookup import require_org
+from tabadol.usecases.membership.principals import member_or_operator
+from tabadol.usecases.publishing.recipients import audience_orgs
+from tabadol.usecases.reading.read import get_collection
 
 
 def key_record(key: OrgKey) -> dict[str, Any]:
@@ -45,3 +54,51 @@ def key_directory(node: Node) -> dict[str, Any]:
             for org in node.store.list_orgs()
         ],
     }
+
+
+def key_directory_for(node: Node, actor: Principal) -> dict[str, Any]:
+    """The key directory as the native API serves it: public keys are not secret, but the
+    member list in it is for members (and the operator)."""
+    if not member_or_operator(actor):
+        raise Forbidden("the key directory is for members")
+    return key_directory(node)
+
+
+def list_keys(node: Node, org_name: str | None = None) -> list[OrgKey]:
+    """Every key with its history (only `org_name`'s, if given), for the operator."""
+    org_id = require_org(node, org_name).id if org_name else None
+    return node.store.org_keys(org_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    org: Org
+    key: OrgKey  # its current encryption key
+
+
+@dataclass(frozen=True, slots=True)
+class SealingRecipients:
+    """Whom a client-custody org seals a restricted item of a collection to."""
+
+    collection: Collection
+    default_tlp: TLP
+    recipients: list[Recipient]
+
+
+def sealing_recipients(node: Node, actor: Principal, collection_uuid: str) -> SealingRecipients:
+    """The current encryption keys of the audience of a collection the caller may publish
+    into (none for a public one: nothing is sealed there)."""
+    view = get_collection(node, actor, collection_uuid)
+    if not view.can_write:
+        raise Forbidden("you may not publish into this collection")
+    try:
+        org_ids = audience_orgs(node, view.collection)
+    except InvalidInput:
+        org_ids = []  # public: nothing is sealed there
+    current = node.store.current_keys(org_ids, KeyPurpose.ENCRYPT)
+    orgs = {o.id: o for o in node.store.list_orgs()}
+    return SealingRecipients(
+        view.collection,
+        node.channel_defaults.for_kind(view.collection.kind),
+        [Recipient(orgs[org_id], key) for org_id, key in sorted(current.items())],
+    )

@@ -21,6 +21,7 @@ from tabadol.domain.model import Org, Principal, PrincipalKind
 from tabadol.domain.policy import may_manage_org
 from tabadol.node.keyring import generate_node_held_keys
 from tabadol.node.node import Node
+from tabadol.usecases.membership.lookup import require_org
 from tabadol.usecases.trust.directory_record import publish_directory_record
 
 
@@ -124,3 +125,10 @@ def parse_time(text: str) -> int:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     return int(moment.timestamp() * 1_000_000)
+
+
+def rotate_keys_of(
+    node: Node, actor: Principal, org_name: str, public: dict[str, Any] | None = None
+) -> list[OrgKey]:
+    """`rotate_keys` for the org the caller names (NotFound if there is none)."""
+    return rotate_keys(node, actor, require_org(node, org_name), public)

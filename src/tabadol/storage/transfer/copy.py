@@ -1,14 +1,15 @@
-"""Moving a node's data from its SQLite file to PostgreSQL: table by table, in chunks of one
-transaction each, resumable (a chunk already copied is not copied again), then verified by
-counts. The two schemas have the same tables and columns (`postgres/schema.py`)."""
+"""Copying a node's tables from its SQLite file to PostgreSQL: table by table, in chunks of one
+transaction each, resumable (a chunk already copied is not copied again), then counted on both
+sides. The two schemas have the same tables and columns (`postgres/schema.py`); the source is
+read through the engine interface, the target through the PostgreSQL pool."""
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
+from tabadol.storage.engine import Connection
 from tabadol.storage.postgres.connections import PostgresConnections
 
 CHUNK = 5000
@@ -60,7 +61,7 @@ class Counted:
 
 
 def copy_all(
-    source: sqlite3.Connection,
+    source: Connection,
     target: PostgresConnections,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> list[Counted]:
@@ -93,22 +94,6 @@ def copy_all(
     return counted
 
 
-def stored_bodies(target: PostgresConnections, chunk: int) -> Iterator[list[bytes]]:
-    """Every stored object's body, `chunk` at a time in storage order (the migration reads
-    them back to verify their signatures; no access policy: the operator's own check)."""
-    last = -1
-    while True:
-        with target.read() as conn:
-            rows = conn.execute(
-                "SELECT seq, body FROM objects WHERE seq > %s ORDER BY seq LIMIT %s",
-                (last, chunk),
-            ).fetchall()
-        if not rows:
-            return
-        yield [bytes(body) for _, body in rows]
-        last = rows[-1][0]
-
-
 def _report(
     progress: Callable[[str, int, int], None] | None, table: str, total: int, done: int
 ) -> None:
@@ -117,7 +102,7 @@ def _report(
 
 
 def _copy_table(
-    source: sqlite3.Connection,
+    source: Connection,
     target: PostgresConnections,
     table: Table,
     advance: Callable[[int], None],

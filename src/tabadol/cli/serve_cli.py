@@ -1,0 +1,125 @@
+"""`tabadol init`, `serve` and `demo`: create a node's data directory and run it (the demo
+also creates its community first)."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tabadol.cli.common import DEFAULT_DATA, DataDir, fail, guarded, node_at, out
+from tabadol.config import load_settings
+from tabadol.demo import community as demo_service
+from tabadol.node.node import init_node, open_node
+
+
+def init(
+    data: Annotated[Path, typer.Argument(help="Directory to create.")] = DEFAULT_DATA,
+    name: Annotated[str | None, typer.Option(help="Title of the node.")] = None,
+) -> None:
+    """Create a data directory: tabadol.toml, the SQLite database and the node key."""
+    settings = guarded(lambda: load_settings(data, node_name=name))
+    guarded(lambda: init_node(data, settings))
+    out.print(f"initialized {data}")
+
+
+def serve(
+    data: DataDir = DEFAULT_DATA,
+    host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port.")] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Worker processes (PostgreSQL: any number; SQLite: 1).")
+    ] = 1,
+) -> None:
+    """Run the node (TAXII 2.1 at /taxii2/, native API at /api/v1/) under uvicorn."""
+    from tabadol.web.app import create_app, run_server
+    from tabadol.web.workers import Supervisor, port_is_free
+
+    settings = guarded(lambda: load_settings(data, host=host, port=port))
+    with node_at(data):
+        pass  # fail early, with one line, if the directory is not usable
+    if workers > 1 and not settings.database_url:
+        raise fail("several workers need PostgreSQL (database_url): SQLite has one writer")
+    if workers > 1 and not port_is_free(settings.host, settings.port):
+        raise fail(f"{settings.host}:{settings.port} is in use")
+    out.print(f"tabadol serving {data} on http://{settings.host}:{settings.port}/taxii2/")
+    if workers > 1:
+        supervisor = Supervisor(data, settings, workers)
+        supervisor.run()
+        if supervisor.failed:
+            raise fail(supervisor.failed)
+        return
+    run_server(create_app(lambda: open_node(data, host=host, port=port)), settings)
+
+
+def demo(
+    data: DataDir = Path("demo-data"),
+    host: Annotated[str | None, typer.Option(help="Listen address.")] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port of the first node (the others follow it).")
+    ] = None,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Set up, print, exit.")] = False,
+    single: Annotated[
+        bool, typer.Option("--single", help="One node hosting all three members.")
+    ] = False,
+) -> None:
+    """Create (once) a demo community and serve it: three members writing Persian, Arabic and
+    English, a working group of two; by default as a federation of three nodes, one per
+    member, syncing with each other."""
+    if single:
+        _demo_single(data, host, port, no_serve)
+        return
+    if (data / "keys").exists():
+        raise fail(f"{data} holds a single-node demo: use --single, or another --data")
+    from tabadol.demo.federation import federation_tokens, populate_federation
+
+    nodes = guarded(lambda: populate_federation(data, port or 8470))
+    out.print(f"\n[bold]tabadol demo federation[/bold] — three nodes under {data}")
+    for node, token in guarded(lambda: federation_tokens(nodes)):
+        base = f"http://{host or '127.0.0.1'}:{node.port}"
+        out.print(f"\n  [bold]{node.org}[/bold] on its own node ({node.data})")
+        out.print(f"    TAXII 2.1: {base}/taxii2/   native API docs: {base}/api/v1/docs")
+        out.print(
+            f"    {token.org} ({token.role}): {token.secret}", highlight=False, soft_wrap=True
+        )
+    out.print(
+        "\n  the nodes sync as soon as they run; try, after a second:\n"
+        f'  curl -H "Authorization: Bearer <{nodes[2].org} token>"'
+        f' "http://127.0.0.1:{nodes[2].port}/api/v1/search?q=فیشینگ"\n',
+        highlight=False,
+        soft_wrap=True,
+    )
+    if not no_serve:
+        from tabadol.web.app import create_app, run_servers
+
+        apps = []
+        for node in nodes:
+            settings = guarded(partial(load_settings, node.data, host=host, port=node.port))
+            opener = partial(open_node, node.data, host=host, port=node.port)
+            apps.append((create_app(opener), settings))
+        run_servers(apps)
+
+
+def _demo_single(data: Path, host: str | None, port: int | None, no_serve: bool) -> None:
+    if not (data / "keys").exists():
+        guarded(lambda: init_node(data, load_settings(data, node_name="tabadol demo")))
+    with node_at(data) as node:
+        guarded(lambda: demo_service.populate(node))
+        tokens = guarded(lambda: demo_service.demo_tokens(node))
+        settings = node.settings
+    base = f"http://{host or settings.host}:{port or settings.port}"
+    out.print(f"\n[bold]tabadol demo node[/bold] — data in {data}")
+    out.print(f"  TAXII 2.1 discovery: {base}/taxii2/")
+    out.print(f"  native API docs:     {base}/api/v1/docs")
+    for token in tokens:
+        out.print(f"  {token.org} ({token.role}): {token.secret}", highlight=False, soft_wrap=True)
+    out.print(
+        f'\n  try: curl -H "Authorization: Bearer {tokens[0].secret}" '
+        f'-H "Accept: application/taxii+json;version=2.1" {base}/taxii2/root/collections/\n',
+        highlight=False,
+        soft_wrap=True,
+    )
+    if not no_serve:
+        serve(data, host, port)

@@ -1,0 +1,80 @@
+"""The storage contract: what the use cases need from a database, and nothing of TAXII.
+
+It is split by role, one protocol each: `OrgDirectory` and `GroupDirectory` (directory.py),
+`KeyStore` (keys.py), `ObjectStore` (objects.py), `SearchStore` (search.py), `AuditStore`
+(audit.py), `PeerStore` and `FeedStore` (federation.py). `Store` is all of them: what a node
+holds, and what each engine (SQLite, PostgreSQL) implements; the same contract tests run on
+both. Every read of objects takes a `Visibility` from the policy and applies it inside the
+query; every write that changes who may do what, or what is stored, takes the audit events
+that record it and appends them in the SAME transaction (with a signed tree head).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from tabadol.storage.contract.audit import AuditStore
+from tabadol.storage.contract.directory import Bearer, Channel, GroupDirectory, OrgDirectory
+from tabadol.storage.contract.federation import (
+    FeedStore,
+    PeerStore,
+    RemoteGroup,
+    RemoteOrg,
+    SyncDelete,
+    SyncPut,
+)
+from tabadol.storage.contract.keys import KeyStore
+from tabadol.storage.contract.objects import (
+    AuditBuilder,
+    Correlation,
+    NewVersion,
+    ObjectStore,
+    StatusBuilder,
+    StatusRecord,
+    StoredRow,
+    WriteOutcome,
+)
+from tabadol.storage.contract.search import SearchFilter, SearchRow, SearchStore
+
+__all__ = [
+    "AuditBuilder",
+    "AuditStore",
+    "Bearer",
+    "Channel",
+    "Correlation",
+    "FeedStore",
+    "GroupDirectory",
+    "KeyStore",
+    "NewVersion",
+    "ObjectStore",
+    "OrgDirectory",
+    "PeerStore",
+    "RemoteGroup",
+    "RemoteOrg",
+    "SearchFilter",
+    "SearchRow",
+    "SearchStore",
+    "StatusBuilder",
+    "StatusRecord",
+    "Store",
+    "StoredRow",
+    "SyncDelete",
+    "SyncPut",
+    "WriteOutcome",
+]
+
+
+class Store(
+    OrgDirectory,
+    GroupDirectory,
+    KeyStore,
+    ObjectStore,
+    SearchStore,
+    AuditStore,
+    PeerStore,
+    FeedStore,
+    Protocol,
+):
+    """Every role of the storage, on one database."""
+
+    def close(self) -> None: ...
