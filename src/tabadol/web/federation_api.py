@@ -1,7 +1,7 @@
 """Peer endpoints (`/federation/v1`) and the member change stream (`/api/v1/changes`,
 `/api/v1/stream`).
 
-Peer requests are signed by the peer's node key (`usecases.federation.peers`); the stream is
+Peer requests are signed by the peer's node key (`usecases.federation.peer_auth`); the stream is
 Server-Sent Events: each event carries a page of changes and its cursor (`id:`), so a reader that
 reconnects with `Last-Event-ID` (or `after=`) resumes exactly where it stopped. A stream
 waits for the next commit (at once for writes in this process, within a second for others)
