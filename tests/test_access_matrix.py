@@ -27,7 +27,7 @@ from tabadol.node.node import Node, init_node, open_node
 from tabadol.usecases.membership import api_tokens, principals, sharing_groups
 from tabadol.usecases.membership.principals import OPERATOR
 from tabadol.usecases.publishing.publish import publish_objects
-from tabadol.usecases.publishing.transfer import export_objects
+from tabadol.usecases.reading.export import export_objects
 from tabadol.web.app import create_app
 from tabadol.web.media import TAXII_21
 

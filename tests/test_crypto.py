@@ -13,20 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from nacl.signing import SigningKey
 
-from tabadol.crypto.canonical import (
-    SIGNATURE_PROPERTY,
-    CanonicalizationError,
-    canonical,
-    signing_payload,
-)
-from tabadol.crypto.signing import (
-    InvalidPublicKey,
-    SignatureError,
-    check_public_key,
-    key_id,
-    sign,
-    verify,
-)
+from tabadol.crypto.canonical import SIGNATURE_PROPERTY, canonical, signing_payload
+from tabadol.crypto.signing import check_public_key, key_id, sign, verify
+from tabadol.domain.errors import CanonicalizationError, InvalidPublicKey, SignatureError
 
 # RFC 8785 Appendix B: IEEE 754 binary64 values and their canonical serialization.
 APPENDIX_B = [

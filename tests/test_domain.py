@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
 import json
+from pathlib import Path
 
 import pytest
 
-from tabadol.domain import strict_json
+from tabadol.domain import errors, strict_json
 from tabadol.domain.audience import AudienceKind, tlp_allows
-from tabadol.domain.errors import InvalidJSON
-from tabadol.domain.stix import InvalidObject, check_object
-from tabadol.domain.timestamps import TimestampError, format_date_added, format_us, parse_us
+from tabadol.domain.errors import InvalidJSON, InvalidObject, TabadolError, TimestampError
+from tabadol.domain.stix import check_object
+from tabadol.domain.timestamps import format_date_added, format_us, parse_us
 from tabadol.domain.tlp import TLP, strictest_tlp
 
 from .conftest import ICS_BUNDLE, MOBILE_BUNDLE, make_indicator
@@ -138,3 +141,65 @@ def test_reference_of_the_wrong_json_type_is_refused(value: object) -> None:
     """A _ref holding a list, object, number or null is refused, not a crash."""
     with pytest.raises(InvalidObject, match="'sighting_of_ref'"):
         check_object(make_indicator(sighting_of_ref=value))
+
+
+def test_every_error_is_drawn_in_the_tree_with_its_status() -> None:
+    """The drawing in `domain.errors` names each error of the tree with its HTTP status."""
+    drawing = errors.__doc__ or ""
+    tree = [e for e in vars(errors).values() if isinstance(e, type) and issubclass(e, TabadolError)]
+    assert len(tree) > 30
+    for error in tree:
+        line = next((ln for ln in drawing.splitlines() if f" {error.__name__} " in ln), "")
+        assert str(error.http_status) in line.split(), error.__name__
+
+
+def test_a_parser_error_is_also_a_value_error() -> None:
+    """Callers that catch ValueError around a parser keep catching its tree error."""
+    with pytest.raises(ValueError, match="not an RFC 3339"):
+        parse_us("yesterday")
+    with pytest.raises(errors.BadRequest):
+        parse_us("yesterday")
+
+
+_SRC = Path(__file__).resolve().parent.parent / "src" / "tabadol"
+_PROCESS_EXITS = {"Exit", "fail", "SystemExit"}  # the CLI ends the process: not an error
+_NOT_YET_IN_THE_TREE = {  # modules whose owners move these into the tree: shrink, never grow
+    "config.py": {"ValueError"},
+    "demo/community.py": {"RuntimeError"},
+    "storage/postgres/dialect.py": {"ValueError"},
+    "storage/sqlite/connections.py": {"RuntimeError"},
+    "usecases/trust/verify.py": {"ValueError"},
+}
+
+
+def _raised_names(path: Path) -> set[str]:
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
+            func = node.exc.func
+            if isinstance(func, ast.Name):
+                names.add(func.id)
+            elif isinstance(func, ast.Attribute):
+                names.add(func.attr)
+    return names
+
+
+def _in_the_tree(name: str) -> bool:
+    """Whether the class `name`, defined somewhere in the package, derives from TabadolError."""
+    for path in _SRC.rglob("*.py"):
+        if f"class {name}(" in path.read_text():
+            module = ".".join(("tabadol", *path.relative_to(_SRC).with_suffix("").parts))
+            error = getattr(importlib.import_module(module), name)
+            return isinstance(error, type) and issubclass(error, TabadolError)
+    return False
+
+
+def test_every_error_raised_on_purpose_is_in_the_tree() -> None:
+    """A `raise SomeError(...)` anywhere in the code names an error of the tree."""
+    outside = {}
+    for path in sorted(_SRC.rglob("*.py")):
+        where = path.relative_to(_SRC).as_posix()
+        allowed = _PROCESS_EXITS | _NOT_YET_IN_THE_TREE.get(where, set())
+        if stray := {n for n in _raised_names(path) - allowed if not _in_the_tree(n)}:
+            outside[where] = stray
+    assert outside == {}

@@ -26,9 +26,9 @@ from tabadol.cli.main import app as cli_app
 from tabadol.client.remote import load_keyfile
 from tabadol.crypto.object_signature import attach_signature
 from tabadol.crypto.sealed_object import SEALED_PROPERTY, open_object, seal_object
-from tabadol.crypto.sealing import SealingError, x25519_key_id
+from tabadol.crypto.sealing import x25519_key_id
 from tabadol.crypto.signing import b64url, unb64url
-from tabadol.domain.errors import InvalidInput, KeysUnavailable
+from tabadol.domain.errors import InvalidInput, KeysUnavailable, SealingError
 from tabadol.domain.keys import KeyPurpose
 from tabadol.node import keyring
 from tabadol.node.node import Node, open_node

@@ -4,7 +4,6 @@ honest entries go through."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -20,11 +19,13 @@ from tabadol.crypto.directory_doc import DOCUMENT_TYPE, GROUPS_TYPE, sign_docume
 from tabadol.crypto.object_signature import attach_signature
 from tabadol.crypto.sealing import x25519_key_id
 from tabadol.crypto.signing import b64url, key_id
+from tabadol.domain.errors import DirectoryError
 from tabadol.domain.federation import Peer
 from tabadol.domain.timestamps import format_us
 from tabadol.domain.tlp import TLP
+from tabadol.node.guards import BURST, PeerGuards
 from tabadol.node.node import Node
-from tabadol.usecases.federation import peer_directory, peers
+from tabadol.usecases.federation import own_directory, peer_directory, peers
 from tabadol.usecases.federation.sync_in import apply_page
 from tabadol.usecases.membership import principals
 from tabadol.usecases.membership.ids import org_identity_id
@@ -95,7 +96,7 @@ def _fake_peer(node: Node, *members: RemoteMember) -> FakePeer:
         "groups": [],
         "peers": [],
     }
-    body["version"] = peer_directory.version_of(body)
+    body["version"] = own_directory.version_of(body)
     document = {**sign_document(body, key), "groups_for_you": _groups_for(node, peer, key)}
     assert peer_directory.take_in(node, peer, document) == []
     fresh = node.store.peer_by_node_id(peer.node_id)
@@ -110,7 +111,7 @@ def _groups_for(node: Node, peer: Peer, key: SigningKey) -> dict[str, Any]:
         "for": node.node_id,
         "groups": [],
     }
-    body["version"] = peer_directory.version_of(body)
+    body["version"] = own_directory.version_of(body)
     return sign_document(body, key)
 
 
@@ -177,19 +178,32 @@ def test_a_paused_peer_is_refused_and_a_removed_one_unknown(
     assert _signed_get(client, node, fake.key, f"{CHANGES}?after=0").status_code == 401
 
 
+class ManualMonotonic:
+    """A monotonic clock that moves only when the test steps it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_a_flooding_peer_is_rate_limited(client: TestClient, community: Community) -> None:
+    """A peer past its burst gets 429s; once the bucket refills it is served again."""
     node = community.node
+    monotonic = ManualMonotonic()
+    node.guards = PeerGuards(monotonic=monotonic)
     fake = _fake_peer(node)
     codes = [
         _signed_get(client, node, fake.key, f"{CHANGES}?after={i}").status_code
-        for i in range(peers.BURST + 50)
+        for i in range(BURST + 50)
     ]
     assert codes.count(429) > 0
-    assert codes[: peers.BURST // 2] == [200] * (peers.BURST // 2)
+    assert codes[: BURST // 2] == [200] * (BURST // 2)
     limited = next(i for i, c in enumerate(codes) if c == 429)
-    time.sleep(0.1)  # the bucket refills: the peer is served again
+    monotonic.now += 0.1  # the bucket refills: the peer is served again
     assert _signed_get(client, node, fake.key, f"{CHANGES}?after=999999").status_code == 200
-    assert limited >= peers.BURST // 2
+    assert limited >= BURST // 2
 
 
 def test_only_registered_operators_manage_peers(community: Community) -> None:
@@ -300,7 +314,7 @@ def test_a_peer_speaks_only_for_its_own_orgs(community: Community) -> None:
         "groups": [],
         "peers": [],
     }
-    body["version"] = peer_directory.version_of(body)
+    body["version"] = own_directory.version_of(body)
     groups = _groups_for(node, peer, key)
     refused = peer_directory.take_in(
         node, peer, {**sign_document(body, key), "groups_for_you": groups}
@@ -311,10 +325,10 @@ def test_a_peer_speaks_only_for_its_own_orgs(community: Community) -> None:
     assert node.store.org_by_identity(b1.identity_id).home_peer == first.peer.id  # type: ignore[union-attr]
     assert node.store.org_by_name("Org A").hosted_here  # type: ignore[union-attr]
     forged = sign_document(body, SigningKey.generate())  # not the peer's key
-    with pytest.raises(peer_directory.DirectoryError):
+    with pytest.raises(DirectoryError):
         peer_directory.take_in(node, peer, {**forged, "groups_for_you": groups})
     other_node = {**groups, "for": "another-node"}  # groups signed for someone else
-    with pytest.raises(peer_directory.DirectoryError):
+    with pytest.raises(DirectoryError):
         peer_directory.take_in(
             node, peer, {**sign_document(body, key), "groups_for_you": other_node}
         )

@@ -7,7 +7,8 @@ from dataclasses import replace
 import pytest
 from nacl.public import PrivateKey
 
-from tabadol.crypto.sealing import Sealed, SealingError, open_sealed, seal, x25519_key_id
+from tabadol.crypto.sealing import Sealed, open_sealed, seal, x25519_key_id
+from tabadol.domain.errors import SealingError
 
 SECRET = "گزارش محرمانه: TLP:RED — incident 2026-114".encode()
 ROUTING = b"note--6b1c6a52-2a0e-4b38-9a0d-2b1f1c7d9e01|2026-01-01T00:00:00.000Z|group:7"

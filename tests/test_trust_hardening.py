@@ -20,9 +20,9 @@ from tabadol.client.remote import ClientKeys
 from tabadol.crypto.canonical import canonical
 from tabadol.crypto.object_signature import attach_signature
 from tabadol.crypto.sealed_object import SEALED_PROPERTY, open_object, routing_of, seal_object
-from tabadol.crypto.sealing import SealingError, seal
+from tabadol.crypto.sealing import seal
 from tabadol.crypto.signing import b64url
-from tabadol.domain.errors import Forbidden, InvalidInput, KeysUnavailable
+from tabadol.domain.errors import Forbidden, InvalidInput, KeysUnavailable, SealingError
 from tabadol.domain.keys import Custody, KeyPurpose
 from tabadol.domain.model import Org
 from tabadol.domain.tlp import TLP

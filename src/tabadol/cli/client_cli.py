@@ -12,8 +12,9 @@ import typer
 
 from tabadol.cli.common import err, guarded, out
 from tabadol.client import remote as client
+from tabadol.domain.stix import new_bundle_id
 from tabadol.domain.tlp import TLP
-from tabadol.usecases.publishing import transfer
+from tabadol.usecases.publishing import bundle_import
 
 Url = Annotated[str, typer.Option(envvar="TABADOL_URL", help="The node, e.g. http://host:8470")]
 Token = Annotated[str, typer.Option(envvar="TABADOL_TOKEN", help="The org's bearer token.")]
@@ -35,7 +36,7 @@ def publish(
     """Sign every object here and seal TLP:RED / AMBER+STRICT ones to the audience's keys
     before upload: the node never sees the private keys or the sealed plaintext."""
     level = guarded(lambda: TLP.parse(tlp)) if tlp else None
-    objects = guarded(lambda: transfer.read_bundle(bundle))
+    objects = guarded(lambda: bundle_import.read_bundle(bundle))
     keys = guarded(lambda: client.load_keyfile(keys_file))
     remote = client.RemoteNode(url, token)
     try:
@@ -68,7 +69,7 @@ def fetch(
         objects, verdicts = guarded(lambda: client.fetch(remote, keys, collection))
     finally:
         remote.close()
-    body = orjson.dumps({"type": "bundle", "id": transfer.new_bundle_id(), "objects": objects})
+    body = orjson.dumps({"type": "bundle", "id": new_bundle_id(), "objects": objects})
     if output is None:
         sys.stdout.buffer.write(body + b"\n")
     else:

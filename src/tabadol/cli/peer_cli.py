@@ -10,9 +10,9 @@ import typer
 from rich.table import Table
 
 from tabadol.cli.common import DEFAULT_DATA, DataDir, fail, guarded, node_at, out
+from tabadol.domain.errors import PeerError
 from tabadol.domain.federation import Peer
 from tabadol.domain.timestamps import format_us
-from tabadol.sync.client import PeerError
 from tabadol.sync.loop import sync_once
 from tabadol.usecases.federation import peers
 from tabadol.usecases.membership.principals import OPERATOR

@@ -19,7 +19,8 @@ from rich.progress import (
 
 from tabadol.cli.common import DEFAULT_DATA, DataDir, err, fail, guarded, node_at, out
 from tabadol.domain.strict_json import JcsHint
-from tabadol.usecases.publishing import transfer
+from tabadol.usecases.publishing import bundle_import
+from tabadol.usecases.reading.export import export_objects, write_bundle
 
 
 def migrate(
@@ -81,7 +82,7 @@ def import_(
 ) -> None:
     """Import a bundle; resumable (stored versions are skipped); errors summarized."""
     hint = JcsHint()
-    objects = guarded(lambda: transfer.read_bundle(bundle, hint))
+    objects = guarded(lambda: bundle_import.read_bundle(bundle, hint))
     with node_at(data) as node:
         columns = (
             TextColumn("importing"),
@@ -92,7 +93,7 @@ def import_(
         with Progress(*columns, console=err, transient=True) as bar:
             task = bar.add_task("import", total=len(objects))
             summary = guarded(
-                lambda: transfer.import_objects(
+                lambda: bundle_import.import_objects(
                     node,
                     org,
                     collection,
@@ -123,13 +124,13 @@ def export(
 ) -> None:
     """Export a STIX 2.1 bundle of what an organization may read."""
     with node_at(data) as node:
-        chunks = transfer.export_objects(node, org, collection, all_versions=all_versions)
+        chunks = export_objects(node, org, collection, all_versions=all_versions)
 
         def write() -> int:
             if output is None:
-                return transfer.write_bundle(chunks, sys.stdout.buffer)
+                return write_bundle(chunks, sys.stdout.buffer)
             with output.open("wb") as handle:
-                return transfer.write_bundle(chunks, handle)
+                return write_bundle(chunks, handle)
 
         count = guarded(write)
     err.print(f"exported {count} objects")

@@ -18,7 +18,7 @@ from tabadol.domain.errors import InvalidInput
 from tabadol.domain.timestamps import format_us
 from tabadol.usecases.membership.lookup import org_names
 from tabadol.usecases.membership.principals import OPERATOR
-from tabadol.usecases.publishing import transfer
+from tabadol.usecases.publishing import bundle_import
 from tabadol.usecases.trust import audit, key_directory, keys
 from tabadol.usecases.trust.verify import verify_all
 
@@ -218,7 +218,7 @@ def verify(
     ] = None,
 ) -> None:
     """Verify every object's signature offline; exit 1 if any does not verify."""
-    objects = guarded(lambda: transfer.read_bundle(bundle))
+    objects = guarded(lambda: bundle_import.read_bundle(bundle))
     if keys_file is not None:
         directory = guarded(lambda: read_json(keys_file))
     elif data is not None:

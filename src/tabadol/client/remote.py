@@ -21,10 +21,10 @@ from nacl.signing import SigningKey
 
 from tabadol.crypto.object_signature import attach_signature
 from tabadol.crypto.sealed_object import SEALED_PROPERTY, open_object, seal_object
-from tabadol.crypto.sealing import SealingError, x25519_key_id
+from tabadol.crypto.sealing import x25519_key_id
 from tabadol.crypto.signing import b64url, key_id, unb64url
 from tabadol.domain import strict_json
-from tabadol.domain.errors import InvalidInput
+from tabadol.domain.errors import InvalidInput, SealingError
 from tabadol.domain.stix import SCO_TYPES
 from tabadol.domain.tlp import TLP, strictest_tlp
 from tabadol.usecases.trust.verify import Verdict, verify_all

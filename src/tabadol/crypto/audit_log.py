@@ -10,6 +10,7 @@ import orjson
 from tabadol.crypto.canonical import canonical
 from tabadol.crypto.signing import b64url
 from tabadol.domain.audit import AuditEvent
+from tabadol.domain.errors import MalformedAuditEntry
 
 ENTRY_VERSION = 1
 
@@ -34,5 +35,5 @@ def encode_entry(position: int, at: int, event: AuditEvent, prev_leaf: bytes | N
 def decode_entry(entry: bytes) -> Mapping[str, Any]:
     value = orjson.loads(entry)
     if not isinstance(value, dict):
-        raise ValueError("an audit entry is a JSON object")
+        raise MalformedAuditEntry("an audit entry is a JSON object")
     return value

@@ -16,11 +16,9 @@ from typing import Any
 import orjson
 import rfc8785
 
+from tabadol.domain.errors import CanonicalizationError
+
 SIGNATURE_PROPERTY = "x_tabadol_signature"
-
-
-class CanonicalizationError(ValueError):
-    """The object holds a value JCS cannot represent (e.g. an integer beyond 2**53)."""
 
 
 _MAX_EXACT = 2**53 - 1  # larger integers are not I-JSON; rfc8785 refuses them

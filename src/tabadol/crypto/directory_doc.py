@@ -13,7 +13,8 @@ from nacl.signing import SigningKey
 
 from tabadol.crypto.canonical import SIGNATURE_PROPERTY, signing_payload
 from tabadol.crypto.object_signature import read_signature, signature_property
-from tabadol.crypto.signing import SignatureError, key_id, sign, verify
+from tabadol.crypto.signing import key_id, sign, verify
+from tabadol.domain.errors import SignatureError
 
 DOCUMENT_TYPE = "tabadol-directory"
 GROUPS_TYPE = "tabadol-groups"  # the groups a node shares with one peer (not relayed)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 
+from tabadol.domain.errors import NoSuchProof
+
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 
 
@@ -41,7 +43,7 @@ def root(leaves: Sequence[bytes]) -> bytes:
 def inclusion_proof(index: int, leaves: Sequence[bytes]) -> list[bytes]:
     """PATH(m, D[n]) (RFC 9162 section 2.1.3.1)."""
     if not 0 <= index < len(leaves):
-        raise ValueError(f"leaf {index} is not in a tree of {len(leaves)}")
+        raise NoSuchProof(f"leaf {index} is not in a tree of {len(leaves)}")
     if len(leaves) == 1:
         return []
     k = _split(len(leaves))
@@ -73,7 +75,7 @@ def verify_inclusion(
 def consistency_proof(old_size: int, leaves: Sequence[bytes]) -> list[bytes]:
     """PROOF(m, D[n]) (RFC 9162 section 2.1.4.1)."""
     if not 0 < old_size <= len(leaves):
-        raise ValueError(f"no consistency proof from {old_size} to {len(leaves)}")
+        raise NoSuchProof(f"no consistency proof from {old_size} to {len(leaves)}")
     return _subproof(old_size, leaves, complete=True)
 
 

@@ -18,7 +18,8 @@ from typing import Any
 from nacl.signing import SigningKey
 
 from tabadol.crypto.canonical import SIGNATURE_PROPERTY, canonical, signing_payload
-from tabadol.crypto.signing import SignatureError, b64url, sign, unb64url, verify
+from tabadol.crypto.signing import b64url, sign, unb64url, verify
+from tabadol.domain.errors import SignatureError
 
 ALGORITHM = "Ed25519"
 

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 from nacl.signing import SigningKey
 
-from tabadol.crypto.signing import SignatureError, b64url, key_id, sign, unb64url, verify
+from tabadol.crypto.signing import b64url, key_id, sign, unb64url, verify
+from tabadol.domain.errors import SignatureError
 
 SCHEME = "Tabadol-Node"
 _DOMAIN = b"tabadol-peer-request-v1"

@@ -22,8 +22,9 @@ import orjson
 from nacl.public import PrivateKey
 
 from tabadol.crypto.canonical import SIGNATURE_PROPERTY, canonical
-from tabadol.crypto.sealing import Sealed, SealingError, open_sealed, seal
-from tabadol.crypto.signing import SignatureError, b64url, unb64url
+from tabadol.crypto.sealing import Sealed, open_sealed, seal
+from tabadol.crypto.signing import b64url, unb64url
+from tabadol.domain.errors import SealingError, SignatureError
 
 SEALED_PROPERTY = "x_tabadol_sealed"
 ALGORITHM = "XChaCha20-Poly1305+X25519-SealedBox"

@@ -26,10 +26,7 @@ from nacl.public import PrivateKey, PublicKey, SealedBox
 from nacl.utils import random
 
 from tabadol.crypto.signing import b64url
-
-
-class SealingError(ValueError):
-    """Content cannot be sealed or opened (no recipients, not a recipient, tampered)."""
+from tabadol.domain.errors import InvalidEncryptionKey, SealingError
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +42,6 @@ def key_commitment(content_key: bytes) -> bytes:
     could seal different keys to different recipients, each opening the same ciphertext to a
     different plaintext; every recipient checks the key it got against this commitment."""
     return hashlib.blake2b(content_key, digest_size=32, person=b"tabadol-commit").digest()
-
-
-class InvalidEncryptionKey(ValueError):
-    """An X25519 public key that must not be sealed to (wrong length or low order)."""
 
 
 def check_encryption_key(public_key: bytes) -> None:

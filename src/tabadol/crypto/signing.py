@@ -15,16 +15,10 @@ from nacl.bindings import crypto_core_ed25519_is_valid_point
 from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey, VerifyKey
 
+from tabadol.domain.errors import InvalidPublicKey, SignatureError
+
 PUBLIC_KEY_BYTES = 32
 SIGNATURE_BYTES = 64
-
-
-class InvalidPublicKey(ValueError):
-    """A public key that must not be used: wrong length, not on the curve, or small order."""
-
-
-class SignatureError(ValueError):
-    """A signature that does not verify, or is malformed."""
 
 
 def b64url(data: bytes) -> str:

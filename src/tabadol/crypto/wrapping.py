@@ -18,12 +18,10 @@ from nacl.bindings import (
 from nacl.exceptions import CryptoError
 from nacl.utils import random
 
+from tabadol.domain.errors import UnwrapError
+
 SECRET_BYTES = 32
 _CONTEXT = b"tabadol key wrap v1\x00"
-
-
-class UnwrapError(ValueError):
-    """A wrapped key that the secret at hand does not open (wrong secret, or tampered)."""
 
 
 def wrap(secret: bytes, key_id: str, private_key: bytes) -> bytes:

@@ -12,7 +12,7 @@ from tabadol.demo.community import GROUP, ORGS, DemoToken, channel_of, plan, pub
 from tabadol.domain.model import Role
 from tabadol.domain.timestamps import format_us
 from tabadol.node.node import init_node, open_node
-from tabadol.usecases.federation import peer_directory, peers
+from tabadol.usecases.federation import own_directory, peer_directory, peers
 from tabadol.usecases.membership import api_tokens, organizations, sharing_groups
 from tabadol.usecases.membership.lookup import find_org, require_org
 from tabadol.usecases.membership.principals import OPERATOR
@@ -89,7 +89,7 @@ def _exchange_directories(nodes: list[DemoNode]) -> None:
                 continue
             with open_node(source.data) as node:
                 asking = peers.require_peer(node, ids[reader.org])
-                document = peer_directory.document_for(node, asking)
+                document = own_directory.document_for(node, asking)
             with open_node(reader.data) as node:
                 peer = peers.require_peer(node, ids[source.org])
                 peer_directory.take_in(node, peer, document)

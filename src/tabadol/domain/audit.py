@@ -74,6 +74,11 @@ def actor_of(principal: Principal) -> str:
     return "anonymous"
 
 
+def operator_as_org(principal: Principal) -> str:
+    """The CLI acts for an org on the operator's authority: the log says both."""
+    return f"{OPERATOR_ACTOR} as org:{principal.org.name if principal.org else ''}"
+
+
 def head_payload(tree_size: int, root_hash: bytes, at: int) -> bytes:
     """The bytes a tree head signature covers (fixed layout, no JSON ambiguity)."""
     return (

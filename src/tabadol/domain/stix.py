@@ -9,10 +9,12 @@ names) and the test suite runs `stix2-validator` over what the node emits.
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from tabadol.domain.timestamps import TimestampError, parse_us
+from tabadol.domain.errors import InvalidObject, TimestampError
+from tabadol.domain.timestamps import parse_us
 from tabadol.domain.tlp import TLP, strictest_tlp
 
 _TYPE = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9]$", re.ASCII)
@@ -86,10 +88,6 @@ _TIMESTAMP_PROPERTIES = (
     "object_modified",
 )
 _NO_MODIFIED = frozenset({"marking-definition"})
-
-
-class InvalidObject(ValueError):
-    """One object of an envelope is not valid STIX 2.1; the others go on."""
 
 
 @dataclass(slots=True)
@@ -242,3 +240,8 @@ def _check_properties(obj: dict[str, Any]) -> None:
         or not 0 <= confidence <= 100
     ):
         raise InvalidObject("'confidence' must be an integer from 0 to 100")
+
+
+def new_bundle_id() -> str:
+    """A fresh STIX bundle id (a bundle is a wrapper: its id is never stored)."""
+    return f"bundle--{uuid.uuid4()}"

@@ -11,17 +11,13 @@ import re
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from tabadol.domain.errors import InvalidFilter
+from tabadol.domain.errors import InvalidFilter, TimestampError
 
 # RFC 3339 in UTC with a mandatory "Z", as STIX 2.1 section 3.2 requires.
 _STIX_TIMESTAMP = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?Z$", re.ASCII
 )
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-class TimestampError(ValueError):
-    """A value is not a STIX timestamp."""
 
 
 def parse_us(value: object) -> int:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+from tabadol.domain.errors import UnknownTLP
+
 
 class TLP(IntEnum):
     """A TLP 2.0 level; a larger value is stricter."""
@@ -35,7 +37,7 @@ class TLP(IntEnum):
         try:
             return cls[name]
         except KeyError:
-            raise ValueError(f"unknown TLP level {text!r}") from None
+            raise UnknownTLP(f"unknown TLP level {text!r}") from None
 
 
 TLP2_MARKING_IDS: dict[TLP, str] = {

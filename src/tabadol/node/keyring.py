@@ -9,8 +9,8 @@ from nacl.signing import SigningKey
 
 from tabadol.crypto.sealing import x25519_key_id
 from tabadol.crypto.signing import key_id
-from tabadol.crypto.wrapping import UnwrapError, load_or_create_secret, unwrap, wrap
-from tabadol.domain.errors import Forbidden, KeysUnavailable
+from tabadol.crypto.wrapping import load_or_create_secret, unwrap, wrap
+from tabadol.domain.errors import Forbidden, KeysUnavailable, UnwrapError
 from tabadol.domain.keys import KeyPurpose, NewKey, OrgKey
 from tabadol.domain.model import Org
 from tabadol.node.node import Node

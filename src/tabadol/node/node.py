@@ -17,13 +17,15 @@ from nacl.signing import SigningKey
 from tabadol.config import Settings, load_settings, write_settings
 from tabadol.crypto import keyfiles
 from tabadol.crypto.signing import key_id, sign
-from tabadol.crypto.wrapping import UnwrapError, load_or_create_secret
+from tabadol.crypto.wrapping import load_or_create_secret
 from tabadol.domain.audience import AudienceKind
 from tabadol.domain.audit import head_payload
-from tabadol.domain.errors import InvalidInput, KeysUnavailable
+from tabadol.domain.errors import InvalidInput, KeysUnavailable, UnwrapError
 from tabadol.domain.model import ChannelDefaults
 from tabadol.domain.paging import PageTokens
 from tabadol.node.changes import ChangeSignal
+from tabadol.node.documents import DocumentCache
+from tabadol.node.guards import PeerGuards
 from tabadol.storage.contract import Store
 from tabadol.storage.opening import open_store
 
@@ -51,6 +53,8 @@ class Node:
     node_key: SigningKey  # signs audit tree heads and the directory (org identities)
     key_secret_path: Path  # the secret wrapping org private keys; outside data_dir
     changes: ChangeSignal = field(default_factory=ChangeSignal)  # notified after each commit
+    guards: PeerGuards = field(default_factory=PeerGuards)  # replay and flood guards of peers
+    documents: DocumentCache = field(default_factory=DocumentCache)  # signed directories served
     unwrapped: dict[str, bytes] = field(default_factory=dict)  # key id -> private key
     unwrapped_lock: threading.Lock = field(default_factory=threading.Lock)
 

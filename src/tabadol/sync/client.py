@@ -1,11 +1,13 @@
 """HTTP to a peer node: every request signed with this node's key, the change stream read as
-Server-Sent Events."""
+Server-Sent Events. Whatever goes wrong comes out as a `PeerError` (`PeerUnreachable` when
+the peer did not answer): httpx's errors stop at this edge."""
 
 from __future__ import annotations
 
 import contextlib
 import socket
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -14,15 +16,12 @@ import orjson
 from nacl.signing import SigningKey
 
 from tabadol.crypto import peer_request
+from tabadol.domain.errors import PeerError, PeerUnreachable
 
 CONNECT_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 45.0  # longer than the stream's keepalive (15 s)
 MAX_EVENT_BYTES = 64 * 1024 * 1024  # one page of 1,000 objects; larger pages are refused
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
-
-
-class PeerError(Exception):
-    """The peer answered with an error, or with something that is not its protocol."""
 
 
 class PeerClient:
@@ -64,9 +63,17 @@ class PeerClient:
         auth = peer_request.authorization(self._key, "GET", target, b"", self._clock(), self._to)
         return f"{self._base}{path}" + (f"?{query}" if query else ""), {"Authorization": auth}
 
+    @contextmanager
+    def _answering(self) -> Iterator[None]:
+        """Turn httpx's transport errors into PeerUnreachable, naming the peer's URL."""
+        try:
+            yield
+        except httpx.HTTPError as exc:
+            raise PeerUnreachable(f"{self._base}: {exc}") from exc
+
     def _get(self, path: str, params: dict[str, int | str] | None = None) -> dict[str, Any]:
         url, headers = self._signed(path, params or {})
-        with self._http.stream("GET", url, headers=headers) as response:
+        with self._answering(), self._http.stream("GET", url, headers=headers) as response:
             content = _read_at_most(response, MAX_RESPONSE_BYTES, path)
         if response.status_code != 200:
             raise PeerError(f"{path}: HTTP {response.status_code} {_reason(content)}")
@@ -77,13 +84,6 @@ class PeerClient:
         if not isinstance(body, dict):
             raise PeerError(f"{path}: the answer is not a JSON object")
         return body
-
-    def node_card(self) -> dict[str, Any]:
-        response = self._http.get(f"{self._base}/federation/v1/node")
-        if response.status_code != 200:
-            raise PeerError(f"/federation/v1/node: HTTP {response.status_code}")
-        card: dict[str, Any] = response.json()
-        return card
 
     def directory(self) -> dict[str, Any]:
         return self._get("/federation/v1/directory")
@@ -98,7 +98,7 @@ class PeerClient:
         """The pages of the change stream from `after`, as they come, until it ends."""
         url, headers = self._signed("/federation/v1/stream", {"after": after})
         headers["Accept"] = "text/event-stream"
-        with self._http.stream("GET", url, headers=headers) as response:
+        with self._answering(), self._http.stream("GET", url, headers=headers) as response:
             self._streaming = response
             if response.status_code != 200:
                 content = _read_at_most(response, 64 * 1024, "stream")

@@ -10,13 +10,11 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import httpx
-
-from tabadol.domain.errors import TabadolError
+from tabadol.domain.errors import PeerError, PeerPaused, TabadolError
 from tabadol.domain.federation import Peer
 from tabadol.node.node import Node
-from tabadol.sync.client import PeerClient, PeerError
-from tabadol.usecases.federation import peer_directory
+from tabadol.sync.client import PeerClient
+from tabadol.usecases.federation import peer_directory, sync_state
 from tabadol.usecases.federation.sync_in import apply_page
 from tabadol.usecases.reading.feed import MAX_BATCH
 
@@ -26,10 +24,6 @@ BACKOFF_MAX_S = 60.0
 MANAGER_TICK_S = 1.0
 
 ClientFactory = Callable[[Node, Peer], PeerClient]
-
-
-class PeerPaused(Exception):
-    """The operator paused or removed the peer while a page was on its way: not applied."""
 
 
 def default_client(node: Node, peer: Peer) -> PeerClient:
@@ -48,7 +42,7 @@ def _take_page(node: Node, client: PeerClient, peer: Peer, page: dict[str, Any])
         raise PeerError("a page needs changes, cursor and head")
     if len(changes) > MAX_BATCH:
         raise PeerError(f"a page of {len(changes)} changes (at most {MAX_BATCH} are asked for)")
-    current = node.store.peer_by_id(peer.id)
+    current = sync_state.current(node, peer.id)
     if current is None or current.paused:
         raise PeerPaused(f"{peer.node_id} was paused or removed here")
     channels = page.get("channels")
@@ -58,11 +52,11 @@ def _take_page(node: Node, client: PeerClient, peer: Peer, page: dict[str, Any])
         if result.refused:
             log.warning("%s: refused %d items", peer.node_id, len(result.refused))
     else:
-        node.store.record_peer_contact(peer.id, head, node.clock())
-    current = node.store.peer_by_id(peer.id) or current
+        sync_state.record_contact(node, peer, head)
+    current = sync_state.current(node, peer.id) or current
     if offered is not None and set(offered) != set(current.channels):
         _backfill(node, client, current, set(offered) - set(current.channels), offered)
-    return node.store.peer_by_id(peer.id) or current
+    return sync_state.current(node, peer.id) or current
 
 
 def _backfill(
@@ -119,7 +113,7 @@ class PeerSync(threading.Thread):
 
     def run(self) -> None:
         while not self.stop_event.is_set():
-            peer = self.node.store.peer_by_id(self.peer_id)
+            peer = sync_state.current(self.node, self.peer_id)
             if peer is None or not peer.direct or peer.paused:
                 return
             wait = self._wait_before(peer)
@@ -134,10 +128,10 @@ class PeerSync(threading.Thread):
                     peer = _take_page(self.node, client, peer, page)
             except PeerPaused:
                 return
-            except (httpx.HTTPError, PeerError, TabadolError, peer_directory.DirectoryError) as exc:
+            except TabadolError as exc:  # the peer failed (PeerFailure), or refused a page
                 if not self.stop_event.is_set():
                     self._failed(peer, exc)
-            except Exception as exc:  # a loop must outlive one bad page; the error is kept
+            except Exception as exc:  # a bug must not end the loop: it is logged, kept, retried
                 if not self.stop_event.is_set():
                     log.exception("sync with %s", peer.node_id)
                     self._failed(peer, exc)
@@ -151,12 +145,11 @@ class PeerSync(threading.Thread):
         return max(0.0, (peer.retry_at - self.node.clock()) / 1e6)
 
     def _failed(self, peer: Peer, exc: Exception) -> None:
-        current = self.node.store.peer_by_id(peer.id) or peer
+        current = sync_state.current(self.node, peer.id) or peer
         delay = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** min(current.failures, 16))
         delay *= 0.5 + random.random() / 2  # noqa: S311 (jitter, not a secret)
-        now = self.node.clock()
         message = f"{type(exc).__name__}: {exc}"
-        self.node.store.record_peer_error(peer.id, message, now, now + int(delay * 1e6))
+        sync_state.record_failure(self.node, peer, message, delay)
         log.info("sync with %s failed (%s); retry in %.1f s", peer.node_id, message, delay)
 
 
@@ -184,8 +177,8 @@ class SyncManager:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                active = {p.id: p for p in self.node.store.peers() if p.direct and not p.paused}
-            except Exception:  # the database may be closing
+                active = {p.id: p for p in sync_state.followed_peers(self.node)}
+            except Exception:  # the manager must outlive a closing database: retried next tick
                 log.exception("listing peers")
                 active = {}
             for peer_id, peer in active.items():

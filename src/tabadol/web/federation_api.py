@@ -1,7 +1,7 @@
 """Peer endpoints (`/federation/v1`) and the member change stream (`/api/v1/changes`,
 `/api/v1/stream`).
 
-Peer requests are signed by the peer's node key (`usecases.federation.peers`); the stream is
+Peer requests are signed by the peer's node key (`usecases.federation.peer_auth`); the stream is
 Server-Sent Events: each event carries a page of changes and its cursor (`id:`), so a reader that
 reconnects with `Last-Event-ID` (or `after=`) resumes exactly where it stopped. A stream
 waits for the next commit (at once for writes in this process, within a second for others)
@@ -24,7 +24,7 @@ from fastapi.responses import Response, StreamingResponse
 from tabadol.domain.errors import InvalidFilter, TooManyRequests
 from tabadol.domain.federation import Peer
 from tabadol.node.node import Node
-from tabadol.usecases.federation import peer_directory, peers
+from tabadol.usecases.federation import own_directory, peer_auth, peers
 from tabadol.usecases.membership import principals
 from tabadol.usecases.reading.feed import MAX_BATCH, FeedPage, member_changes, peer_changes
 from tabadol.web.api import Caller, _node
@@ -38,7 +38,7 @@ MAX_STREAMS_PER_READER = 4
 
 def _peer(request: Request) -> Peer:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return peers.authenticate_peer(
+    return peer_auth.authenticate_peer(
         _node(request), request.headers.get("authorization"), request.method, target, b""
     )
 
@@ -70,7 +70,7 @@ def _page_body(
     if for_peer:  # a member is not told the node's head: it would show writes it cannot see
         body["head"] = page.head
         assert peer is not None
-        body["directory"] = peer_directory.advertised_version(node, peer)
+        body["directory"] = own_directory.advertised_version(node, peer)
         body["channels"] = page.channels
     return body
 
@@ -160,7 +160,7 @@ def node_card(request: Request) -> dict[str, str]:
 def directory(request: Request, peer: PeerCaller) -> Response:
     """This node's signed directory, with the ones it received from its peers, and the groups
     this peer's orgs are in (signed for it)."""
-    return _json(peer_directory.document_for(_node(request), peer))
+    return _json(own_directory.document_for(_node(request), peer))
 
 
 @router.get("/federation/v1/changes")

@@ -1,155 +1,39 @@
-"""The directory nodes share: who each node hosts, their keys, and the groups they own.
+"""Taking in a peer's directory: who it hosts, their keys, and the groups it owns.
 
-Each node serves its own directory signed by its node key, with the directories it received
-from its peers relayed unchanged (still signed by their nodes), so that a node learns the
-members of nodes it does not peer with directly — and their keys, to verify what they sign —
-while no node can speak for another's members.
+Each node serves its own directory signed by its node key (`own_directory`), with the
+directories it received from its peers relayed unchanged (still signed by their nodes), so
+that a node learns the members of nodes it does not peer with directly — and their keys, to
+verify what they sign — while no node can speak for another's members.
 """
 
 from __future__ import annotations
 
-import hashlib
-import threading
 from typing import Any
 
 import orjson
 
-from tabadol.crypto.canonical import canonical
 from tabadol.crypto.directory_doc import (
-    DOCUMENT_TYPE,
     GROUPS_TYPE,
-    sign_document,
     verify_document,
 )
-from tabadol.crypto.sealing import InvalidEncryptionKey, check_encryption_key, x25519_key_id
-from tabadol.crypto.signing import (
+from tabadol.crypto.sealing import check_encryption_key, x25519_key_id
+from tabadol.crypto.signing import check_public_key, key_id, unb64url
+from tabadol.domain.audit import AuditEvent, Outcome
+from tabadol.domain.errors import (
+    Conflict,
+    DirectoryError,
+    InvalidEncryptionKey,
     InvalidPublicKey,
     SignatureError,
-    b64url,
-    check_public_key,
-    key_id,
-    unb64url,
+    TimestampError,
 )
-from tabadol.domain.audit import AuditEvent, Outcome
-from tabadol.domain.errors import Conflict
 from tabadol.domain.federation import Peer
 from tabadol.domain.keys import KeyPurpose, OrgKey
-from tabadol.domain.timestamps import TimestampError, format_us, parse_us
+from tabadol.domain.timestamps import parse_us
 from tabadol.node.node import Node, collection_uuid, node_id_of
 from tabadol.storage.contract import Channel, RemoteGroup, RemoteOrg
+from tabadol.usecases.federation.own_directory import OWN
 from tabadol.usecases.membership.ids import group_uuid_of, org_identity_id
-from tabadol.usecases.trust.key_directory import key_record
-
-_CACHE: dict[str, tuple[str, dict[str, Any]]] = {}  # node id -> (fingerprint, document)
-_CACHE_LOCK = threading.Lock()
-
-
-class DirectoryError(ValueError):
-    """A peer's directory that cannot be taken in."""
-
-
-def own_document(node: Node) -> dict[str, Any]:
-    """This node's signed directory, with its peers' directories relayed. Rebuilt when the
-    directory changed (orgs, keys, groups, members, peers' directories)."""
-    size = node.store.directory_fingerprint()
-    with _CACHE_LOCK:
-        cached = _CACHE.get(node.node_id)
-        if cached is not None and cached[0] == size:
-            return cached[1]
-    orgs = node.store.list_orgs()
-    hosted = [org for org in orgs if org.hosted_here]
-    keys_by_org: dict[int, list[OrgKey]] = {}
-    for key in node.store.org_keys():
-        keys_by_org.setdefault(key.org_id, []).append(key)
-    body: dict[str, Any] = {
-        "type": DOCUMENT_TYPE,
-        "node_id": node.node_id,
-        "node_key": b64url(bytes(node.node_key.verify_key)),
-        "orgs": [
-            {
-                "identity_id": org.identity_id,
-                "name": org.name,
-                "member": org.member,
-                "keys": [key_record(k) for k in keys_by_org.get(org.id, [])],
-            }
-            for org in hosted
-        ],
-        "peers": [
-            {"node_id": p.node_id, "node_key": b64url(p.public_key)}
-            for p in node.store.peers()
-            if p.direct
-        ],
-    }
-    body["version"] = version_of(body)
-    document = sign_document(body, node.node_key)
-    document["relayed"] = [orjson.loads(doc) for doc in node.store.received_directories()]
-    with _CACHE_LOCK:
-        _CACHE[node.node_id] = (size, document)
-    return document
-
-
-_GROUPS_CACHE: dict[tuple[str, int], tuple[str, dict[str, Any]]] = {}
-
-
-def groups_document(node: Node, peer: Peer) -> dict[str, Any]:
-    """The groups owned here that have a member hosted by `peer`, signed for that peer only:
-    a peer learns no group its orgs are not in, and relays none."""
-    fingerprint = node.store.directory_fingerprint()
-    key = (node.node_id, peer.id)
-    with _CACHE_LOCK:
-        cached = _GROUPS_CACHE.get(key)
-        if cached is not None and cached[0] == fingerprint:
-            return cached[1]
-    orgs = node.store.list_orgs()
-    identity = {org.id: org.identity_id for org in orgs}
-    theirs = {org.id for org in orgs if org.home_peer == peer.id}
-    body: dict[str, Any] = {
-        "type": GROUPS_TYPE,
-        "node_id": node.node_id,
-        "for": peer.node_id,
-        "groups": [
-            {
-                "uuid": g.uuid,
-                "name": g.name,
-                "created_by": identity[g.created_by],
-                "created": format_us(g.created),
-                "owners": sorted(identity[o] for o in g.owners),
-                "members": sorted(identity[o] for o in g.members),
-            }
-            for g in node.store.list_groups()
-            if g.home_peer is None and g.members & theirs
-        ],
-    }
-    body["version"] = version_of(body)
-    document = sign_document(body, node.node_key)
-    with _CACHE_LOCK:
-        _GROUPS_CACHE[key] = (fingerprint, document)
-    return document
-
-
-def document_for(node: Node, peer: Peer) -> dict[str, Any]:
-    """What `GET /federation/v1/directory` answers `peer`: the directory (relayable) and the
-    groups signed for that peer."""
-    return {**own_document(node), "groups_for_you": groups_document(node, peer)}
-
-
-def advertised_version(node: Node, peer: Peer) -> int:
-    """What the feed tells a peer: a digest of this node's directory, of those it relays and
-    of the groups it shares with that peer, so that a change makes the peer fetch them."""
-    document = own_document(node)
-    relayed = sorted((d.get("node_id"), d.get("version")) for d in document.get("relayed", []))
-    groups = groups_document(node, peer)["version"]
-    digest = hashlib.sha256(
-        canonical({"own": document["version"], "relayed": relayed, "groups": groups})
-    )
-    return int.from_bytes(digest.digest()[:6], "big")
-
-
-def version_of(body: dict[str, Any]) -> int:
-    """A digest of a directory's content (48 bits: a JSON-safe integer for RFC 8785); peers
-    refetch the directory when it changes."""
-    unsigned = {k: v for k, v in body.items() if k not in ("version", "relayed")}
-    return int.from_bytes(hashlib.sha256(canonical(unsigned)).digest()[:6], "big")
 
 
 def take_in(
@@ -199,8 +83,7 @@ def take_in(
         advertised if advertised is not None else int(document.get("version", 0)),
         orjson.dumps(own),
     )
-    with _CACHE_LOCK:
-        _CACHE.pop(node.node_id, None)
+    node.documents.forget(OWN)
     return refused
 
 

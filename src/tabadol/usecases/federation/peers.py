@@ -1,46 +1,24 @@
-"""Peers: the other nodes this node syncs with, and how a peer request is authenticated.
-
-A peer is registered by the operator with its URL and node key (`tabadol peer add URL --key
-KEY`), and a peer request must carry a signature by that key (`crypto.peer_request`): a
-member's bearer token, stolen or not, never acts as a peer. Each signature is good once,
-within a few minutes of when it was made.
-"""
+"""Peers: the other nodes this node syncs with, as the operator registers, pauses and
+removes them (`tabadol peer add URL --key KEY`); their requests are authenticated by
+`peer_auth`."""
 
 from __future__ import annotations
 
-import logging
-import threading
-import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from tabadol.crypto import peer_request
-from tabadol.crypto.signing import (
-    InvalidPublicKey,
-    SignatureError,
-    b64url,
-    check_public_key,
-    key_id,
-    unb64url,
-)
+from tabadol.crypto.signing import b64url, check_public_key, key_id, unb64url
 from tabadol.domain.audit import AuditEvent, actor_of
 from tabadol.domain.errors import (
     Forbidden,
     InvalidInput,
+    InvalidPublicKey,
     NotFound,
-    TooManyRequests,
-    Unauthorized,
+    SignatureError,
 )
 from tabadol.domain.federation import Peer
 from tabadol.domain.model import Principal, PrincipalKind
 from tabadol.node.node import Node, node_id_of
-
-log = logging.getLogger("tabadol.peers")
-SKEW_US = 300_000_000  # a signed request is good for five minutes either side of now
-_NONCES_KEPT = 100_000
-RATE_PER_S = 50.0  # peer requests per second, sustained (a stream is one request)
-BURST = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,95 +90,6 @@ def set_peer(
     action = "peer.remove" if removed else ("peer.pause" if paused else "peer.resume")
     event = AuditEvent(action, actor_of(actor), detail={"peer": peer.node_id})
     node.store.set_peer(peer.id, paused=paused, removed=removed, now=node.clock(), audit=[event])
-    return peer
-
-
-class NonceCache:
-    """The nonces of the signed requests seen in the last window: a replay is refused."""
-
-    def __init__(self, capacity: int = _NONCES_KEPT) -> None:
-        self._seen: OrderedDict[str, int] = OrderedDict()
-        self._capacity = capacity
-        self._lock = threading.Lock()
-
-    def first_use(self, nonce: str, at_us: int, now_us: int) -> bool:
-        """False for a nonce seen in the window, and when the cache is full of nonces still
-        inside it (never forget one that could be replayed: refuse instead)."""
-        with self._lock:
-            while self._seen and next(iter(self._seen.values())) < now_us - 2 * SKEW_US:
-                self._seen.popitem(last=False)
-            if nonce in self._seen or len(self._seen) >= self._capacity:
-                return False
-            self._seen[nonce] = max(at_us, now_us)
-            return True
-
-
-class RateLimiter:
-    """A token bucket per peer: a flooding peer gets 429s while the others go on."""
-
-    def __init__(self, rate: float = RATE_PER_S, burst: int = BURST) -> None:
-        self._rate, self._burst = rate, burst
-        self._buckets: dict[int, tuple[float, float]] = {}  # peer id -> (tokens, at)
-        self._lock = threading.Lock()
-
-    def allow(self, peer_id: int, now_s: float) -> bool:
-        with self._lock:
-            tokens, at = self._buckets.get(peer_id, (float(self._burst), now_s))
-            tokens = min(float(self._burst), tokens + (now_s - at) * self._rate)
-            allowed = tokens >= 1.0
-            self._buckets[peer_id] = (tokens - 1.0 if allowed else tokens, now_s)
-            return allowed
-
-
-_NONCES: dict[str, NonceCache] = {}
-_LIMITS: dict[str, RateLimiter] = {}
-_GUARDS_LOCK = threading.Lock()
-
-
-def _nonces(node: Node) -> NonceCache:
-    with _GUARDS_LOCK:
-        return _NONCES.setdefault(node.node_id, NonceCache())
-
-
-def _limits(node: Node) -> RateLimiter:
-    with _GUARDS_LOCK:
-        return _LIMITS.setdefault(node.node_id, RateLimiter())
-
-
-def authenticate_peer(
-    node: Node, authorization: str | None, method: str, target: str, body: bytes
-) -> Peer:
-    """The peer a signed request comes from; Unauthorized otherwise. Every refusal says the
-    same to the caller (an outsider learns nothing of who is a peer here) and the log keeps
-    the reason (a refused request is not audited: a flood would fill the audit log)."""
-    refused = Unauthorized("not a valid peer request for this node")
-    if not authorization:
-        raise Unauthorized(f"a peer request must be signed ({peer_request.SCHEME})")
-    try:
-        request = peer_request.parse(authorization)
-    except SignatureError as exc:
-        raise Unauthorized(str(exc)) from None
-    peer = next(
-        (p for p in node.store.peers() if p.direct and key_id(p.public_key) == request.key_id),
-        None,
-    )
-    now = node.clock()
-    try:
-        if peer is None:
-            raise ValueError("signed by a node that is not a peer here")
-        if abs(now - request.timestamp_us) > SKEW_US:
-            raise ValueError("too old or from the future (check the clocks)")
-        peer_request.check(request, peer.public_key, method, target, body, node.node_id)
-    except (ValueError, SignatureError) as exc:
-        log.info("peer request refused: %s", exc)
-        raise refused from None
-    if not _limits(node).allow(peer.id, time.monotonic()):
-        raise TooManyRequests(f"more than {RATE_PER_S:.0f} requests per second from this peer")
-    if not _nonces(node).first_use(request.nonce, request.timestamp_us, now):
-        log.info("peer request refused: replayed nonce from %s", peer.node_id)
-        raise refused
-    if peer.paused:
-        raise Forbidden("this peer is paused here")
     return peer
 
 

@@ -17,21 +17,17 @@ from typing import Any
 
 from tabadol.domain.audience import AudienceKind
 from tabadol.domain.audit import AuditEvent, Outcome
+from tabadol.domain.errors import InvalidEnvelope, InvalidObject, Refused, TimestampError
 from tabadol.domain.federation import RELAYABLE_TLPS, ChangeOp, Peer
 from tabadol.domain.model import Collection, Group, Org
-from tabadol.domain.stix import InvalidObject, check_object
-from tabadol.domain.timestamps import TimestampError, parse_us
+from tabadol.domain.stix import CheckedObject
+from tabadol.domain.timestamps import parse_us
 from tabadol.domain.tlp import TLP
 from tabadol.node.node import Node
 from tabadol.storage.contract import SyncDelete, SyncPut
-from tabadol.usecases.publishing.admission import (
-    Envelope,
-    Refused,
-    admit,
-    finish,
-    settle_signatures,
-)
-from tabadol.usecases.publishing.publish import signature_key_ids
+from tabadol.usecases.publishing.admission import Admitted, admit_all
+from tabadol.usecases.publishing.envelope import open_envelope
+from tabadol.usecases.publishing.signers import ORG_SIGNS
 
 MAX_REFUSALS_AUDITED = 100
 
@@ -71,6 +67,17 @@ class _Directory:
         return self.channels[(kind, None)]
 
 
+Batch = list[tuple[int, dict[str, Any], TLP]]  # (index in the page, entry, its TLP)
+
+
+@dataclass
+class _Sorted:
+    """A page's entries sorted out: puts by (collection, author), deletions by index."""
+
+    batches: dict[tuple[int, int], Batch] = field(default_factory=dict)
+    changes: dict[int, SyncPut | SyncDelete] = field(default_factory=dict)
+
+
 def apply_page(
     node: Node,
     peer: Peer,
@@ -83,12 +90,30 @@ def apply_page(
     the peer now sends, once their backfill is done), in one transaction."""
     known = _Directory(node)
     result = SyncResult()
-    batches: dict[tuple[int, int], list[tuple[int, dict[str, Any], TLP]]] = {}
-    ordered: dict[int, SyncPut | SyncDelete] = {}
+    page = _sort_out(node, known, peer, entries, result)
+    collections = {c.id: c for c in known.channels.values()}
+    orgs = {org.id: org for org in known.orgs}
+    for (collection_id, author_id), items in page.batches.items():
+        author = orgs[author_id]
+        admitted = _admit(node, known, collections[collection_id], author, items, result, peer)
+        page.changes.update(admitted)
+    changes = [page.changes[i] for i in sorted(page.changes)]
+    event = _page_event(peer, cursor, len(entries), changes, result)
+    result.stored, result.deleted = node.store.apply_peer_changes(
+        peer.id, cursor, head, changes, node.clock(), channels=channels, audit=[event]
+    )
+    return result
+
+
+def _sort_out(
+    node: Node, known: _Directory, peer: Peer, entries: Sequence[Any], result: SyncResult
+) -> _Sorted:
+    """Route each entry: skipped, refused, a deletion, or a put into its batch."""
+    page = _Sorted()
     for index, entry in enumerate(entries):
         try:
             if not isinstance(entry, dict):
-                raise TypeError("an entry is a JSON object")
+                raise InvalidEnvelope("an entry is a JSON object")
             item = _route(known, peer, entry)
             if item is None:
                 result.skipped += 1
@@ -99,40 +124,37 @@ def apply_page(
                 if gone is None:
                     result.skipped += 1
                 else:
-                    ordered[index] = gone
+                    page.changes[index] = gone
             else:
-                batches.setdefault((collection.id, author.id), []).append((index, entry, tlp))
-        except (Refused, KeyError, ValueError, TypeError, TimestampError) as exc:
+                page.batches.setdefault((collection.id, author.id), []).append((index, entry, tlp))
+        except (InvalidEnvelope, Refused, KeyError, ValueError, TypeError) as exc:
             label = entry.get("id", "?") if isinstance(entry, dict) else "?"
             result.refused.append((str(label)[:120], _reason(exc)))
-    collections = {c.id: c for c in known.channels.values()}
-    orgs = {org.id: org for org in known.orgs}
-    for (collection_id, author_id), items in batches.items():
-        author = orgs[author_id]
-        home = author.home_peer == peer.id
-        admitted = _admit(node, known, collections[collection_id], author, items, result, home)
-        for index, put in admitted:
-            ordered[index] = put
-    changes = [ordered[i] for i in sorted(ordered)]
+    return page
+
+
+def _page_event(
+    peer: Peer,
+    cursor: int,
+    received: int,
+    changes: Sequence[SyncPut | SyncDelete],
+    result: SyncResult,
+) -> AuditEvent:
+    """The audit entry of a page, written with it."""
     puts = [c for c in changes if isinstance(c, SyncPut)]
     deletes = [c for c in changes if isinstance(c, SyncDelete)]
-    outcome = Outcome.OK if not result.refused else Outcome.PARTIAL
-    event = AuditEvent(
+    return AuditEvent(
         "peer.sync",
         f"peer:{peer.node_id}",
-        outcome,
+        Outcome.OK if not result.refused else Outcome.PARTIAL,
         [put.version.stix_id for put in puts][:1000],
         {
             "cursor": cursor,
-            "received": len(entries),
+            "received": received,
             "deleted": [d.stix_id for d in deletes][:1000],
             "refused": [i for i, _ in result.refused[:MAX_REFUSALS_AUDITED]],
         },
     )
-    result.stored, result.deleted = node.store.apply_peer_changes(
-        peer.id, cursor, head, changes, node.clock(), channels=channels, audit=[event]
-    )
-    return result
 
 
 def _deletion(
@@ -177,52 +199,52 @@ def _route(
     return known.channel(entry.get("audience"), author), author, tlp
 
 
+class _FederationRules:
+    """What a peer's entry must hold besides the exchange's rules: the object is the version
+    the entry names, at the TLP it names, signed by its author."""
+
+    def __init__(self, batch: Batch) -> None:
+        self._batch = batch
+
+    def before(self, index: int, checked: CheckedObject) -> None:
+        _, entry, _ = self._batch[index]
+        try:
+            named = checked.id == entry["id"] and checked.version_us == parse_us(
+                str(entry["version"])
+            )
+        except (KeyError, TimestampError) as exc:
+            raise Refused(f"malformed entry ({exc})") from None
+        if not named:
+            raise Refused("the object is not the version the entry names")
+
+    def after(self, index: int, item: Admitted) -> None:
+        _, _, tlp = self._batch[index]
+        if item.tlp is not tlp:
+            raise Refused(f"the entry says {tlp.label}, the object is {item.tlp.label}")
+        if item.signature is None:
+            raise Refused("an item from a peer must be signed by its author")
+
+
 def _admit(
     node: Node,
     known: _Directory,
     collection: Collection,
     author: Org,
-    items: list[tuple[int, dict[str, Any], TLP]],
+    batch: Batch,
     result: SyncResult,
-    home: bool,
-) -> list[tuple[int, SyncPut]]:
-    objects = [entry.get("object") for _, entry, _ in items]
-    env = Envelope(
-        node=node,
-        org=author,
-        collection=collection,
-        hosted={org.identity_id: org for org in known.orgs},
-        orgs_by_id={org.id: org for org in known.orgs},
-        known_keys=node.store.keys_by_id(signature_key_ids(objects)),
-        directory=False,
-        encrypt=False,
-        now=node.clock(),
-        jcs_exact=False,
-        from_peer=True,
-    )
-    admitted = []
-    indexes = {}
-    for (index, entry, tlp), obj in zip(items, objects, strict=True):
-        try:
-            checked = check_object(obj)
-            if checked.id != entry["id"] or checked.version_us != parse_us(str(entry["version"])):
-                raise Refused("the object is not the version the entry names")
-            item = admit(env, checked)
-            if item.tlp is not tlp:
-                raise Refused(f"the entry says {tlp.label}, the object is {item.tlp.label}")
-            if item.signature is None:
-                raise Refused("an item from a peer must be signed by its author")
-            admitted.append(item)
-            indexes[id(item)] = index
-        except (Refused, InvalidObject, KeyError, TimestampError) as exc:
-            result.refused.append((str(entry.get("id", "?"))[:120], _reason(exc)))
-    settle_signatures(env, admitted)
-    puts = []
-    for item in admitted:
-        try:
-            version = finish(env, item)
-        except (Refused, InvalidObject) as exc:
-            result.refused.append((item.checked.id, str(exc)))
-            continue
-        puts.append((indexes[id(item)], SyncPut(collection.id, author.id, version, home)))
-    return puts
+    peer: Peer,
+) -> dict[int, SyncPut]:
+    """One batch (one author, one channel) through the admission every publish goes
+    through, with the federation's rules around it; the puts by their index in the page."""
+    objects = [entry.get("object") for _, entry, _ in batch]
+    env = open_envelope(node, author, collection, objects, known.orgs, ORG_SIGNS, from_peer=True)
+    admission = admit_all(env, objects, _FederationRules(batch))
+    for refusal in admission.refusals:
+        _, entry, _ = batch[refusal.index]
+        label = refusal.stix_id or str(entry.get("id", "?"))[:120]
+        result.refused.append((label, refusal.reason))
+    home = author.home_peer == peer.id
+    return {
+        batch[index][0]: SyncPut(collection.id, author.id, version, home)
+        for index, version in admission.versions
+    }

@@ -1,4 +1,5 @@
-"""Admission of one envelope's objects: the exchange's rules, signatures and sealing.
+"""Admission of one envelope's objects: the exchange's rules, signatures and sealing — the
+one path both a publish and a peer's page (which adds the federation's rules) go through.
 
 In three passes, so that the Ed25519 work of a whole envelope runs at once on every core
 (`crypto.batch`): (1) per object, the rules — authorship, TLP bound, which key signed or
@@ -10,17 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
-from nacl.signing import SigningKey
 
 from tabadol.crypto.batch import sign_many, verify_many
-from tabadol.crypto.canonical import (
-    SIGNATURE_PROPERTY,
-    CanonicalizationError,
-    signing_payload,
-)
+from tabadol.crypto.canonical import SIGNATURE_PROPERTY, signing_payload
 from tabadol.crypto.object_signature import (
     ObjectSignature,
     attach_signature,
@@ -28,73 +24,24 @@ from tabadol.crypto.object_signature import (
     signature_property,
 )
 from tabadol.crypto.sealed_object import extra_properties, parse_sealed, seal_object
-from tabadol.crypto.sealing import SealingError
-from tabadol.crypto.signing import SignatureError
 from tabadol.domain.audience import tlp_allows
-from tabadol.domain.errors import InvalidInput
+from tabadol.domain.errors import (
+    CanonicalizationError,
+    InvalidObject,
+    Refused,
+    SealingError,
+    SignatureError,
+)
 from tabadol.domain.keys import Custody, KeyPurpose, OrgKey
-from tabadol.domain.model import Collection, Org
-from tabadol.domain.stix import SCO_TYPES, CheckedObject, InvalidObject
+from tabadol.domain.stix import SCO_TYPES, CheckedObject, check_object
 from tabadol.domain.tlp import TLP
-from tabadol.node.keyring import current_key, signing_key_of
-from tabadol.node.node import Node
 from tabadol.storage.contract import NewVersion
 from tabadol.text.fields import searchable_text
 from tabadol.text.normalize import index_forms
 from tabadol.text.observables import observables
-from tabadol.usecases.publishing.recipients import audience_orgs
+from tabadol.usecases.publishing.envelope import Envelope
 
 SEALED_TLPS = frozenset({TLP.RED, TLP.AMBER_STRICT})  # always end-to-end encrypted
-
-
-class Refused(Exception):
-    """An object breaks a rule of the exchange (not of STIX)."""
-
-
-@dataclass
-class Envelope:
-    """What every object of one envelope shares: who publishes, where, with which keys."""
-
-    node: Node
-    org: Org
-    collection: Collection
-    hosted: dict[str, Org]  # identity id -> hosted org
-    orgs_by_id: dict[int, Org]
-    known_keys: dict[str, OrgKey]  # the keys the envelope's signatures name
-    directory: bool  # the node publishes its directory: signed with the node key
-    encrypt: bool  # seal every object, whatever its TLP
-    now: int
-    jcs_exact: bool  # the decoder saw no float, big integer or non-ASCII key
-    from_peer: bool = False  # synced from a peer: sealed to the audience as its author saw it
-    _signer: tuple[SigningKey, str] | None = None
-    _recipients: dict[str, bytes] | None = None
-
-    def signer(self) -> tuple[SigningKey, str]:
-        """The key the node signs with for this envelope (loaded once per envelope: building
-        a SigningKey from its seed costs a scalar multiplication)."""
-        if self._signer is None:
-            if self.directory:
-                self._signer = (self.node.node_key, self.node.node_key_id)
-            else:
-                key = current_key(self.node, self.org, KeyPurpose.SIGN)
-                if key is None:
-                    raise Refused(f"{self.org.name!r} has no current signing key")
-                self._signer = (signing_key_of(self.node, key), key.key_id)
-        return self._signer
-
-    def recipients(self) -> dict[str, bytes]:
-        """The current encryption keys of exactly the orgs of the audience."""
-        if self._recipients is None:
-            try:
-                org_ids = audience_orgs(self.node, self.collection)
-            except InvalidInput as exc:
-                raise Refused(exc.description) from None
-            keys = self.node.store.current_keys(org_ids, KeyPurpose.ENCRYPT)
-            missing = [self.orgs_by_id[o].name for o in org_ids if o not in keys]
-            if missing:
-                raise Refused(f"no current encryption key for {', '.join(sorted(missing))}")
-            self._recipients = {k.key_id: k.public_key for k in keys.values()}
-        return self._recipients
 
 
 @dataclass(slots=True)
@@ -118,7 +65,7 @@ def _check_authorship(env: Envelope, checked: CheckedObject) -> None:
             raise Refused(
                 f"created_by_ref names {other.name!r}: nobody publishes as another organization"
             )
-    if checked.type == "identity" and not env.directory:
+    if checked.type == "identity" and not env.signer.speaks_for_directory:
         other = env.hosted.get(checked.id)
         if other is not None and other.id != env.org.id:
             raise Refused(f"this identity belongs to {other.name!r}")
@@ -206,7 +153,7 @@ def admit(env: Envelope, checked: CheckedObject) -> Admitted:
         return Admitted(checked, tlp, seal, _payload(env, obj), signature, key)
     if checked.sealed:
         raise Refused("a sealed object must be signed by its author")
-    if env.org.custody is not Custody.NODE and not env.directory:
+    if not env.signer.may_sign_for(env.org):
         raise Refused(
             f"missing signature: {env.org.name!r} keeps its keys and signs its own objects"
         )
@@ -214,7 +161,7 @@ def admit(env: Envelope, checked: CheckedObject) -> Admitted:
         env.recipients()  # refuse now if the audience cannot receive sealed items
     checked.obj = dict(obj)  # the caller's object stays as given: defaults and signature go
     _fill_defaults(env, checked, tlp)  # on a copy (a caller reusing it must not re-send them)
-    env.signer()
+    env.signing_key()
     return Admitted(checked, tlp, seal, _payload(env, checked.obj))
 
 
@@ -241,7 +188,7 @@ def settle_signatures(env: Envelope, admitted: Sequence[Admitted]) -> None:
     to_sign = [a for a in admitted if a.signature is None]
     if not to_sign:
         return
-    key, key_id = env.signer()
+    key, key_id = env.signing_key()
     for item, value in zip(to_sign, sign_many(key, [a.payload for a in to_sign]), strict=True):
         item.checked.obj[SIGNATURE_PROPERTY] = signature_property(key_id, value)
 
@@ -254,7 +201,7 @@ def finish(env: Envelope, item: Admitted) -> NewVersion:
     checked = item.checked
     obj = checked.obj
     if item.seal and not checked.sealed:
-        key, key_id = env.signer()
+        key, key_id = env.signing_key()
         try:
             obj = seal_object(obj, env.recipients())
         except SealingError as exc:
@@ -284,3 +231,59 @@ def _encode(obj: dict[str, Any]) -> bytes:
         return orjson.dumps(obj)
     except orjson.JSONEncodeError as exc:  # e.g. an integer beyond 64 bits
         raise InvalidObject(f"cannot be stored as JSON: {exc}") from None
+
+
+# --- the three passes over one envelope ------------------------------------------------------
+class ExtraRules(Protocol):
+    """Rules a caller adds around the exchange's own (sync-in: the federation's); each
+    raises Refused for an object `index` of the envelope that breaks one."""
+
+    def before(self, index: int, checked: CheckedObject) -> None: ...
+    def after(self, index: int, item: Admitted) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    index: int  # of the object in the envelope
+    stix_id: str | None  # its id once it passed the rules (None: the caller names it)
+    reason: str
+
+
+@dataclass(slots=True)
+class Admission:
+    """What an envelope's objects became: versions to store and refusals, in order."""
+
+    versions: list[tuple[int, NewVersion]] = field(default_factory=list)  # (index, version)
+    refusals: list[Refusal] = field(default_factory=list)
+
+
+def admit_all(env: Envelope, objects: Sequence[Any], rules: ExtraRules | None = None) -> Admission:
+    """Every object through the three passes; each refused one with its reason, the others
+    as versions to store."""
+    admission = Admission()
+    admitted = _pass_rules(env, objects, rules, admission.refusals)
+    settle_signatures(env, [item for _, item in admitted])
+    for index, item in admitted:
+        try:
+            admission.versions.append((index, finish(env, item)))
+        except (InvalidObject, Refused) as exc:
+            admission.refusals.append(Refusal(index, item.checked.id, str(exc)))
+    return admission
+
+
+def _pass_rules(
+    env: Envelope, objects: Sequence[Any], rules: ExtraRules | None, refusals: list[Refusal]
+) -> list[tuple[int, Admitted]]:
+    admitted = []
+    for index, obj in enumerate(objects):
+        try:
+            checked = check_object(obj)
+            if rules is not None:
+                rules.before(index, checked)
+            item = admit(env, checked)
+            if rules is not None:
+                rules.after(index, item)
+            admitted.append((index, item))
+        except (InvalidObject, Refused) as exc:
+            refusals.append(Refusal(index, None, str(exc)))
+    return admitted

@@ -1,28 +1,28 @@
 """Publish: validate, authorize, sign or verify, seal, and store objects — one envelope in
-one transaction, with its status and its audit entry."""
+one transaction, with its status and its audit entry.
+
+The steps: authorize, admit (`admission.admit_all`), settle what was refused and the
+versions to store (`Prepared`), store them with the status and the audit entry, both built
+by plain functions of the publication and the storage's outcomes."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from tabadol.domain.audit import AuditEvent, Outcome, actor_of
 from tabadol.domain.errors import Forbidden, InvalidEnvelope, NotFound, RequestTooLarge
 from tabadol.domain.model import Collection, Principal
 from tabadol.domain.policy import may_read, may_write
-from tabadol.domain.stix import InvalidObject, check_object
 from tabadol.domain.timestamps import format_us
 from tabadol.node.node import Node
 from tabadol.storage.contract import NewVersion, StatusRecord, WriteOutcome
-from tabadol.usecases.publishing.admission import (
-    Admitted,
-    Envelope,
-    Refused,
-    admit,
-    finish,
-    settle_signatures,
-)
+from tabadol.usecases.publishing.admission import Admission, Refusal, admit_all
+from tabadol.usecases.publishing.envelope import open_envelope
+from tabadol.usecases.publishing.signers import ORG_SIGNS, Signer
 
 _OUTCOME_MESSAGES = {
     WriteOutcome.STORED: "stored",
@@ -53,18 +53,98 @@ def authorize_write(node: Node, principal: Principal, collection: Collection) ->
     raise NotFound("no such collection")
 
 
+Failure = tuple[str, str, str]  # (id, version text, reason), as the TAXII status lists it
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    """One envelope being published: by whom, where, and how its status and log name it."""
+
+    principal: Principal
+    collection: Collection
+    total: int  # objects in the envelope
+    status_id: str
+    now: int
+    actor: str  # who the audit log says did it
+    action: str  # "publish", or "directory.publish" when the node signs an org's record
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """The admitted versions, each with its object's own timestamp text, and the refusals."""
+
+    versions: list[NewVersion]
+    texts: list[str]
+    failures: list[Failure]
+
+
 def _label(obj: Any, key: str) -> str:
     value = obj.get(key) if isinstance(obj, dict) else None
     return value if isinstance(value, str) else ""
 
 
-def signature_key_ids(objects: Sequence[Any]) -> set[str]:
-    ids = set()
-    for obj in objects:
-        raw = obj.get("x_tabadol_signature") if isinstance(obj, dict) else None
-        if isinstance(raw, dict) and isinstance(raw.get("key_id"), str):
-            ids.add(raw["key_id"])
-    return ids
+def _version_text(obj: Any) -> str:
+    return _label(obj, "modified") or _label(obj, "created")
+
+
+def _failure(objects: Sequence[Any], refusal: Refusal) -> Failure:
+    """A refusal as the status lists it: the object's id (as sent, when it never passed the
+    rules), its own version text, the reason."""
+    obj = objects[refusal.index]
+    stix_id = refusal.stix_id if refusal.stix_id is not None else _label(obj, "id")
+    return stix_id, _version_text(obj), refusal.reason
+
+
+def prepare(objects: Sequence[Any], admission: Admission) -> Prepared:
+    """What the status reports of an admission: refusals named by id and version text."""
+    failures = [_failure(objects, refusal) for refusal in admission.refusals]
+    versions = [version for _, version in admission.versions]
+    texts = [_version_text(objects[index]) for index, _ in admission.versions]
+    return Prepared(versions, texts, failures)
+
+
+def status_record(
+    publication: Publication, prepared: Prepared, outcomes: list[tuple[WriteOutcome, int]]
+) -> StatusRecord:
+    """The TAXII status of the envelope, once the storage said what became of each version."""
+    successes, failed = [], list(prepared.failures)
+    for version, text, (outcome, version_us) in zip(
+        prepared.versions, prepared.texts, outcomes, strict=True
+    ):
+        # the object's own timestamp text where it has one (formatting costs ~2 us each)
+        shown = text if version.version_us is not None else format_us(version_us)
+        if outcome is WriteOutcome.OWNED_BY_OTHER:
+            failed.append((version.stix_id, shown, "another organization publishes this id here"))
+        else:
+            successes.append((version.stix_id, shown, _OUTCOME_MESSAGES.get(outcome, "")))
+    p = publication
+    return StatusRecord(p.status_id, p.principal.org_id, p.now, p.total, successes, failed)
+
+
+def audit_events(
+    publication: Publication, prepared: Prepared, outcomes: list[tuple[WriteOutcome, int]]
+) -> list[AuditEvent]:
+    """The audit entry of the envelope, written in the same transaction as its versions."""
+    status = status_record(publication, prepared, outcomes)
+    stored = [
+        v.stix_id
+        for v, (outcome, _) in zip(prepared.versions, outcomes, strict=True)
+        if outcome is WriteOutcome.STORED
+    ]
+    outcome = (
+        Outcome.OK
+        if not status.failures
+        else (Outcome.PARTIAL if status.successes else Outcome.REFUSED)
+    )
+    detail: dict[str, Any] = {
+        "collection": publication.collection.uuid,
+        "status": publication.status_id,
+        "stored": len(stored),
+        "failed": len(status.failures),
+    }
+    if status.failures:  # ids only: a reason may quote a value of a restricted item
+        detail["refused"] = [fid for fid, _, _ in status.failures[:100]]
+    return [AuditEvent(publication.action, publication.actor, outcome, stored, detail)]
 
 
 def publish_objects(
@@ -74,99 +154,40 @@ def publish_objects(
     objects: Sequence[Any],
     *,
     encrypt: bool = False,
-    directory: bool = False,
+    signer: Signer = ORG_SIGNS,
     jcs_exact: bool = False,
     actor: str | None = None,
 ) -> StatusRecord:
     """Store every valid object, report every other one; one transaction, then acknowledge.
 
-    Unsigned objects of an org whose keys the node holds are signed here; signed ones are
-    verified against the publisher's keys. TLP:RED and AMBER+STRICT (or every object, with
-    `encrypt`) are sealed to the audience. `directory` is the node publishing an org's
-    identity: signed with the node key. `jcs_exact`: the strict decoder found no value that
-    would make orjson's output differ from RFC 8785 (see `strict_json.JcsHint`).
+    Unsigned objects of an org whose keys the node holds are signed here (by `signer`: the
+    org's key, or the node key when the node publishes an org's directory record); signed
+    ones are verified against the publisher's keys. TLP:RED and AMBER+STRICT (or every
+    object, with `encrypt`) are sealed to the audience. `jcs_exact`: the strict decoder found
+    no value that would make orjson's output differ from RFC 8785 (`strict_json.JcsHint`).
     """
     authorize_write(node, principal, collection)
     assert principal.org is not None
     orgs = node.store.list_orgs()
-    now = node.clock()
-    env = Envelope(
-        node=node,
-        org=principal.org,
-        collection=collection,
-        hosted={org.identity_id: org for org in orgs},
-        orgs_by_id={org.id: org for org in orgs},
-        known_keys=node.store.keys_by_id(signature_key_ids(objects)),
-        directory=directory,
-        encrypt=encrypt,
-        now=now,
-        jcs_exact=jcs_exact,
+    env = open_envelope(
+        node, principal.org, collection, objects, orgs, signer, encrypt=encrypt, jcs_exact=jcs_exact
     )
-    failures: list[tuple[str, str, str]] = []
-    admitted: list[tuple[Admitted, str]] = []  # with each object's own version text
-    for obj in objects:
-        text = _label(obj, "modified") or _label(obj, "created")
-        try:
-            admitted.append((admit(env, check_object(obj)), text))
-        except (InvalidObject, Refused) as exc:
-            failures.append((_label(obj, "id"), text, str(exc)))
-    settle_signatures(env, [item for item, _ in admitted])
-    prepared: list[NewVersion] = []
-    texts: list[str] = []
-    for item, text in admitted:
-        try:
-            prepared.append(finish(env, item))
-            texts.append(text)
-        except (InvalidObject, Refused) as exc:
-            failures.append((item.checked.id, text, str(exc)))
-    status_id = str(uuid.uuid4())
-
-    built: list[StatusRecord] = []  # the status made inside the write transaction
-
-    def status_of(outcomes: list[tuple[WriteOutcome, int]]) -> StatusRecord:
-        successes, failed = [], list(failures)
-        for version, text, (outcome, version_us) in zip(prepared, texts, outcomes, strict=True):
-            # the object's own timestamp text where it has one (formatting costs ~2 us each)
-            shown = text if version.version_us is not None else format_us(version_us)
-            entry = (version.stix_id, shown, _OUTCOME_MESSAGES.get(outcome, ""))
-            if outcome is WriteOutcome.OWNED_BY_OTHER:
-                failed.append((entry[0], entry[1], "another organization publishes this id here"))
-            else:
-                successes.append(entry)
-        built.append(
-            StatusRecord(status_id, principal.org_id, now, len(objects), successes, failed)
-        )
-        return built[-1]
-
-    def audit_of(outcomes: list[tuple[WriteOutcome, int]]) -> list[AuditEvent]:
-        status = built[-1]
-        stored = [
-            v.stix_id
-            for v, (outcome, _) in zip(prepared, outcomes, strict=True)
-            if outcome is WriteOutcome.STORED
-        ]
-        outcome = (
-            Outcome.OK
-            if not status.failures
-            else (Outcome.PARTIAL if status.successes else Outcome.REFUSED)
-        )
-        detail: dict[str, Any] = {
-            "collection": collection.uuid,
-            "status": status_id,
-            "stored": len(stored),
-            "failed": len(status.failures),
-        }
-        if status.failures:  # ids only: a reason may quote a value of a restricted item
-            detail["refused"] = [fid for fid, _, _ in status.failures[:100]]
-        return [
-            AuditEvent(
-                "publish" if not directory else "directory.publish",
-                actor or actor_of(principal),
-                outcome,
-                stored,
-                detail,
-            )
-        ]
-
-    node.store.write_versions(collection.id, principal.org.id, prepared, now, status_of, audit_of)
-    return built[-1]
+    prepared = prepare(objects, admit_all(env, objects))
+    publication = Publication(
+        principal,
+        collection,
+        len(objects),
+        str(uuid.uuid4()),
+        env.now,
+        actor or actor_of(principal),
+        signer.audit_action,
+    )
+    outcomes = node.store.write_versions(
+        collection.id,
+        principal.org.id,
+        prepared.versions,
+        env.now,
+        partial(status_record, publication, prepared),
+        partial(audit_events, publication, prepared),
+    )
+    return status_record(publication, prepared, outcomes)

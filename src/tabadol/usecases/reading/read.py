@@ -14,10 +14,15 @@ import orjson
 
 from tabadol.crypto.object_signature import read_signature, verify_object
 from tabadol.crypto.sealed_object import open_object
-from tabadol.crypto.sealing import SealingError
-from tabadol.crypto.signing import SignatureError
 from tabadol.domain.audit import AuditEvent, actor_of
-from tabadol.domain.errors import Forbidden, InvalidFilter, NotFound
+from tabadol.domain.errors import (
+    Forbidden,
+    InvalidFilter,
+    InvalidObject,
+    NotFound,
+    SealingError,
+    SignatureError,
+)
 from tabadol.domain.filters import (
     ObjectFilter,
     VersionFilter,
@@ -27,7 +32,7 @@ from tabadol.domain.filters import (
 from tabadol.domain.keys import KeyPurpose
 from tabadol.domain.model import Collection, Principal
 from tabadol.domain.policy import Visibility, may_delete, may_read, may_write, visibility
-from tabadol.domain.stix import InvalidObject, check_object
+from tabadol.domain.stix import check_object
 from tabadol.domain.timestamps import parse_us
 from tabadol.domain.tlp import TLP
 from tabadol.node.keyring import decryption_key_of

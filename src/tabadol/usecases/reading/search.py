@@ -16,10 +16,10 @@ from typing import Any
 
 import orjson
 
-from tabadol.domain.errors import InvalidFilter
+from tabadol.domain.errors import InvalidFilter, TimestampError
 from tabadol.domain.model import Principal
 from tabadol.domain.policy import Visibility
-from tabadol.domain.timestamps import TimestampError, parse_us
+from tabadol.domain.timestamps import parse_us
 from tabadol.domain.tlp import TLP
 from tabadol.node.node import Node
 from tabadol.storage.contract import SearchFilter

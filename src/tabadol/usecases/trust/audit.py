@@ -27,9 +27,9 @@ from tabadol.crypto.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from tabadol.crypto.signing import SignatureError, b64url, unb64url, verify
+from tabadol.crypto.signing import b64url, unb64url, verify
 from tabadol.domain.audit import AuditEntry, TreeHead, head_payload
-from tabadol.domain.errors import Forbidden, InvalidInput
+from tabadol.domain.errors import Forbidden, InvalidInput, SignatureError
 from tabadol.domain.model import Principal
 from tabadol.node.node import Node
 from tabadol.usecases.membership.principals import member_or_operator

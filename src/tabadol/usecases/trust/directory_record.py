@@ -12,6 +12,7 @@ from tabadol.node.node import Node
 from tabadol.usecases.membership.lookup import collection_by_kind
 from tabadol.usecases.membership.principals import org_principal
 from tabadol.usecases.publishing.publish import publish_objects
+from tabadol.usecases.publishing.signers import NODE_SIGNS_DIRECTORY
 from tabadol.usecases.trust.key_directory import key_record
 
 
@@ -36,6 +37,6 @@ def publish_directory_record(node: Node, org: Org, created: int | None = None) -
     }
     members = collection_by_kind(node, AudienceKind.MEMBERS)
     principal = org_principal(node, org, Role.PUBLISHER)
-    status = publish_objects(node, principal, members, [identity], directory=True)
+    status = publish_objects(node, principal, members, [identity], signer=NODE_SIGNS_DIRECTORY)
     if status.failures:
         raise InvalidInput(f"the identity of {org.name!r} was refused: {status.failures[0][2]}")

@@ -6,10 +6,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from tabadol.crypto.sealing import InvalidEncryptionKey, check_encryption_key, x25519_key_id
-from tabadol.crypto.signing import InvalidPublicKey, check_public_key, key_id, unb64url
+from tabadol.crypto.sealing import check_encryption_key, x25519_key_id
+from tabadol.crypto.signing import check_public_key, key_id, unb64url
 from tabadol.domain.audit import AuditEvent, actor_of
-from tabadol.domain.errors import Forbidden, InvalidInput, NotFound
+from tabadol.domain.errors import (
+    Forbidden,
+    InvalidEncryptionKey,
+    InvalidInput,
+    InvalidPublicKey,
+    NotFound,
+)
 from tabadol.domain.keys import Custody, KeyPurpose, NewKey, OrgKey
 from tabadol.domain.model import Org, Principal, PrincipalKind
 from tabadol.domain.policy import may_manage_org

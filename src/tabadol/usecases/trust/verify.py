@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from tabadol.crypto.object_signature import read_signature, verify_object
-from tabadol.crypto.signing import SignatureError, unb64url
-from tabadol.domain.errors import InvalidInput
-from tabadol.domain.timestamps import TimestampError, parse_us
+from tabadol.crypto.signing import unb64url
+from tabadol.domain.errors import InvalidInput, SignatureError, TimestampError
+from tabadol.domain.timestamps import parse_us
 
 
 @dataclass(frozen=True, slots=True)

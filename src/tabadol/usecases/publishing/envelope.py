@@ -1,0 +1,97 @@
+"""What every object of one envelope shares as it is admitted: who publishes, where, who
+signs, with which keys; the signing key and the audience's encryption keys are loaded once
+per envelope, when an object first needs them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from nacl.signing import SigningKey
+
+from tabadol.domain.errors import InvalidInput, Refused
+from tabadol.domain.keys import KeyPurpose, OrgKey
+from tabadol.domain.model import Collection, Org
+from tabadol.node.node import Node
+from tabadol.usecases.publishing.recipients import audience_orgs
+from tabadol.usecases.publishing.signers import Signer
+
+
+@dataclass
+class Envelope:
+    """What every object of one envelope shares: who publishes, where, with which keys."""
+
+    node: Node
+    org: Org
+    collection: Collection
+    hosted: dict[str, Org]  # identity id -> hosted org
+    orgs_by_id: dict[int, Org]
+    known_keys: dict[str, OrgKey]  # the keys the envelope's signatures name
+    signer: Signer  # who signs what arrives unsigned: the org, or the node (directory)
+    encrypt: bool  # seal every object, whatever its TLP
+    now: int
+    jcs_exact: bool  # the decoder saw no float, big integer or non-ASCII key
+    from_peer: bool = False  # synced from a peer: sealed to the audience as its author saw it
+    _signing_key: tuple[SigningKey, str] | None = None
+    _recipients: dict[str, bytes] | None = None
+
+    def signing_key(self) -> tuple[SigningKey, str]:
+        """The key the node signs with for this envelope (loaded once per envelope: building
+        a SigningKey from its seed costs a scalar multiplication)."""
+        if self._signing_key is None:
+            self._signing_key = self.signer.key(self.node, self.org)
+        return self._signing_key
+
+    def recipients(self) -> dict[str, bytes]:
+        """The current encryption keys of exactly the orgs of the audience."""
+        if self._recipients is None:
+            try:
+                org_ids = audience_orgs(self.node, self.collection)
+            except InvalidInput as exc:
+                raise Refused(exc.description) from None
+            keys = self.node.store.current_keys(org_ids, KeyPurpose.ENCRYPT)
+            missing = [self.orgs_by_id[o].name for o in org_ids if o not in keys]
+            if missing:
+                raise Refused(f"no current encryption key for {', '.join(sorted(missing))}")
+            self._recipients = {k.key_id: k.public_key for k in keys.values()}
+        return self._recipients
+
+
+def signature_key_ids(objects: Sequence[Any]) -> set[str]:
+    """The key ids the objects' signatures name (their keys are read in one query)."""
+    ids = set()
+    for obj in objects:
+        raw = obj.get("x_tabadol_signature") if isinstance(obj, dict) else None
+        if isinstance(raw, dict) and isinstance(raw.get("key_id"), str):
+            ids.add(raw["key_id"])
+    return ids
+
+
+def open_envelope(
+    node: Node,
+    org: Org,
+    collection: Collection,
+    objects: Sequence[Any],
+    orgs: Sequence[Org],
+    signer: Signer,
+    *,
+    encrypt: bool = False,
+    jcs_exact: bool = False,
+    from_peer: bool = False,
+) -> Envelope:
+    """The envelope of `objects` published by `org` into `collection` (`orgs`: every org
+    this node knows, as the caller read them)."""
+    return Envelope(
+        node=node,
+        org=org,
+        collection=collection,
+        hosted={o.identity_id: o for o in orgs},
+        orgs_by_id={o.id: o for o in orgs},
+        known_keys=node.store.keys_by_id(signature_key_ids(objects)),
+        signer=signer,
+        encrypt=encrypt,
+        now=node.clock(),
+        jcs_exact=jcs_exact,
+        from_peer=from_peer,
+    )
