@@ -171,3 +171,36 @@ def test_database_drivers_stay_inside_their_engines() -> None:
                 if home is not None and not name.startswith(home):
                     offenders.append(f"{name} imports {driver}")
     assert offenders == []
+
+
+MAX_MODULE_LINES = 500
+MAX_FUNCTION_LINES = 60
+
+
+def oversized(modules: dict[str, Path]) -> list[str]:
+    """Modules over MAX_MODULE_LINES lines and functions over MAX_FUNCTION_LINES lines."""
+    found = []
+    for name, path in sorted(modules.items()):
+        text = path.read_text()
+        if text.count("\n") > MAX_MODULE_LINES:
+            found.append(f"{name}: {text.count(chr(10))} lines")
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    found.append(f"{name}.{node.name}: {length} lines")
+    return found
+
+
+def test_the_size_check_reports_a_long_function(tmp_path: Path) -> None:
+    """The check itself: a function of 61 lines is reported, one of 60 is not."""
+    body = "\n".join(f"    x{i} = {i}" for i in range(59))
+    (tmp_path / "long.py").write_text(f"def long():\n{body}\n    return 0\n")
+    (tmp_path / "short.py").write_text(f"def short():\n{body}\n")
+    found = oversized({"long": tmp_path / "long.py", "short": tmp_path / "short.py"})
+    assert found == ["long.long: 61 lines"]
+
+
+def test_modules_and_functions_stay_short() -> None:
+    """No module of src/ over 500 lines, no function over 60: a newcomer reads each whole."""
+    assert oversized(_modules()) == []
