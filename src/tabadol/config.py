@@ -100,26 +100,27 @@ class Settings:
 
 
 def _coerce(name: str, value: Any, default: Any) -> Any:
-    try:
-        if isinstance(default, bool):
-            if isinstance(value, bool):
-                return value
-            text = str(value).strip().lower()
-            if text in ("1", "true", "yes", "on"):
-                return True
-            if text in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(value)
-        if isinstance(default, int):
-            if isinstance(value, bool):
-                raise ValueError(value)
+    refused = InvalidInput(f"setting {name}: {value!r} is not a valid value")
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        raise refused
+    if isinstance(default, int):
+        if isinstance(value, bool):
+            raise refused
+        try:
             number = int(value)
-            if number <= 0:
-                raise ValueError(value)
-            return number
-        return str(value)
-    except ValueError:
-        raise InvalidInput(f"setting {name}: {value!r} is not a valid value") from None
+        except ValueError:
+            raise refused from None
+        if number <= 0:
+            raise refused
+        return number
+    return str(value)
 
 
 def load_settings(

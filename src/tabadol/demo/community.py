@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tabadol.domain.audience import AudienceKind
+from tabadol.domain.errors import Conflict
 from tabadol.domain.model import Collection, Org, Role
 from tabadol.domain.timestamps import format_us
 from tabadol.domain.tlp import TLP
@@ -237,7 +238,7 @@ POSTS: tuple[Post, ...] = (
 def publish_as(node: Node, org: Org, collection: Collection, objects: list[dict[str, Any]]) -> None:
     status = publish_objects(node, org_principal(node, org, Role.PUBLISHER), collection, objects)
     if status.failures:
-        raise RuntimeError(f"demo content refused: {status.failures}")
+        raise Conflict(f"demo content refused: {status.failures}")
 
 
 Plan = list[tuple[str, str, list[dict[str, Any]]]]  # (org, channel, objects)

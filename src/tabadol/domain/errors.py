@@ -33,8 +33,9 @@
      │    ├── PeerError               502  it answered with an error, or not in its protocol
      │    │    └── PeerUnreachable    502  no answer at all (connection, timeout)
      │    └── DirectoryError          502  its directory cannot be taken in      (ValueError)
-     └── KeysUnavailable              503  the node cannot open the org keys it holds
-          └── UnwrapError             503  the secret at hand does not open a key (ValueError)
+     ├── KeysUnavailable              503  the node cannot open the org keys it holds
+     │    └── UnwrapError             503  the secret at hand does not open a key (ValueError)
+     └── StorageUnavailable           503  the database cannot be used as needed (storage.errors)
 
 Each error knows its HTTP status and its TAXII error title, so the web layer renders it in
 the TAXII error format and the CLI prints its one-line message. The errors marked ValueError

@@ -1,4 +1,4 @@
-"""The storage's own error, raised by each engine in place of its driver's."""
+"""The storage's own errors, raised by each engine in place of its driver's."""
 
 from __future__ import annotations
 
@@ -17,3 +17,11 @@ class IntegrityViolation(TabadolError):
 
     def __str__(self) -> str:
         return f"{self.title}: {self.detail}"
+
+
+class StorageUnavailable(TabadolError):
+    """The database cannot be used as the node needs it (e.g. SQLite refuses WAL mode on
+    this file system): the operator must act, so it is a 503 with the reason."""
+
+    http_status = 503
+    title = "Storage unavailable"

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from tabadol.storage.engine import Connection
-from tabadol.storage.errors import IntegrityViolation
+from tabadol.storage.errors import IntegrityViolation, StorageUnavailable
 from tabadol.storage.sqlite.schema import MIGRATIONS
 
 T = TypeVar("T")
@@ -74,7 +74,7 @@ class Connections:
         self._writer = _open(path, read_only=False)
         mode = self._writer.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if mode != "wal":
-            raise RuntimeError(f"{path}: SQLite could not switch to WAL (got {mode})")
+            raise StorageUnavailable(f"{path}: SQLite could not switch to WAL (got {mode})")
         self._write_lock = threading.Lock()
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []

@@ -53,15 +53,17 @@ def load_directory(directory: Mapping[str, Any]) -> dict[str, KnownKey]:
     document is malformed or names one key id twice (it would be ambiguous whose it is)."""
     try:
         return _load_directory(directory)
+    except InvalidInput:
+        raise
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise InvalidInput(f"not a key directory: {exc!r}") from None
 
 
 def _add(known: dict[str, KnownKey], key: KnownKey) -> None:
     if key.key_id in known:
-        raise ValueError(f"the key id {key.key_id} appears twice")
+        raise InvalidInput(f"not a key directory: the key id {key.key_id} appears twice")
     if len(key.public_key) != 32:
-        raise ValueError(f"{key.key_id}: an Ed25519 public key has 32 bytes")
+        raise InvalidInput(f"not a key directory: {key.key_id}: an Ed25519 public key has 32 bytes")
     known[key.key_id] = key
 
 
