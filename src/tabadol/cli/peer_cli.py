@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-import httpx
 import typer
 from rich.table import Table
 
@@ -143,8 +142,6 @@ def peer_sync(node_id: str, data: DataDir = DEFAULT_DATA) -> None:
         peer = guarded(lambda: peers.require_peer(node, node_id))
         try:
             done = sync_once(node, peer)
-        except PeerError as exc:
+        except PeerError as exc:  # transport errors come as PeerUnreachable, naming the URL
             raise fail(str(exc)) from None
-        except (httpx.HTTPError, OSError) as exc:
-            raise fail(f"{peer.url}: {exc}") from None
     out.print(f"synced with {node_id}: cursor {done.cursor}", highlight=False)

@@ -34,7 +34,7 @@ def correlations(node: Node, principal: Principal, stix_id: str) -> list[Correla
     if not own and not exists(node, vis, stix_id):
         raise NotFound("no such object")
     collections = {c.id: c.uuid for c in node.store.list_collections()}
-    orgs = {o.id: o.name for o in node.store.list_orgs()}
+    orgs = {o.id: o.name for o in node.store.orgs_by_ids({h.author_org for h in others}).values()}
     grouped = {(kind, value): Correlated(kind, value) for kind, value in own}
     for hit in others:
         entry = grouped[(hit.kind, hit.value)]

@@ -96,7 +96,7 @@ def sealing_recipients(node: Node, actor: Principal, collection_uuid: str) -> Se
     except InvalidInput:
         org_ids = []  # public: nothing is sealed there
     current = node.store.current_keys(org_ids, KeyPurpose.ENCRYPT)
-    orgs = {o.id: o for o in node.store.list_orgs()}
+    orgs = node.store.orgs_by_ids(current)
     return SealingRecipients(
         view.collection,
         node.channel_defaults.for_kind(view.collection.kind),
