@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# hazm (compared with in tests/test_text_hazm.py) pins numpy and pulls gensim: its own venv.
+# hazm (compared with in tests/unit/test_text_hazm.py) pins numpy and pulls gensim: its own venv.
 $(HAZM): tests/peers/hazm-requirements.txt
 	$(PYTHON) -m venv .venv-hazm
 	.venv-hazm/bin/pip install --quiet -r tests/peers/hazm-requirements.txt

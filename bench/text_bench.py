@@ -10,7 +10,7 @@ per MB). The two other tools run in their own venv (bench/.venv-ioc, gitignored)
 medallion does, so that their pins never touch tabadol's environment. Both labeled sets are
 scored: ours (`tests/data/*_cases.tsv`) and the held-out one written without seeing the code
 (`*_cases_independent.tsv`). Normalization: the matching rule of the tests
-(`tests/test_text_normalize.matches`) with our tokenizer, and the same rule with hazm's
+(`tests/unit/test_text_normalize.matches`) with our tokenizer, and the same rule with hazm's
 Normalizer + Stemmer (from `.venv-hazm`, which `make test` creates).
 
     .venv/bin/python bench/text_bench.py
@@ -105,8 +105,8 @@ def load_cases(path: Path = CASES) -> list[tuple[str, set[str]]]:
 def normalization_scores() -> dict[str, Any]:
     """Precision and recall of search matching on both labeled sets, ours and hazm's."""
     sys.path.insert(0, str(ROOT))
-    from tests.test_text_hazm import _hazm, _hazm_matches
-    from tests.test_text_normalize import _cases, matches
+    from tests.unit.test_text_hazm import _hazm, _hazm_matches
+    from tests.unit.test_text_normalize import _cases, matches
 
     results: dict[str, Any] = {}
     for name, path in TEXT_SETS.items():

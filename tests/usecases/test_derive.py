@@ -1,0 +1,66 @@
+"""Indicators derived from a report's text: STIX, linked to the report, in its audience."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.testclient import TestClient
+
+from tabadol.domain.tlp import TLP
+
+from ..api.test_search import note, post
+from ..conftest import Community, assert_valid_stix
+
+SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+TEXT = (
+    "کارزار فیشینگ از دامنه evil-update[.]com و نشانی ۱۸۵.۲۲۰.۱۰۱.۴ استفاده کرد؛ "
+    "هش e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855 و CVE-2024-3400؛ "
+    "باج به 18ZaVcAT9uahY1jsgF4MQSE7TiZrCjgR3v"
+)
+
+
+def derive(client: TestClient, com: Community, who: str, title: str, stix_id: str) -> Any:
+    url = f"/api/v1/collections/{com.collections[title]}/objects/{stix_id}/indicators"
+    return client.post(url, headers=com.auth(who))
+
+
+def objects(client: TestClient, com: Community, who: str, title: str) -> list[Any]:
+    url = f"/taxii2/root/collections/{com.collections[title]}/objects/"
+    return list(client.get(url, headers=com.auth(who)).json().get("objects", []))
+
+
+def test_indicators_are_derived_and_linked(client: TestClient, community: Community) -> None:
+    """Each indicator in the text becomes a valid STIX object with the source's TLP and a
+    derived-from relationship to it; asking twice stores nothing new."""
+    source = note(TEXT, object_marking_refs=[TLP.AMBER.marking_id])
+    post(client, community, "A", "AB group", [source])
+    first = derive(client, community, "A", "AB group", source["id"])
+    assert first.status_code == 201, first.text
+    assert first.json()["success_count"] == 10  # 5 objects and 5 relationships
+    again = derive(client, community, "A", "AB group", source["id"]).json()
+    assert {s["message"] for s in again["successes"]} == {"this version was already stored"}
+    seen = objects(client, community, "B", "AB group")
+    made = [o for o in seen if o["type"] in ("indicator", "vulnerability")]
+    links = [o for o in seen if o["type"] == "relationship"]
+    assert sorted(o.get("pattern", o["name"]) for o in made) == sorted(
+        [
+            "CVE-2024-3400",
+            "[domain-name:value = 'evil-update.com']",
+            f"[file:hashes.'SHA-256' = '{SHA256}']",
+            "[ipv4-addr:value = '185.220.101.4']",
+            "[x-crypto-wallet:address = '18ZaVcAT9uahY1jsgF4MQSE7TiZrCjgR3v'"
+            " AND x-crypto-wallet:currency = 'BTC']",
+        ]
+    )
+    assert {link["target_ref"] for link in links} == {source["id"]}
+    assert {link["source_ref"] for link in links} == {o["id"] for o in made}
+    assert all(TLP.AMBER.marking_id in o["object_marking_refs"] for o in made + links)
+    assert_valid_stix(made + links)
+
+
+def test_only_the_publisher_derives(client: TestClient, community: Community) -> None:
+    """B may read A's report but not publish indicators in A's name; C cannot see it at all."""
+    source = note(TEXT)
+    post(client, community, "A", "AB group", [source])
+    assert derive(client, community, "B", "AB group", source["id"]).status_code == 403
+    assert derive(client, community, "C", "AB group", source["id"]).status_code == 404
