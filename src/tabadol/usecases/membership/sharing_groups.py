@@ -36,14 +36,21 @@ def require_group(node: Node, actor: Principal, name: str) -> Group:
     return group
 
 
-def add_group_member(
-    node: Node, actor: Principal, group_name: str, org_name: str, *, owner: bool = False
-) -> Group:
+def _group_to_change(node: Node, actor: Principal, group_name: str) -> Group:
+    """A group whose members `actor` may change here: owned on this node, by an org `actor`
+    administers."""
     group = require_group(node, actor, group_name)
     if group.home_peer is not None:
         raise Forbidden(f"{group.name!r} is owned at another node: its members change there")
     if not may_manage_group(actor, group):
         raise Forbidden(f"only admins of an owner of {group.name!r} change its members")
+    return group
+
+
+def add_group_member(
+    node: Node, actor: Principal, group_name: str, org_name: str, *, owner: bool = False
+) -> Group:
+    group = _group_to_change(node, actor, group_name)
     org = require_org(node, org_name)
     if not org.member:
         raise InvalidInput(f"{org.name!r} is a guest organization; groups hold members only")
@@ -60,11 +67,7 @@ def add_group_member(
 
 
 def remove_group_member(node: Node, actor: Principal, group_name: str, org_name: str) -> Group:
-    group = require_group(node, actor, group_name)
-    if group.home_peer is not None:
-        raise Forbidden(f"{group.name!r} is owned at another node: its members change there")
-    if not may_manage_group(actor, group):
-        raise Forbidden(f"only admins of an owner of {group.name!r} change its members")
+    group = _group_to_change(node, actor, group_name)
     org = require_org(node, org_name)
     if org.id in group.owners and len(group.owners) == 1:
         raise InvalidInput(f"{org.name!r} is the last owner of {group.name!r}")
