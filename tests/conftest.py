@@ -31,6 +31,12 @@ from tabadol.web.media import TAXII_21
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 ICS_BUNDLE = DATA / "ics-attack-18.1.json"
 MOBILE_BUNDLE = DATA / "mobile-attack-17.1.json"
+# The ATT&CK bundles are read from ../shared/data beside the repository, never copied into it:
+# a clone of the project alone skips the tests that need them.
+needs_attack_data = pytest.mark.skipif(
+    not (ICS_BUNDLE.exists() and MOBILE_BUNDLE.exists()),
+    reason=f"the MITRE ATT&CK bundles are not at {DATA} (../shared/data beside the repository)",
+)
 START_US = 1_767_225_600_000_000  # 2026-01-01T00:00:00Z
 
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from tabadol.cli.main import app
 
-from ..conftest import ICS_BUNDLE
+from ..conftest import ICS_BUNDLE, needs_attack_data
 
 runner = CliRunner()
 
@@ -123,6 +123,7 @@ def test_groups(data: Path) -> None:
     assert "Bilateral" in collections
 
 
+@needs_attack_data
 def test_import_is_resumable_and_export_is_valid(data: Path, tmp_path: Path) -> None:
     """An interrupted import resumes; export emits a valid bundle of what the org may read."""
     bundle = json.loads(ICS_BUNDLE.read_text())

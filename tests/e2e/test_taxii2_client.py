@@ -13,7 +13,7 @@ from tabadol.node.node import open_node
 from tabadol.usecases.membership import api_tokens, organizations
 from tabadol.usecases.membership.principals import OPERATOR
 
-from ..conftest import ICS_BUNDLE, LiveServer, assert_valid_stix, make_indicator
+from ..conftest import ICS_BUNDLE, LiveServer, assert_valid_stix, make_indicator, needs_attack_data
 
 
 @pytest.fixture
@@ -58,6 +58,7 @@ def test_discovery_and_collections(served: tuple[LiveServer, dict[str, str]]) ->
     assert titles == ["Relay CERT", "members", "public"]
 
 
+@needs_attack_data
 def test_add_get_pages_manifest_versions_delete(
     served: tuple[LiveServer, dict[str, str]],
 ) -> None:

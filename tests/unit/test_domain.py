@@ -16,7 +16,7 @@ from tabadol.domain.stix import check_object
 from tabadol.domain.timestamps import format_date_added, format_us, parse_us
 from tabadol.domain.tlp import TLP, strictest_tlp
 
-from ..conftest import ICS_BUNDLE, MOBILE_BUNDLE, make_indicator
+from ..conftest import ICS_BUNDLE, MOBILE_BUNDLE, make_indicator, needs_attack_data
 
 
 @pytest.mark.parametrize(
@@ -92,6 +92,7 @@ def test_strict_json_names_the_duplicate_key() -> None:
         strict_json.loads(b'{"object_marking_refs": [], "object_marking_refs": []}')
 
 
+@needs_attack_data
 @pytest.mark.parametrize("bundle", [ICS_BUNDLE, MOBILE_BUNDLE], ids=["ics", "mobile"])
 def test_every_attack_object_passes_the_fast_checks(bundle) -> None:  # type: ignore[no-untyped-def]
     """Real ATT&CK content (custom x-mitre types and x_ properties) is accepted."""
