@@ -108,7 +108,7 @@ def find_entries_txn(
     after: int | None,
     limit: int,
 ) -> list[AuditEntry]:
-    where, params = ["1"], []
+    where, params = ["1 = 1"], []  # a boolean on both engines (PostgreSQL refuses `1 AND`)
     for clause, value in (
         ("action = ?", action),
         ("actor = ?", actor),

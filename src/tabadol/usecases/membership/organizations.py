@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tabadol.domain.audit import AuditEvent, actor_of
-from tabadol.domain.errors import Forbidden, InvalidInput
+from tabadol.domain.audit import AuditEvent, Outcome, actor_of
+from tabadol.domain.errors import Conflict, Forbidden, InvalidInput
 from tabadol.domain.keys import Custody
 from tabadol.domain.model import Org, Principal, PrincipalKind
 from tabadol.node.keyring import generate_node_held_keys
@@ -53,6 +53,8 @@ def add_org(
     )
     now = node.clock()
     identity_id = org_identity_id(node.node_id, name)
+    if member:
+        _check_identity_free(node, name, identity_id)
     channel = (
         Channel(collection_uuid(node, f"org:{identity_id}"), name, f"Private to {name}.")
         if member
@@ -72,8 +74,37 @@ def add_org(
         name, identity_id, member, now, channel, custody=custody, keys=keys, audit=[event]
     )
     if member:
-        publish_directory_record(node, org, created=now)
+        _publish_or_discard(node, org, now, actor or OPERATOR)
     return org
+
+
+def _publish_or_discard(node: Node, org: Org, now: int, actor: Principal) -> None:
+    """Publish the new org's directory record, or remove the org if that fails: `org add`
+    completes (org, keys, channel, record, audit) or leaves nothing but the audit trail of
+    the attempt. Nothing else can use the org meanwhile: it has no token yet."""
+    try:
+        publish_directory_record(node, org, created=now)
+    except Exception as exc:
+        undone = AuditEvent(
+            "org.add.undone",
+            actor_of(actor),
+            Outcome.REFUSED,
+            detail={"org": org.name, "reason": str(exc) or type(exc).__name__},
+        )
+        node.store.discard_new_org(org.id, node.clock(), audit=[undone])
+        raise
+
+
+def _check_identity_free(node: Node, name: str, identity_id: str) -> None:
+    """Refuse, before anything is created, a name whose derived identity id another author
+    already holds somewhere on the node: the directory record would be refused (or share its
+    id with a squatter's object), and the org would be left without it."""
+    for collection in node.store.list_collections():
+        if node.store.authors_of(collection.id, identity_id):
+            raise Conflict(
+                f"the identity id of {name!r} ({identity_id}) is already used by another"
+                f" author in {collection.title!r}: choose another name"
+            )
 
 
 def list_orgs(node: Node, actor: Principal) -> list[Org]:

@@ -40,6 +40,11 @@ from tabadol.text.fields import searchable_text
 from tabadol.text.normalize import index_forms
 from tabadol.text.observables import observables
 from tabadol.usecases.publishing.envelope import Envelope
+from tabadol.usecases.publishing.reserved_ids import (
+    derived_form,
+    envelope_identities,
+    reserved_identity,
+)
 
 SEALED_TLPS = frozenset({TLP.RED, TLP.AMBER_STRICT})  # always end-to-end encrypted
 
@@ -74,6 +79,38 @@ def _check_authorship(env: Envelope, checked: CheckedObject) -> None:
                 "an organization's identity is the node's directory record (it carries the"
                 " org's keys): the node publishes it"
             )
+
+
+def _check_reserved_identity(env: Envelope, checked: CheckedObject) -> None:
+    """An org's identity id is derived from its home node and its name (`org_identity_id`),
+    so anyone can compute the id of an org not yet created: only the node publishes an
+    identity whose id is derived, from its name, for this node or a known peer (a peer's
+    own org identities come with its directory, never as items: sync-in skips them)."""
+    if checked.type != "identity" or env.signer.speaks_for_directory:
+        return
+    if reserved_identity(env, checked.obj):
+        raise Refused(
+            "this id is reserved for the identity of an organization of the node or a peer"
+            " (derived from the node and the name): the node publishes it"
+        )
+
+
+def _check_named_author(env: Envelope, checked: CheckedObject) -> None:
+    """A member names as author its own identity or a producer's it relays. Org identity
+    ids are UUIDv5 (derived): one that does not exist yet may be the id of an org still to
+    be added, so a UUIDv5 author must be an identity already in this collection or in the
+    same envelope. Producers' ids are mostly UUIDv4 (MISP, MITRE) and are kept as posted."""
+    ref = checked.created_by_ref
+    if ref is None or env.from_peer or env.signer.speaks_for_directory:
+        return
+    if ref == env.org.identity_id or ref in env.hosted or not derived_form(ref):
+        return
+    if ref in envelope_identities(env) or env.node.store.authors_of(env.collection.id, ref):
+        return
+    raise Refused(
+        f"created_by_ref names {ref}, a derived (UUIDv5) identity not known here: post the"
+        " identity of the producer you relay first (or in the same envelope)"
+    )
 
 
 def _signing_key(env: Envelope, checked: CheckedObject, signature: ObjectSignature) -> OrgKey:
@@ -130,6 +167,8 @@ def _check_sealed(env: Envelope, checked: CheckedObject) -> None:
 def admit(env: Envelope, checked: CheckedObject) -> Admitted:
     """Pass 1 for one object: every rule that needs no signature arithmetic."""
     _check_authorship(env, checked)
+    _check_reserved_identity(env, checked)
+    _check_named_author(env, checked)
     tlp = checked.tlp or env.node.channel_defaults.for_kind(env.collection.kind)
     if not tlp_allows(tlp, env.collection.kind):
         raise Refused(

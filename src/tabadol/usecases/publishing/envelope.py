@@ -5,7 +5,7 @@ per envelope, when an object first needs them."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from nacl.signing import SigningKey
@@ -33,6 +33,9 @@ class Envelope:
     now: int
     jcs_exact: bool  # the decoder saw no float, big integer or non-ASCII key
     from_peer: bool = False  # synced from a peer: sealed to the audience as its author saw it
+    posted_identities: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> object
+    _namespaces: tuple[str, ...] | None = None  # this node's id and its peers' (org ids)
+    _relayable: frozenset[str] | None = None  # the envelope's identities a member may name
     _signing_key: tuple[SigningKey, str] | None = None
     _recipients: dict[str, bytes] | None = None
 
@@ -94,4 +97,9 @@ def open_envelope(
         now=node.clock(),
         jcs_exact=jcs_exact,
         from_peer=from_peer,
+        posted_identities={
+            o["id"]: o
+            for o in objects
+            if isinstance(o, dict) and o.get("type") == "identity" and isinstance(o.get("id"), str)
+        },
     )

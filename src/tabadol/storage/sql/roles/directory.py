@@ -68,6 +68,18 @@ class SqlOrgDirectory(SqlRole):
 
         return self._db.run_write(txn)
 
+    def discard_new_org(self, org_id: int, now: int, audit: Sequence[AuditEvent] = ()) -> None:
+        def txn(conn: Connection) -> None:
+            conn.execute("DELETE FROM org_keys WHERE org_id = ?", (org_id,))
+            conn.execute(
+                "DELETE FROM collections WHERE kind = ? AND ref = ?",
+                (AudienceKind.ORG.value, org_id),
+            )
+            conn.execute("DELETE FROM orgs WHERE id = ?", (org_id,))
+            self._audit_txn(conn, audit, now)
+
+        self._db.run_write(txn)
+
     def _one_org(self, where: str, value: object) -> Org | None:
         row = (
             self._db.reader()
