@@ -34,7 +34,7 @@ from tabadol.domain.errors import (
 )
 from tabadol.domain.keys import Custody, KeyPurpose, OrgKey
 from tabadol.domain.stix import SCO_TYPES, CheckedObject, check_object
-from tabadol.domain.tlp import TLP
+from tabadol.domain.tlp import STANDARD_MARKINGS, TLP
 from tabadol.storage.contract import NewVersion
 from tabadol.text.fields import searchable_text
 from tabadol.text.normalize import index_forms
@@ -125,6 +125,24 @@ def _check_sealed(env: Envelope, checked: CheckedObject) -> None:
             "sealed to other keys than the current encryption keys of the audience: "
             + ", ".join(sorted(expected))
         )
+
+
+def is_standard_marking(checked: CheckedObject) -> bool:
+    """Whether the object is one of the standard TLP marking-definitions, exactly as its
+    specification defines it (in any key order): the node's, so posting it stores nothing.
+
+    The same id with any other content is refused: a member must not own, sign or reword
+    a marking the node's audience rules read (e.g. the TLP:RED id named "TLP:CLEAR").
+    """
+    standard = STANDARD_MARKINGS.get(checked.id)
+    if standard is None:
+        return False
+    if checked.obj != standard:
+        raise Refused(
+            f"{checked.id} is the standard {standard['name']} marking-definition: the node"
+            " serves it as its specification defines it; post it unchanged or not at all"
+        )
+    return True
 
 
 def admit(env: Envelope, checked: CheckedObject) -> Admitted:
@@ -255,13 +273,14 @@ class Admission:
 
     versions: list[tuple[int, NewVersion]] = field(default_factory=list)  # (index, version)
     refusals: list[Refusal] = field(default_factory=list)
+    standard: list[tuple[int, str]] = field(default_factory=list)  # (index, id): the node's own
 
 
 def admit_all(env: Envelope, objects: Sequence[Any], rules: ExtraRules | None = None) -> Admission:
     """Every object through the three passes; each refused one with its reason, the others
     as versions to store."""
     admission = Admission()
-    admitted = _pass_rules(env, objects, rules, admission.refusals)
+    admitted = _pass_rules(env, objects, rules, admission)
     settle_signatures(env, [item for _, item in admitted])
     for index, item in admitted:
         try:
@@ -272,12 +291,15 @@ def admit_all(env: Envelope, objects: Sequence[Any], rules: ExtraRules | None = 
 
 
 def _pass_rules(
-    env: Envelope, objects: Sequence[Any], rules: ExtraRules | None, refusals: list[Refusal]
+    env: Envelope, objects: Sequence[Any], rules: ExtraRules | None, admission: Admission
 ) -> list[tuple[int, Admitted]]:
-    admitted = []
+    admitted, refusals = [], admission.refusals
     for index, obj in enumerate(objects):
         try:
             checked = check_object(obj)
+            if is_standard_marking(checked):
+                admission.standard.append((index, checked.id))
+                continue
             if rules is not None:
                 rules.before(index, checked)
             item = admit(env, checked)
