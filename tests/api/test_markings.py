@@ -13,7 +13,11 @@ import stix2
 from starlette.testclient import TestClient
 from stix2validator import ValidationOptions, validate_instance
 
+from tabadol.domain.filters import ObjectFilter
+from tabadol.domain.model import Role
 from tabadol.domain.tlp import STANDARD_MARKINGS, TLP, TLP2_MARKING_IDS
+from tabadol.usecases.membership.principals import org_principal
+from tabadol.usecases.reading import read
 from tabadol.web.media import TAXII_21
 
 from ..conftest import BACKENDS, Community
@@ -190,3 +194,86 @@ def test_a_stored_copy_of_a_standard_marking_is_served_as_the_spec_writes_it(
     node.store.write_versions(members.id, community.orgs["A"].id, [version], node.clock())
     listed = get(client, community, "members", "objects/?match[type]=marking-definition", "B")
     assert listed.json()["objects"] == [oasis_tlp2("red")]
+
+
+# --- granular markings bound the object --------------------------------------------------------
+@pytest.mark.parametrize(
+    ("title", "marking", "label"),
+    [
+        ("members", RED2, "TLP:RED"),
+        ("public", RED2, "TLP:RED"),
+        ("members", TLP2_MARKING_IDS[TLP.AMBER_STRICT], "TLP:AMBER+STRICT"),
+        ("public", TLP2_MARKING_IDS[TLP.GREEN], "TLP:GREEN"),
+        ("members", "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed", "TLP:RED"),
+    ],
+)
+def test_a_granular_tlp_beyond_the_audience_is_refused(
+    client: TestClient, community: Community, title: str, marking: str, label: str
+) -> None:
+    """An object with a granular marking stricter than its channel allows is refused as an
+    object-level one is, and nothing of it reaches the index, TAXII reads or the feed."""
+    word = f"zq{uuid.uuid4().hex[:10]}"
+    obj = note(
+        f"secret {word}", granular_markings=[{"marking_ref": marking, "selectors": ["content"]}]
+    )
+    status = post(client, community, title, [obj], "A")
+    assert status["failure_count"] == 1, status
+    assert (
+        f"{label} may not be shared with the audience {title!r}"
+        in (status["failures"][0]["message"])
+    )
+    for org in "ABC":
+        assert get(client, community, title, f"objects/{obj['id']}/", org).status_code == 404
+        search = client.get("/api/v1/search", params={"q": word}, headers=community.auth(org))
+        assert search.json()["hits"] == []
+    changes = client.get("/api/v1/changes", headers=community.auth("B"))
+    assert obj["id"] not in changes.text
+
+
+def test_a_granular_red_part_seals_the_whole_object(
+    client: TestClient, community: Community
+) -> None:
+    """In a group channel a TLP:RED part makes a TLP:RED item: sealed to the group, not
+    indexed, out of reach of every other org; the object-level default stays the channel's."""
+    node = community.node
+    word = f"zq{uuid.uuid4().hex[:10]}"
+    obj = note(f"secret {word}", granular_markings=red_part())
+    status = post(client, community, "AB group", [obj], "A")
+    assert status["success_count"] == 1, status
+    principal = org_principal(node, community.orgs["B"], Role.READER)
+    vis = read.visible(node, principal)
+    (row,) = node.store.query_objects(vis, ObjectFilter(ids=frozenset({obj["id"]})), None, 5)
+    assert row.sealed
+    assert row.tlp == "TLP:RED"
+    assert word.encode() not in row.body
+    for org in "ABC":
+        search = client.get("/api/v1/search", params={"q": word}, headers=community.auth(org))
+        assert search.json()["hits"] == []
+    for org in ("C", "G"):
+        assert get(client, community, "AB group", f"objects/{obj['id']}/", org).status_code == 404
+        changes = client.get("/api/v1/changes", headers=community.auth(org))
+        assert obj["id"] not in changes.text
+    (opened,) = get(client, community, "AB group", f"objects/{obj['id']}/", "B").json()["objects"]
+    assert opened["content"] == f"secret {word}"
+    assert opened["granular_markings"] == red_part()
+    assert opened["object_marking_refs"] == [TLP.AMBER.marking_id]  # the group's default
+
+
+@pytest.mark.parametrize(
+    "granular",
+    [
+        [],
+        [{"marking_ref": RED2}],
+        [{"marking_ref": RED2, "selectors": []}],
+        [{"marking_ref": f"identity--{uuid.uuid4()}", "selectors": ["content"]}],
+        [{"selectors": ["content"]}],
+        ["marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1"],
+    ],
+)  # fmt: skip
+def test_malformed_granular_markings_are_refused(
+    client: TestClient, community: Community, granular: Any
+) -> None:
+    """A granular marking the bound could not read is refused, not stored unbounded."""
+    status = post(client, community, "members", [note("x", granular_markings=granular)], "A")
+    assert status["failure_count"] == 1, status
+    assert "granular" in status["failures"][0]["message"]

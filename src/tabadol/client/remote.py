@@ -26,7 +26,7 @@ from tabadol.crypto.signing import b64url, key_id, unb64url
 from tabadol.domain import strict_json
 from tabadol.domain.errors import InvalidInput, SealingError
 from tabadol.domain.stix import SCO_TYPES
-from tabadol.domain.tlp import STANDARD_MARKINGS, TLP, strictest_tlp
+from tabadol.domain.tlp import STANDARD_MARKINGS, TLP, strictest_granular_tlp, strictest_tlp
 from tabadol.usecases.trust.verify import Verdict, verify_all
 
 TAXII = "application/taxii+json;version=2.1"
@@ -151,6 +151,9 @@ def _prepare(
     if marked is None and tlp is not None and obj.get("type") != "marking-definition":
         obj["object_marking_refs"] = [*obj.get("object_marking_refs", []), tlp.marking_id]
         marked = tlp
+    granular = strictest_granular_tlp(obj.get("granular_markings"))
+    if granular is not None and (marked is None or granular > marked):
+        marked = granular  # a TLP:RED part seals the whole object, as the node requires
     attach_signature(obj, keys.signing, keys.sign_id)
     if not (encrypt or marked in RESTRICTED):
         return obj

@@ -71,6 +71,19 @@ def strictest_tlp(marking_refs: object) -> TLP | None:
     return max(levels) if levels else None
 
 
+def strictest_granular_tlp(granular_markings: object) -> TLP | None:
+    """The strictest TLP among an object's `granular_markings[].marking_ref`, or None.
+
+    A TLP on a part of an object bounds the whole object: the node stores, indexes and
+    serves an object as one item, so a TLP:RED description in a `members` item would reach
+    every member. The strictest TLP anywhere in the object decides its audience and sealing.
+    """
+    if not isinstance(granular_markings, list):
+        return None
+    refs = [g.get("marking_ref") for g in granular_markings if isinstance(g, dict)]
+    return strictest_tlp(refs)
+
+
 _TLP2_EXTENSION = "extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"
 
 

@@ -95,13 +95,15 @@ def _signing_key(env: Envelope, checked: CheckedObject, signature: ObjectSignatu
     return key
 
 
-def _fill_defaults(env: Envelope, checked: CheckedObject, tlp: TLP) -> None:
+def _fill_defaults(env: Envelope, checked: CheckedObject) -> None:
     """Complete an unsigned object before the node signs it: author and TLP marking."""
     obj = checked.obj
     if checked.created_by_ref is None and checked.type not in SCO_TYPES:
         obj["created_by_ref"] = env.org.identity_id
     if checked.tlp is None and checked.type != "marking-definition":
-        obj["object_marking_refs"] = [*obj.get("object_marking_refs", []), tlp.marking_id]
+        # the channel's default, not a stricter granular TLP: that one marks its part only
+        default = env.node.channel_defaults.for_kind(env.collection.kind)
+        obj["object_marking_refs"] = [*obj.get("object_marking_refs", []), default.marking_id]
 
 
 def _check_sealed(env: Envelope, checked: CheckedObject) -> None:
@@ -145,10 +147,19 @@ def is_standard_marking(checked: CheckedObject) -> bool:
     return True
 
 
+def marking_tlp(env: Envelope, checked: CheckedObject) -> TLP:
+    """The TLP that bounds the object: its object-level TLP (or the channel's default when it
+    has none) and every TLP of its granular markings, the strictest deciding. The node serves
+    an object whole, so a TLP:RED part makes a TLP:RED item (sealed, never in `members`)."""
+    tlp = checked.tlp or env.node.channel_defaults.for_kind(env.collection.kind)
+    granular = checked.granular_tlp
+    return tlp if granular is None else max(tlp, granular)
+
+
 def admit(env: Envelope, checked: CheckedObject) -> Admitted:
     """Pass 1 for one object: every rule that needs no signature arithmetic."""
     _check_authorship(env, checked)
-    tlp = checked.tlp or env.node.channel_defaults.for_kind(env.collection.kind)
+    tlp = marking_tlp(env, checked)
     if not tlp_allows(tlp, env.collection.kind):
         raise Refused(
             f"{tlp.label} may not be shared with the audience {env.collection.kind.value!r}"
@@ -178,7 +189,7 @@ def admit(env: Envelope, checked: CheckedObject) -> Admitted:
     if seal:
         env.recipients()  # refuse now if the audience cannot receive sealed items
     checked.obj = dict(obj)  # the caller's object stays as given: defaults and signature go
-    _fill_defaults(env, checked, tlp)  # on a copy (a caller reusing it must not re-send them)
+    _fill_defaults(env, checked)  # on a copy (a caller reusing it must not re-send them)
     env.signing_key()
     return Admitted(checked, tlp, seal, _payload(env, checked.obj))
 
