@@ -26,7 +26,7 @@ from tabadol.crypto.signing import b64url, key_id, unb64url
 from tabadol.domain import strict_json
 from tabadol.domain.errors import InvalidInput, SealingError
 from tabadol.domain.stix import SCO_TYPES
-from tabadol.domain.tlp import TLP, strictest_tlp
+from tabadol.domain.tlp import STANDARD_MARKINGS, TLP, strictest_granular_tlp, strictest_tlp
 from tabadol.usecases.trust.verify import Verdict, verify_all
 
 TAXII = "application/taxii+json;version=2.1"
@@ -142,6 +142,8 @@ def _prepare(
     recipients: dict[str, bytes] | None,
 ) -> dict[str, Any]:
     """Complete, sign, and (when restricted) seal one object for upload."""
+    if obj == STANDARD_MARKINGS.get(str(obj.get("id"))):
+        return obj  # the node's own TLP marking: it takes it as the spec writes it, unsigned
     obj = dict(obj)
     if "created_by_ref" not in obj and obj.get("type") not in SCO_TYPES:
         obj["created_by_ref"] = identity_id
@@ -149,6 +151,9 @@ def _prepare(
     if marked is None and tlp is not None and obj.get("type") != "marking-definition":
         obj["object_marking_refs"] = [*obj.get("object_marking_refs", []), tlp.marking_id]
         marked = tlp
+    granular = strictest_granular_tlp(obj.get("granular_markings"))
+    if granular is not None and (marked is None or granular > marked):
+        marked = granular  # a TLP:RED part seals the whole object, as the node requires
     attach_signature(obj, keys.signing, keys.sign_id)
     if not (encrypt or marked in RESTRICTED):
         return obj

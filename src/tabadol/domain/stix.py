@@ -15,7 +15,7 @@ from typing import Any
 
 from tabadol.domain.errors import InvalidObject, TimestampError
 from tabadol.domain.timestamps import parse_us
-from tabadol.domain.tlp import TLP, strictest_tlp
+from tabadol.domain.tlp import TLP, strictest_granular_tlp, strictest_tlp
 
 _TYPE = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9]$", re.ASCII)
 # Lower-case only (RFC 4122 section 3 writes UUIDs in lower case): identifiers are compared as
@@ -100,8 +100,10 @@ class CheckedObject:
     spec_version: str
     version_us: int | None  # None: an object without timestamps; the node's date_added serves
     created_by_ref: str | None
-    tlp: TLP | None
+    tlp: TLP | None  # the strictest TLP of `object_marking_refs` (None: the node defaults it)
     sealed: bool = False  # an end-to-end encrypted object: routing metadata in clear only
+    # the strictest TLP of `granular_markings`: it bounds the whole object as well
+    granular_tlp: TLP | None = None
 
 
 def is_identifier(value: object, of_type: str | None = None) -> bool:
@@ -151,6 +153,7 @@ def check_object(obj: object) -> CheckedObject:
         created_by_ref=created_by_ref,
         tlp=strictest_tlp(obj.get("object_marking_refs")),
         sealed=sealed,
+        granular_tlp=strictest_granular_tlp(obj.get("granular_markings")),
     )
 
 
@@ -231,6 +234,8 @@ def _check_properties(obj: dict[str, Any]) -> None:
         is_identifier(ref, "marking-definition") for ref in markings
     ):
         raise InvalidObject("'object_marking_refs' must list marking-definition ids")
+    if "granular_markings" in obj:
+        _check_granular_markings(obj["granular_markings"])
     if "revoked" in obj and not isinstance(obj["revoked"], bool):
         raise InvalidObject("'revoked' must be true or false")
     confidence = obj.get("confidence")
@@ -240,6 +245,28 @@ def _check_properties(obj: dict[str, Any]) -> None:
         or not 0 <= confidence <= 100
     ):
         raise InvalidObject("'confidence' must be an integer from 0 to 100")
+
+
+def _check_granular_markings(granular: object) -> None:
+    """Each granular marking names a marking-definition (or a language) and its selectors
+    (STIX 2.1 section 7.2.3): a malformed one could hide a TLP from the audience bound."""
+    if not isinstance(granular, list) or not granular:
+        raise InvalidObject("'granular_markings' must be a non-empty list")
+    for marking in granular:
+        if not isinstance(marking, dict):
+            raise InvalidObject("each granular marking must be a JSON object")
+        selectors = marking.get("selectors")
+        if not isinstance(selectors, list) or not selectors:
+            raise InvalidObject("a granular marking requires a non-empty list of 'selectors'")
+        if not all(isinstance(selector, str) and selector for selector in selectors):
+            raise InvalidObject("granular marking 'selectors' must be non-empty strings")
+        ref, lang = marking.get("marking_ref"), marking.get("lang")
+        if (ref is None) == (lang is None):
+            raise InvalidObject("a granular marking has either 'marking_ref' or 'lang'")
+        if ref is not None and not is_identifier(ref, "marking-definition"):
+            raise InvalidObject("a granular 'marking_ref' must be a marking-definition id")
+        if lang is not None and not isinstance(lang, str):
+            raise InvalidObject("a granular marking's 'lang' must be a string")
 
 
 def new_bundle_id() -> str:

@@ -34,7 +34,7 @@ from tabadol.domain.errors import (
 )
 from tabadol.domain.keys import Custody, KeyPurpose, OrgKey
 from tabadol.domain.stix import SCO_TYPES, CheckedObject, check_object
-from tabadol.domain.tlp import TLP
+from tabadol.domain.tlp import STANDARD_MARKINGS, TLP
 from tabadol.storage.contract import NewVersion
 from tabadol.text.fields import searchable_text
 from tabadol.text.normalize import index_forms
@@ -132,13 +132,15 @@ def _signing_key(env: Envelope, checked: CheckedObject, signature: ObjectSignatu
     return key
 
 
-def _fill_defaults(env: Envelope, checked: CheckedObject, tlp: TLP) -> None:
+def _fill_defaults(env: Envelope, checked: CheckedObject) -> None:
     """Complete an unsigned object before the node signs it: author and TLP marking."""
     obj = checked.obj
     if checked.created_by_ref is None and checked.type not in SCO_TYPES:
         obj["created_by_ref"] = env.org.identity_id
     if checked.tlp is None and checked.type != "marking-definition":
-        obj["object_marking_refs"] = [*obj.get("object_marking_refs", []), tlp.marking_id]
+        # the channel's default, not a stricter granular TLP: that one marks its part only
+        default = env.node.channel_defaults.for_kind(env.collection.kind)
+        obj["object_marking_refs"] = [*obj.get("object_marking_refs", []), default.marking_id]
 
 
 def _check_sealed(env: Envelope, checked: CheckedObject) -> None:
@@ -164,12 +166,39 @@ def _check_sealed(env: Envelope, checked: CheckedObject) -> None:
         )
 
 
+def is_standard_marking(checked: CheckedObject) -> bool:
+    """Whether the object is one of the standard TLP marking-definitions, exactly as its
+    specification defines it (in any key order): the node's, so posting it stores nothing.
+
+    The same id with any other content is refused: a member must not own, sign or reword
+    a marking the node's audience rules read (e.g. the TLP:RED id named "TLP:CLEAR").
+    """
+    standard = STANDARD_MARKINGS.get(checked.id)
+    if standard is None:
+        return False
+    if checked.obj != standard:
+        raise Refused(
+            f"{checked.id} is the standard {standard['name']} marking-definition: the node"
+            " serves it as its specification defines it; post it unchanged or not at all"
+        )
+    return True
+
+
+def marking_tlp(env: Envelope, checked: CheckedObject) -> TLP:
+    """The TLP that bounds the object: its object-level TLP (or the channel's default when it
+    has none) and every TLP of its granular markings, the strictest deciding. The node serves
+    an object whole, so a TLP:RED part makes a TLP:RED item (sealed, never in `members`)."""
+    tlp = checked.tlp or env.node.channel_defaults.for_kind(env.collection.kind)
+    granular = checked.granular_tlp
+    return tlp if granular is None else max(tlp, granular)
+
+
 def admit(env: Envelope, checked: CheckedObject) -> Admitted:
     """Pass 1 for one object: every rule that needs no signature arithmetic."""
     _check_authorship(env, checked)
     _check_reserved_identity(env, checked)
     _check_named_author(env, checked)
-    tlp = checked.tlp or env.node.channel_defaults.for_kind(env.collection.kind)
+    tlp = marking_tlp(env, checked)
     if not tlp_allows(tlp, env.collection.kind):
         raise Refused(
             f"{tlp.label} may not be shared with the audience {env.collection.kind.value!r}"
@@ -199,7 +228,7 @@ def admit(env: Envelope, checked: CheckedObject) -> Admitted:
     if seal:
         env.recipients()  # refuse now if the audience cannot receive sealed items
     checked.obj = dict(obj)  # the caller's object stays as given: defaults and signature go
-    _fill_defaults(env, checked, tlp)  # on a copy (a caller reusing it must not re-send them)
+    _fill_defaults(env, checked)  # on a copy (a caller reusing it must not re-send them)
     env.signing_key()
     return Admitted(checked, tlp, seal, _payload(env, checked.obj))
 
@@ -294,13 +323,14 @@ class Admission:
 
     versions: list[tuple[int, NewVersion]] = field(default_factory=list)  # (index, version)
     refusals: list[Refusal] = field(default_factory=list)
+    standard: list[tuple[int, str]] = field(default_factory=list)  # (index, id): the node's own
 
 
 def admit_all(env: Envelope, objects: Sequence[Any], rules: ExtraRules | None = None) -> Admission:
     """Every object through the three passes; each refused one with its reason, the others
     as versions to store."""
     admission = Admission()
-    admitted = _pass_rules(env, objects, rules, admission.refusals)
+    admitted = _pass_rules(env, objects, rules, admission)
     settle_signatures(env, [item for _, item in admitted])
     for index, item in admitted:
         try:
@@ -311,12 +341,15 @@ def admit_all(env: Envelope, objects: Sequence[Any], rules: ExtraRules | None = 
 
 
 def _pass_rules(
-    env: Envelope, objects: Sequence[Any], rules: ExtraRules | None, refusals: list[Refusal]
+    env: Envelope, objects: Sequence[Any], rules: ExtraRules | None, admission: Admission
 ) -> list[tuple[int, Admitted]]:
-    admitted = []
+    admitted, refusals = [], admission.refusals
     for index, obj in enumerate(objects):
         try:
             checked = check_object(obj)
+            if is_standard_marking(checked):
+                admission.standard.append((index, checked.id))
+                continue
             if rules is not None:
                 rules.before(index, checked)
             item = admit(env, checked)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -28,6 +28,9 @@ _OUTCOME_MESSAGES = {
     WriteOutcome.STORED: "stored",
     WriteOutcome.EXISTS: "this version was already stored",
 }
+# A standard TLP marking-definition posted as its specification defines it: an idempotent
+# success that stores nothing (the node serves its own copy; admission.is_standard_marking).
+STANDARD_MESSAGE = "the node's standard TLP marking-definition: served by the node, not stored"
 
 
 def envelope_objects(envelope: Any, max_objects: int) -> list[Any]:
@@ -76,6 +79,7 @@ class Prepared:
     versions: list[NewVersion]
     texts: list[str]
     failures: list[Failure]
+    standard: list[tuple[str, str]] = field(default_factory=list)  # node's TLP markings: (id, text)
 
 
 def _label(obj: Any, key: str) -> str:
@@ -100,14 +104,16 @@ def prepare(objects: Sequence[Any], admission: Admission) -> Prepared:
     failures = [_failure(objects, refusal) for refusal in admission.refusals]
     versions = [version for _, version in admission.versions]
     texts = [_version_text(objects[index]) for index, _ in admission.versions]
-    return Prepared(versions, texts, failures)
+    standard = [(stix_id, _version_text(objects[index])) for index, stix_id in admission.standard]
+    return Prepared(versions, texts, failures, standard)
 
 
 def status_record(
     publication: Publication, prepared: Prepared, outcomes: list[tuple[WriteOutcome, int]]
 ) -> StatusRecord:
     """The TAXII status of the envelope, once the storage said what became of each version."""
-    successes, failed = [], list(prepared.failures)
+    successes = [(stix_id, text, STANDARD_MESSAGE) for stix_id, text in prepared.standard]
+    failed = list(prepared.failures)
     for version, text, (outcome, version_us) in zip(
         prepared.versions, prepared.texts, outcomes, strict=True
     ):

@@ -34,7 +34,7 @@ from tabadol.domain.model import Collection, Principal
 from tabadol.domain.policy import Visibility, may_delete, may_read, may_write, visibility
 from tabadol.domain.stix import check_object
 from tabadol.domain.timestamps import parse_us
-from tabadol.domain.tlp import TLP
+from tabadol.domain.tlp import STANDARD_MARKINGS, TLP
 from tabadol.node.keyring import decryption_key_of
 from tabadol.node.node import Node
 from tabadol.storage.contract import StatusRecord as StatusRecord  # re-exported: TAXII status
@@ -121,7 +121,7 @@ def _page(
     )
     rows = node.store.query_objects(vis, flt, after, request.limit + 1)
     more = len(rows) > request.limit
-    rows = rows[: request.limit]
+    rows = [_standard_or_stored(row) for row in rows[: request.limit]]
     token = node.page_tokens.issue(rows[-1].date_added, fingerprint) if more else None
     return Page(rows, more, token)
 
@@ -221,6 +221,22 @@ def _object_filter(params: Mapping[str, str], stix_id: str, default_last: bool) 
     )
 
 
+def _standard_row(stix_id: str, date_added: int | None = None) -> StoredRow:
+    """The standard TLP marking-definition as a row, from the node's constant."""
+    obj = STANDARD_MARKINGS[stix_id]
+    created = parse_us(obj["created"])
+    added = created if date_added is None else date_added
+    return StoredRow(added, stix_id, created, "2.1", orjson.dumps(obj))
+
+
+def _standard_or_stored(row: StoredRow) -> StoredRow:
+    """A copy of a standard TLP marking stored before the node owned them is served as the
+    specification defines it, never as the member who posted it wrote or signed it."""
+    if row.stix_id not in STANDARD_MARKINGS:
+        return row
+    return _standard_row(row.stix_id, row.date_added)
+
+
 def exists(node: Node, vis: Visibility, stix_id: str) -> bool:
     probe = ObjectFilter(ids=frozenset({stix_id}), versions=VersionFilter(last=False, all=True))
     return bool(node.store.query_objects(vis, probe, None, 1))
@@ -237,6 +253,9 @@ def _one_object(
     default_last: bool,
 ) -> Page:
     collection, vis = _read_scope(node, principal, collection_uuid)
+    if stix_id in STANDARD_MARKINGS:
+        # the node's own: resolvable in every collection the reader can read, one version
+        return Page([_standard_row(stix_id)], False, None)
     flt = _object_filter(params, stix_id, default_last=default_last)
     page = _page(node, vis, flt, params, f"{endpoint}:{collection.uuid}:{stix_id}")
     if not page.rows and "next" not in params and not exists(node, vis, stix_id):
