@@ -13,6 +13,7 @@ from tabadol.domain import errors, strict_json
 from tabadol.domain.audience import AudienceKind, tlp_allows
 from tabadol.domain.errors import InvalidJSON, InvalidObject, TabadolError, TimestampError
 from tabadol.domain.stix import check_object
+from tabadol.domain.stix_rules import check_rules
 from tabadol.domain.timestamps import format_date_added, format_us, parse_us
 from tabadol.domain.tlp import TLP, strictest_tlp
 
@@ -98,6 +99,8 @@ def test_every_attack_object_passes_the_fast_checks(bundle) -> None:  # type: ig
     """Real ATT&CK content (custom x-mitre types and x_ properties) is accepted."""
     objects = json.loads(bundle.read_text())["objects"]
     checked = [check_object(o) for o in objects]
+    for item in checked:
+        check_rules(item.obj, item.type)  # and each type's value rules (issue 13, finding 5)
     assert len(checked) == len(objects)
     assert {c.type for c in checked} >= {"attack-pattern", "relationship", "x-mitre-tactic"}
 

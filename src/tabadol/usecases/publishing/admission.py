@@ -34,6 +34,7 @@ from tabadol.domain.errors import (
 )
 from tabadol.domain.keys import Custody, KeyPurpose, OrgKey
 from tabadol.domain.stix import SCO_TYPES, CheckedObject, check_object
+from tabadol.domain.stix_rules import check_rules
 from tabadol.domain.tlp import STANDARD_MARKINGS, TLP
 from tabadol.storage.contract import NewVersion
 from tabadol.text.fields import searchable_text
@@ -164,6 +165,14 @@ def _check_sealed(env: Envelope, checked: CheckedObject) -> None:
             "sealed to other keys than the current encryption keys of the audience: "
             + ", ".join(sorted(expected))
         )
+
+
+def check_semantics(checked: CheckedObject) -> None:
+    """The type's value rules of STIX 2.1 (`domain.stix_rules`): what a consumer of the item
+    relies on (a report's object_refs, a pattern that parses). A sealed object carries only
+    routing metadata in clear: its content is checked by its author's client."""
+    if not checked.sealed:
+        check_rules(checked.obj, checked.type)
 
 
 def is_standard_marking(checked: CheckedObject) -> bool:
@@ -347,6 +356,7 @@ def _pass_rules(
     for index, obj in enumerate(objects):
         try:
             checked = check_object(obj)
+            check_semantics(checked)
             if is_standard_marking(checked):
                 admission.standard.append((index, checked.id))
                 continue
