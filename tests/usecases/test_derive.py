@@ -6,6 +6,7 @@ from typing import Any
 
 from starlette.testclient import TestClient
 
+from tabadol.domain.timestamps import parse_us
 from tabadol.domain.tlp import TLP
 
 from ..api.test_search import note, post
@@ -31,12 +32,14 @@ def objects(client: TestClient, com: Community, who: str, title: str) -> list[An
 
 def test_indicators_are_derived_and_linked(client: TestClient, community: Community) -> None:
     """Each indicator in the text becomes a valid STIX object with the source's TLP and a
-    derived-from relationship to it; asking twice stores nothing new."""
+    derived-from relationship to it; the source's latest version lists them in object_refs,
+    signed by its publisher; asking twice stores nothing new."""
     source = note(TEXT, object_marking_refs=[TLP.AMBER.marking_id])
     post(client, community, "A", "AB group", [source])
     first = derive(client, community, "A", "AB group", source["id"])
     assert first.status_code == 201, first.text
-    assert first.json()["success_count"] == 10  # 5 objects and 5 relationships
+    # 5 objects, 5 relationships and the note's new version listing the objects
+    assert first.json()["success_count"] == 11
     again = derive(client, community, "A", "AB group", source["id"]).json()
     assert {s["message"] for s in again["successes"]} == {"this version was already stored"}
     seen = objects(client, community, "B", "AB group")
@@ -55,7 +58,14 @@ def test_indicators_are_derived_and_linked(client: TestClient, community: Commun
     assert {link["target_ref"] for link in links} == {source["id"]}
     assert {link["source_ref"] for link in links} == {o["id"] for o in made}
     assert all(TLP.AMBER.marking_id in o["object_marking_refs"] for o in made + links)
-    assert_valid_stix(made + links)
+    [latest] = [o for o in seen if o["id"] == source["id"]]
+    assert latest["object_refs"] == source["object_refs"] + [
+        o["id"] for o in made if o["id"] not in source["object_refs"]
+    ]
+    assert sorted(latest["object_refs"][1:]) == sorted(o["id"] for o in made)
+    assert parse_us(latest["modified"]) > parse_us(source["modified"])
+    assert "x_tabadol_signature" in latest  # signed by A's key, like anything A publishes
+    assert_valid_stix(made + links + [latest])
 
 
 def test_only_the_publisher_derives(client: TestClient, community: Community) -> None:

@@ -3,7 +3,13 @@
 The organization that published the source asks for it; the indicators go into the same
 channel with the same TLP marking, each with a `derived-from` relationship to the source, and
 are published (signed, sealed where the TLP says so) like anything else that org publishes.
-Ids are derived from the source and the value, so asking twice stores nothing new.
+Ids are derived from the source and the value, and stamped with the source's `created`
+(which every version of it keeps), so asking twice stores nothing new.
+
+The source, when it lists objects (`object_refs`: a report, note, opinion or grouping), gets a
+new version naming the derived indicators and vulnerabilities, signed like anything else the
+org publishes — unless the org keeps its own keys: the node cannot sign a new version for it,
+so its client adds them (the indicators are still published and linked back).
 """
 
 from __future__ import annotations
@@ -14,8 +20,11 @@ from typing import Any
 
 import orjson
 
+from tabadol.crypto.canonical import SIGNATURE_PROPERTY
 from tabadol.domain.errors import Forbidden, NotFound
+from tabadol.domain.keys import Custody
 from tabadol.domain.model import Principal
+from tabadol.domain.timestamps import format_us, parse_us
 from tabadol.domain.tlp import strictest_tlp
 from tabadol.node.node import Node
 from tabadol.storage.contract import StatusRecord
@@ -98,7 +107,28 @@ def derive_indicators(
     source = orjson.loads(page.rows[-1].body)
     if "x_tabadol_sealed" in source:
         raise Forbidden("the node cannot read this sealed object for you: derive on the client")
-    stamp = source.get("modified") or source.get("created")
+    stamp = source.get("created") or source.get("modified")
     found = extract(searchable_text(source))
     objects = [obj for indicator in found for obj in _derived(source, indicator, stamp)]
+    assert principal.org is not None
+    if principal.org.custody is Custody.NODE:
+        objects += _listing_them(source, objects, node.clock())
     return publish_objects(node, principal, collection, objects)
+
+
+def _listing_them(
+    source: Mapping[str, Any], derived: list[dict[str, Any]], now_us: int
+) -> list[dict[str, Any]]:
+    """A new version of the source whose `object_refs` also names the derived indicators
+    (and vulnerabilities), or nothing when it already does or lists no objects."""
+    refs = source.get("object_refs")
+    if not isinstance(refs, list):
+        return []
+    new = [o["id"] for o in derived if o["type"] != "relationship" and o["id"] not in refs]
+    if not new:
+        return []
+    version = {k: v for k, v in source.items() if k != SIGNATURE_PROPERTY}  # the node re-signs
+    version["object_refs"] = [*refs, *new]
+    # later than the version it follows, even if the clock is behind the source's timestamp
+    version["modified"] = format_us(max(now_us, parse_us(source["modified"]) + 1000))
+    return [version]
