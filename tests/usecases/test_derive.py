@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from nacl.public import PrivateKey
+from nacl.signing import SigningKey
 from starlette.testclient import TestClient
 
+from tabadol.client.remote import ClientKeys
+from tabadol.crypto.object_signature import attach_signature
+from tabadol.domain.keys import Custody
 from tabadol.domain.timestamps import parse_us
 from tabadol.domain.tlp import TLP
+from tabadol.usecases.membership import api_tokens, organizations
+from tabadol.usecases.membership.principals import OPERATOR
 
 from ..api.test_search import note, post
 from ..conftest import Community, assert_valid_stix
@@ -74,3 +81,26 @@ def test_only_the_publisher_derives(client: TestClient, community: Community) ->
     post(client, community, "A", "AB group", [source])
     assert derive(client, community, "B", "AB group", source["id"]).status_code == 403
     assert derive(client, community, "C", "AB group", source["id"]).status_code == 404
+
+
+def test_an_org_keeping_its_keys_gets_no_new_version_of_its_source(
+    client: TestClient, community: Community
+) -> None:
+    """The node cannot sign for an org that keeps its own keys: the source stays as that org
+    signed it (its client adds the derived ids), and nothing is published unsigned."""
+    held = ClientKeys(SigningKey.generate(), PrivateKey.generate())
+    org = organizations.add_org(
+        community.node, "Org K", custody=Custody.CLIENT, public_keys=held.public()
+    )
+    _, community.tokens["K:publisher"] = api_tokens.create_token(
+        community.node, OPERATOR, "Org K", "publisher"
+    )
+    source = note(TEXT, created_by_ref=org.identity_id)
+    attach_signature(source, held.signing, held.sign_id)
+    post(client, community, "K", "members", [source])
+    status = derive(client, community, "K", "members", source["id"])
+    assert status.status_code == 201, status.text
+    assert status.json()["success_count"] == 0
+    assert {f["id"] for f in status.json()["failures"]}.isdisjoint({source["id"]})
+    [latest] = [o for o in objects(client, community, "A", "members") if o["id"] == source["id"]]
+    assert latest == source
