@@ -145,6 +145,20 @@ def assert_valid_stix(objects: list[Any]) -> None:
         _validated.add(key)
 
 
+def assert_strict_stix(objects: list[Any], *, except_checks: tuple[str, ...] = ()) -> None:
+    """Each object parses with the reference `stix2` library's defaults (no custom
+    properties) and passes stix2-validator in strict mode (SHOULDs and deprecated custom
+    properties are errors): what a generic STIX 2.1 consumer accepts. `except_checks`:
+    validator checks a caller knowingly leaves out, by name (say why where it is used)."""
+    import stix2
+
+    options = ValidationOptions(version="2.1", strict=True, disabled=list(except_checks))
+    for obj in objects:
+        stix2.parse(obj, allow_custom=False)
+        result = validate_instance(obj, options)
+        assert result.is_valid, (obj.get("id"), [str(e) for e in result.errors])
+
+
 def _validate_emitted(response: httpx.Response) -> None:
     """Response hook: every STIX object in a TAXII envelope the server sends is validated."""
     if not response.headers.get("content-type", "").startswith("application/taxii+json"):

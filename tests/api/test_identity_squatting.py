@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 
 from tabadol.crypto.object_signature import read_signature
 from tabadol.crypto.signing import b64url
+from tabadol.domain.extensions import DIRECTORY_EXTENSION
 from tabadol.storage.errors import StorageUnavailable
 from tabadol.usecases.federation import peers
 from tabadol.usecases.membership import ids, organizations
@@ -100,7 +101,7 @@ def test_squat_refused_then_org_add_completes(client: TestClient, community: Com
     )
     assert got.status_code == 200, got.text
     (record,) = got.json()["objects"]
-    assert "x_tabadol_keys" in record  # the directory record, not a member's copy
+    assert DIRECTORY_EXTENSION in record["extensions"]  # the directory record, not a copy
     signature = read_signature(record)
     assert signature is not None
     assert signature.key_id == node.node_key_id

@@ -22,6 +22,7 @@ from tabadol.crypto.object_signature import attach_signature, read_signature
 from tabadol.crypto.signing import b64url, key_id, unb64url
 from tabadol.domain.audience import AudienceKind
 from tabadol.domain.errors import InvalidInput, KeysUnavailable
+from tabadol.domain.extensions import DIRECTORY_EXTENSION, SIGNATURE_EXTENSION
 from tabadol.domain.keys import Custody, KeyPurpose
 from tabadol.domain.model import Org
 from tabadol.domain.timestamps import format_us
@@ -51,6 +52,12 @@ def _read(client: TestClient, com: Community, who: str, collection: str) -> list
     response = client.get(url, headers=com.auth(who))
     assert response.status_code == 200, response.text
     return list(response.json().get("objects", []))
+
+
+def _sig(obj: dict[str, Any]) -> dict[str, Any]:
+    """The signature extension's entry of a signed object."""
+    entry: dict[str, Any] = obj["extensions"][SIGNATURE_EXTENSION]
+    return entry
 
 
 def _failure(status: Any) -> str:
@@ -108,21 +115,27 @@ def test_org_identities_are_signed_by_the_node_key(
         if o["id"] == community.orgs["A"].identity_id
     )
     assert read_signature(identity).key_id == community.node.node_key_id  # type: ignore[union-attr]
-    assert {k["purpose"] for k in identity["x_tabadol_keys"]} == {"sign", "encrypt"}
+    record = identity["extensions"][DIRECTORY_EXTENSION]
+    assert {k["purpose"] for k in record["keys"]} == {"sign", "encrypt"}
+    assert record["custody"] == "node"
+    assert not any(name.startswith("x_") for name in identity)
     assert verify_all([identity], key_directory.key_directory(community.node))[0].ok
 
 
-def test_known_answer_signature_property() -> None:
-    """A fixed key and a fixed object give a fixed `x_tabadol_signature` value."""
+def test_known_answer_signature_extension() -> None:
+    """A fixed key and a fixed object give a fixed signature, in the extension: the payload
+    is the object without it, so the value is the one the older property carried."""
     key = SigningKey(bytes(range(32)))
     obj = copy.deepcopy(KAT_OBJECT)
     attach_signature(obj, key, key_id(bytes(key.verify_key)))
     again = copy.deepcopy(KAT_OBJECT)
     attach_signature(again, key, key_id(bytes(key.verify_key)))
-    assert obj["x_tabadol_signature"] == again["x_tabadol_signature"]
-    assert obj["x_tabadol_signature"]["alg"] == "Ed25519"
-    assert obj["x_tabadol_signature"]["key_id"] == "ed25519:" + KAT_KEY_ID
-    assert unb64url(obj["x_tabadol_signature"]["value"]).hex() == KAT_SIGNATURE
+    assert obj == again
+    assert set(obj) == {*KAT_OBJECT, "extensions"}
+    assert _sig(obj)["extension_type"] == "property-extension"
+    assert _sig(obj)["alg"] == "Ed25519"
+    assert _sig(obj)["key_id"] == "ed25519:" + KAT_KEY_ID
+    assert unb64url(_sig(obj)["value"]).hex() == KAT_SIGNATURE
 
 
 # --- what arrives signed -----------------------------------------------------------------------
@@ -140,7 +153,7 @@ def test_client_signed_objects_are_stored_unchanged(
 
 def _forged(held: ClientKeys, org: Org) -> dict[str, Any]:
     obj = _signed(held, org)
-    obj["x_tabadol_signature"]["value"] = b64url(bytes(64))
+    _sig(obj)["value"] = b64url(bytes(64))
     return obj
 
 
@@ -160,10 +173,10 @@ def _replayed(held: ClientKeys, org: Org) -> dict[str, Any]:
 def _non_canonical(held: ClientKeys, org: Org) -> dict[str, Any]:
     """The same signature with S + L: valid modulo L, refused as non-canonical."""
     obj = _signed(held, org)
-    raw = bytearray(unb64url(obj["x_tabadol_signature"]["value"]))
+    raw = bytearray(unb64url(_sig(obj)["value"]))
     s = int.from_bytes(raw[32:], "little") + L
     raw[32:] = s.to_bytes(32, "little")
-    obj["x_tabadol_signature"]["value"] = b64url(bytes(raw))
+    _sig(obj)["value"] = b64url(bytes(raw))
     return obj
 
 
@@ -176,7 +189,28 @@ def _unknown_key(held: ClientKeys, org: Org) -> dict[str, Any]:
 
 def _malformed(held: ClientKeys, org: Org) -> dict[str, Any]:
     obj = _signed(held, org)
+    del obj["extensions"]
     obj["x_tabadol_signature"] = "trust me"
+    return obj
+
+
+def _malformed_extension(held: ClientKeys, org: Org) -> dict[str, Any]:
+    obj = _signed(held, org)
+    _sig(obj)["alg"] = "none"
+    return obj
+
+
+def _key_id_swapped(held: ClientKeys, org: Org) -> dict[str, Any]:
+    """The extension's key id changed to another key of the org: it names the key that must
+    verify, and that key did not sign."""
+    obj = _signed(held, org)
+    _sig(obj)["key_id"] = held.encrypt_id
+    return obj
+
+
+def _both_forms(held: ClientKeys, org: Org) -> dict[str, Any]:
+    obj = _signed(held, org)
+    obj["x_tabadol_signature"] = {k: v for k, v in _sig(obj).items() if k != "extension_type"}
     return obj
 
 
@@ -199,6 +233,9 @@ def _unsigned(held: ClientKeys, org: Org) -> dict[str, Any]:
         (_non_canonical, "does not verify"),
         (_unknown_key, "unknown key"),
         (_malformed, "x_tabadol_signature must be"),
+        (_malformed_extension, "the signature extension must be"),
+        (_key_id_swapped, "not a signing key"),
+        (_both_forms, "two signatures"),
         (_encryption_key, "not a signing key"),
         (_unsigned, "missing signature"),
     ],
@@ -209,6 +246,9 @@ def _unsigned(held: ClientKeys, org: Org) -> dict[str, Any]:
         "non-canonical S >= L",
         "unknown key",
         "malformed signature property",
+        "malformed signature extension",
+        "extension's key id swapped",
+        "signed in both forms",
         "signed with an encryption key id",
         "missing signature (client custody)",
     ],
@@ -238,7 +278,6 @@ def test_exact_replay_of_a_stored_version_stores_nothing_new(
     org, held = client_org
     old = _signed(held, org, modified="2026-01-02T00:00:00.000Z")
     new = copy.deepcopy(old)
-    new.pop("x_tabadol_signature")
     new["modified"] = "2026-01-05T00:00:00.000Z"
     attach_signature(new, held.signing, held.sign_id)
     _post(client, community, "K", "members", [old, new])
@@ -301,8 +340,8 @@ def test_rotated_key_is_retired_not_revoked(client: TestClient, community: Commu
     fresh = make_indicator()
     _post(client, community, "A", "members", [fresh])
     stored = {o["id"]: o for o in _read(client, community, "B", "members")}
-    assert stored[fresh["id"]]["x_tabadol_signature"]["key_id"] == new.key_id
-    history = stored[org.identity_id]["x_tabadol_keys"]
+    assert _sig(stored[fresh["id"]])["key_id"] == new.key_id
+    history = stored[org.identity_id]["extensions"][DIRECTORY_EXTENSION]["keys"]
     assert {k["key_id"] for k in history} >= {old.key_id, new.key_id}
     assert verify_all(list(stored.values()), key_directory.key_directory(node))
     assert all(v.ok for v in verify_all(list(stored.values()), key_directory.key_directory(node)))
@@ -432,6 +471,12 @@ def test_readme_pynacl_recipe_verifies_alone(community: Community, client: TestC
     public = b64url(a_key.public_key)
     assert verify_with_pynacl(stored, public) is True
     assert verify_with_pynacl({**stored, "name": "changed"}, public) is False
+    # an object signed in the older form (the pinned KAT) verifies with the same recipe
+    kat_key = b64url(bytes(SigningKey(bytes(range(32))).verify_key))
+    value = b64url(bytes.fromhex(KAT_SIGNATURE))
+    older = {**KAT_OBJECT, "x_tabadol_signature": {"alg": "Ed25519", "value": value}}
+    assert verify_with_pynacl(older, kat_key) is True
+    assert verify_with_pynacl({**older, "name": "changed"}, kat_key) is False
 
 
 def test_the_callers_objects_are_not_changed(community: Community) -> None:

@@ -25,8 +25,9 @@ from tabadol.crypto.sealing import x25519_key_id
 from tabadol.crypto.signing import b64url, key_id, unb64url
 from tabadol.domain import strict_json
 from tabadol.domain.errors import InvalidInput, SealingError
+from tabadol.domain.extensions import NODE_OBJECTS
 from tabadol.domain.stix import SCO_TYPES
-from tabadol.domain.tlp import STANDARD_MARKINGS, TLP, strictest_granular_tlp, strictest_tlp
+from tabadol.domain.tlp import TLP, strictest_granular_tlp, strictest_tlp
 from tabadol.usecases.trust.verify import Verdict, verify_all
 
 TAXII = "application/taxii+json;version=2.1"
@@ -142,8 +143,8 @@ def _prepare(
     recipients: dict[str, bytes] | None,
 ) -> dict[str, Any]:
     """Complete, sign, and (when restricted) seal one object for upload."""
-    if obj == STANDARD_MARKINGS.get(str(obj.get("id"))):
-        return obj  # the node's own TLP marking: it takes it as the spec writes it, unsigned
+    if obj == NODE_OBJECTS.get(str(obj.get("id"))):
+        return obj  # the node's own (a TLP marking, an extension): taken as defined, unsigned
     obj = dict(obj)
     if "created_by_ref" not in obj and obj.get("type") not in SCO_TYPES:
         obj["created_by_ref"] = identity_id
@@ -160,7 +161,7 @@ def _prepare(
     if not recipients:
         raise InvalidInput("this collection's items cannot be encrypted (public)")
     sealed = seal_object(obj, recipients)
-    attach_signature(sealed, keys.signing, keys.sign_id)
+    attach_signature(sealed, keys.signing, keys.sign_id, legacy=True)  # sealed: older form
     return sealed
 
 

@@ -1,5 +1,11 @@
 """What a member signs: the RFC 8785 canonical JSON of an object without its signature.
 
+The signature lives in the object's `extensions` under the tabadol signature extension
+(domain/extensions.py); the payload leaves that entry out, and `extensions` itself when no
+other entry is left. Objects signed before (and by peers and clients still writing it) carry
+the custom property `x_tabadol_signature` instead; the payload leaves that out too. An object
+carries one form or the other (object_signature.read_signature refuses both).
+
 Canonicalization is the `rfc8785` package's (a careful implementation of the JSON
 Canonicalization Scheme). It is pure Python, ~32 us for an ATT&CK object, more than the
 whole rest of ingest, so values that orjson provably serializes the same way (no floats,
@@ -17,8 +23,9 @@ import orjson
 import rfc8785
 
 from tabadol.domain.errors import CanonicalizationError
+from tabadol.domain.extensions import SIGNATURE_EXTENSION
 
-SIGNATURE_PROPERTY = "x_tabadol_signature"
+SIGNATURE_PROPERTY = "x_tabadol_signature"  # the old form, still read
 
 
 _MAX_EXACT = 2**53 - 1  # larger integers are not I-JSON; rfc8785 refuses them
@@ -64,9 +71,24 @@ def canonical(value: Any, *, known_exact: bool = False) -> bytes:
         raise CanonicalizationError(str(exc)) from None
 
 
+def unsigned(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """The object without its signature, in either form (a copy; `obj` is unchanged)."""
+    out = {key: value for key, value in obj.items() if key != SIGNATURE_PROPERTY}
+    extensions = out.get("extensions")
+    if isinstance(extensions, dict) and SIGNATURE_EXTENSION in extensions:
+        rest = {k: v for k, v in extensions.items() if k != SIGNATURE_EXTENSION}
+        if rest:
+            out["extensions"] = rest
+        else:
+            del out["extensions"]
+    return out
+
+
 def signing_payload(obj: Mapping[str, Any], *, known_exact: bool = False) -> bytes:
-    """The bytes an object's signature covers: everything but the signature property."""
-    if SIGNATURE_PROPERTY not in obj:  # nothing to leave out: no copy
+    """The bytes an object's signature covers: everything but the signature."""
+    extensions = obj.get("extensions")
+    if SIGNATURE_PROPERTY not in obj and not (
+        isinstance(extensions, dict) and SIGNATURE_EXTENSION in extensions
+    ):  # nothing to leave out: no copy
         return canonical(obj, known_exact=known_exact)
-    unsigned = {key: value for key, value in obj.items() if key != SIGNATURE_PROPERTY}
-    return canonical(unsigned, known_exact=known_exact)
+    return canonical(unsigned(obj), known_exact=known_exact)

@@ -1,12 +1,16 @@
-"""Member signatures on STIX objects: attach, read and verify `x_tabadol_signature`.
+"""Member signatures on STIX objects: attach, read and verify them.
 
-The signature is a custom property, not a STIX extension: an extension would need an
-`extension-definition` object and an `extensions` entry that every consumer must carry
-along, while a custom `x_` property passes through any STIX 2.1 tool unchanged. Its value:
+The node writes the signature as a STIX 2.1 property extension (domain/extensions.py), so
+the objects it emits parse with the reference STIX library's defaults:
 
-    {"alg": "Ed25519", "key_id": "ed25519:<b64url>", "value": "<b64url of 64 bytes>"}
+    "extensions": {"extension-definition--7a3625c4-…": {"extension_type": "property-extension",
+                   "alg": "Ed25519", "key_id": "ed25519:<b64url>", "value": "<b64url, 64 bytes>"}}
 
-It covers the RFC 8785 canonical JSON of the object without this one property.
+It reads that form and the older custom property `x_tabadol_signature` (same value without
+`extension_type`): objects stored before, peers running older code and members' clients that
+still write it keep verifying, since a signature cannot be moved without its author
+re-signing. Sealed forms (crypto/sealed_object.py) keep the older property. Either form covers
+the RFC 8785 canonical JSON of the object without its signature (canonical.signing_payload).
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ from typing import Any
 
 from nacl.signing import SigningKey
 
-from tabadol.crypto.canonical import SIGNATURE_PROPERTY, canonical, signing_payload
+from tabadol.crypto.canonical import SIGNATURE_PROPERTY, canonical, signing_payload, unsigned
 from tabadol.crypto.signing import b64url, sign, unb64url, verify
 from tabadol.domain.errors import SignatureError
+from tabadol.domain.extensions import PROPERTY_EXTENSION, SIGNATURE_EXTENSION
 
 ALGORITHM = "Ed25519"
 
@@ -31,19 +36,59 @@ class ObjectSignature:
 
 
 def signature_property(key_id: str, signature: bytes) -> dict[str, str]:
-    """The value of `x_tabadol_signature` for a signature made with `key_id`."""
+    """The value of the older `x_tabadol_signature` (directory documents, sealed forms)."""
     return {"alg": ALGORITHM, "key_id": key_id, "value": b64url(signature)}
 
 
-def attach_signature(obj: dict[str, Any], signing_key: SigningKey, key_id: str) -> None:
+def set_signature(
+    obj: dict[str, Any], key_id: str, signature: bytes, *, legacy: bool = False
+) -> None:
+    """Put a signature made over `signing_payload(obj)` on `obj` in place (the extension
+    form, or `x_tabadol_signature` when `legacy`), replacing any it carried. A new
+    `extensions` dict is made: the caller's nested one is never changed."""
+    bare = unsigned(obj)
+    obj.clear()
+    obj.update(bare)
+    value = signature_property(key_id, signature)
+    if legacy:
+        obj[SIGNATURE_PROPERTY] = value
+        return
+    extensions = obj.get("extensions")
+    extensions = dict(extensions) if isinstance(extensions, dict) else {}
+    extensions[SIGNATURE_EXTENSION] = {"extension_type": PROPERTY_EXTENSION, **value}
+    obj["extensions"] = extensions
+
+
+def attach_signature(
+    obj: dict[str, Any], signing_key: SigningKey, key_id: str, *, legacy: bool = False
+) -> None:
     """Sign `obj` in place (replacing any signature it carried)."""
-    obj.pop(SIGNATURE_PROPERTY, None)
-    obj[SIGNATURE_PROPERTY] = signature_property(key_id, sign(signing_key, canonical(obj)))
+    set_signature(obj, key_id, sign(signing_key, canonical(unsigned(obj))), legacy=legacy)
+
+
+def _raw_signature(obj: Mapping[str, Any]) -> tuple[str, Any]:
+    """(where, value) of the object's signature; (…, None) if it has none."""
+    extensions = obj.get("extensions")
+    new = extensions.get(SIGNATURE_EXTENSION) if isinstance(extensions, dict) else None
+    old = obj.get(SIGNATURE_PROPERTY)
+    if new is not None and old is not None:
+        raise SignatureError(f"two signatures: {SIGNATURE_PROPERTY} and the extension")
+    if new is not None:
+        if not isinstance(new, dict) or new.get("extension_type") != PROPERTY_EXTENSION:
+            raise SignatureError(
+                f"the signature extension must be a {PROPERTY_EXTENSION}"
+                " {'extension_type', 'alg': 'Ed25519', 'key_id', 'value'}"
+            )
+        if set(new) != {"extension_type", "alg", "key_id", "value"}:
+            raise SignatureError("the signature extension holds extension_type, alg, key_id, value")
+        return "the signature extension", new
+    return SIGNATURE_PROPERTY, old
 
 
 def read_signature(obj: Mapping[str, Any]) -> ObjectSignature | None:
-    """The object's signature; None if it has none; SignatureError if it is malformed."""
-    raw = obj.get(SIGNATURE_PROPERTY)
+    """The object's signature in either form; None if it has none; SignatureError if it is
+    malformed or the object carries both forms."""
+    where, raw = _raw_signature(obj)
     if raw is None:
         return None
     if (
@@ -52,9 +97,7 @@ def read_signature(obj: Mapping[str, Any]) -> ObjectSignature | None:
         or not isinstance(raw.get("key_id"), str)
         or not isinstance(raw.get("value"), str)
     ):
-        raise SignatureError(
-            f"{SIGNATURE_PROPERTY} must be {{'alg': 'Ed25519', 'key_id': …, 'value': …}}"
-        )
+        raise SignatureError(f"{where} must be {{'alg': 'Ed25519', 'key_id': …, 'value': …}}")
     return ObjectSignature(raw["key_id"], unb64url(raw["value"]))
 
 

@@ -25,6 +25,7 @@ from tabadol.crypto.canonical import SIGNATURE_PROPERTY, canonical
 from tabadol.crypto.sealing import Sealed, open_sealed, seal
 from tabadol.crypto.signing import b64url, unb64url
 from tabadol.domain.errors import SealingError, SignatureError
+from tabadol.domain.extensions import SIGNATURE_EXTENSION
 
 SEALED_PROPERTY = "x_tabadol_sealed"
 ALGORITHM = "XChaCha20-Poly1305+X25519-SealedBox"
@@ -87,8 +88,14 @@ def _text(value: object) -> str:
 
 
 def extra_properties(obj: Mapping[str, Any]) -> set[str]:
-    """Properties a sealed object may not carry in clear (they would leak content)."""
-    return set(obj) - {*ROUTING, SEALED_PROPERTY, SIGNATURE_PROPERTY}
+    """Properties a sealed object may not carry in clear (they would leak content). Its
+    signature is read in either form: `x_tabadol_signature` (what tabadol writes on sealed
+    forms) or an `extensions` holding the signature extension alone."""
+    extra = set(obj) - {*ROUTING, SEALED_PROPERTY, SIGNATURE_PROPERTY}
+    extensions = obj.get("extensions")
+    if isinstance(extensions, dict) and extensions and set(extensions) <= {SIGNATURE_EXTENSION}:
+        extra.discard("extensions")
+    return extra
 
 
 def open_object(obj: Mapping[str, Any], private_key: PrivateKey) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """The native API's trust endpoints (/api/v1): published keys, key rotation and revocation,
-encryption recipients for client-side sealing, and signed audit tree heads."""
+encryption recipients for client-side sealing, signed audit tree heads, and the JSON schemas
+of tabadol's STIX extensions."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from tabadol.crypto.signing import b64url
+from tabadol.usecases.reading.read import extension_schema
 from tabadol.usecases.trust import audit, keys
 from tabadol.usecases.trust.key_directory import key_directory_for, key_record, sealing_recipients
 from tabadol.web.api import Caller, _node
@@ -84,3 +86,10 @@ def audit_head(request: Request, principal: Caller) -> dict[str, Any]:
     """The newest signed tree head of the audit log: members and peers keep these, so a
     rewritten history is caught (`tabadol audit verify --head FILE`)."""
     return audit.signed_head_for(_node(request), principal)
+
+
+@router.get("/schemas/{name}.json")
+def schema(name: str) -> dict[str, Any]:
+    """The JSON schema an extension-definition's `schema` names: public, no token needed
+    (the definitions are served to every reader, and a schema says nothing about content)."""
+    return extension_schema(name)

@@ -16,12 +16,12 @@ from typing import Any, Protocol
 import orjson
 
 from tabadol.crypto.batch import sign_many, verify_many
-from tabadol.crypto.canonical import SIGNATURE_PROPERTY, signing_payload
+from tabadol.crypto.canonical import signing_payload
 from tabadol.crypto.object_signature import (
     ObjectSignature,
     attach_signature,
     read_signature,
-    signature_property,
+    set_signature,
 )
 from tabadol.crypto.sealed_object import extra_properties, parse_sealed, seal_object
 from tabadol.domain.audience import tlp_allows
@@ -32,10 +32,11 @@ from tabadol.domain.errors import (
     SealingError,
     SignatureError,
 )
+from tabadol.domain.extensions import NODE_OBJECTS
 from tabadol.domain.keys import Custody, KeyPurpose, OrgKey
 from tabadol.domain.stix import SCO_TYPES, CheckedObject, check_object
 from tabadol.domain.stix_rules import check_rules
-from tabadol.domain.tlp import STANDARD_MARKINGS, TLP
+from tabadol.domain.tlp import TLP
 from tabadol.storage.contract import NewVersion
 from tabadol.text.fields import searchable_text
 from tabadol.text.normalize import index_forms
@@ -176,18 +177,21 @@ def check_semantics(checked: CheckedObject) -> None:
 
 
 def is_standard_marking(checked: CheckedObject) -> bool:
-    """Whether the object is one of the standard TLP marking-definitions, exactly as its
-    specification defines it (in any key order): the node's, so posting it stores nothing.
+    """Whether the object is one the node serves from constants (a standard TLP
+    marking-definition, a tabadol extension-definition or its author), exactly as defined
+    (in any key order): the node's, so posting it stores nothing.
 
     The same id with any other content is refused: a member must not own, sign or reword
-    a marking the node's audience rules read (e.g. the TLP:RED id named "TLP:CLEAR").
+    a marking the node's audience rules read (e.g. the TLP:RED id named "TLP:CLEAR"), nor
+    the definition of the node's own extensions.
     """
-    standard = STANDARD_MARKINGS.get(checked.id)
+    standard = NODE_OBJECTS.get(checked.id)
     if standard is None:
         return False
     if checked.obj != standard:
+        what = "standard" if standard["type"] == "marking-definition" else "node's"
         raise Refused(
-            f"{checked.id} is the standard {standard['name']} marking-definition: the node"
+            f"{checked.id} is the {what} {standard['name']} {standard['type']}: the node"
             " serves it as its specification defines it; post it unchanged or not at all"
         )
     return True
@@ -267,7 +271,7 @@ def settle_signatures(env: Envelope, admitted: Sequence[Admitted]) -> None:
         return
     key, key_id = env.signing_key()
     for item, value in zip(to_sign, sign_many(key, [a.payload for a in to_sign]), strict=True):
-        item.checked.obj[SIGNATURE_PROPERTY] = signature_property(key_id, value)
+        set_signature(item.checked.obj, key_id, value)
 
 
 # --- pass 3: sealing and encoding ----------------------------------------------------------------
@@ -283,7 +287,7 @@ def finish(env: Envelope, item: Admitted) -> NewVersion:
             obj = seal_object(obj, env.recipients())
         except SealingError as exc:
             raise Refused(str(exc)) from None
-        attach_signature(obj, key, key_id)
+        attach_signature(obj, key, key_id, legacy=True)  # the sealed form keeps its format
     body, stems = ("", "") if item.seal else index_forms(searchable_text(obj))
     # sealed items keep their content, observables included, from the node's files
     found = frozenset() if item.seal else frozenset(observables(obj))

@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 
-from tabadol.crypto.canonical import SIGNATURE_PROPERTY
+from tabadol.crypto.canonical import unsigned
 from tabadol.domain.errors import Forbidden, NotFound
 from tabadol.domain.keys import Custody
 from tabadol.domain.model import Principal
@@ -127,7 +127,7 @@ def _listing_them(
     new = [o["id"] for o in derived if o["type"] != "relationship" and o["id"] not in refs]
     if not new:
         return []
-    version = {k: v for k, v in source.items() if k != SIGNATURE_PROPERTY}  # the node re-signs
+    version = unsigned(source)  # the node signs the new version (either form of the old goes)
     version["object_refs"] = [*refs, *new]
     # later than the version it follows, even if the clock is behind the source's timestamp
     version["modified"] = format_us(max(now_us, parse_us(source["modified"]) + 1000))

@@ -10,7 +10,8 @@ from typing import Any
 
 from nacl.signing import SigningKey
 
-from tabadol.domain.errors import InvalidInput, Refused
+from tabadol.crypto.object_signature import read_signature
+from tabadol.domain.errors import InvalidInput, Refused, SignatureError
 from tabadol.domain.keys import KeyPurpose, OrgKey
 from tabadol.domain.model import Collection, Org
 from tabadol.node.node import Node
@@ -65,9 +66,14 @@ def signature_key_ids(objects: Sequence[Any]) -> set[str]:
     """The key ids the objects' signatures name (their keys are read in one query)."""
     ids = set()
     for obj in objects:
-        raw = obj.get("x_tabadol_signature") if isinstance(obj, dict) else None
-        if isinstance(raw, dict) and isinstance(raw.get("key_id"), str):
-            ids.add(raw["key_id"])
+        if not isinstance(obj, dict):
+            continue
+        try:
+            signature = read_signature(obj)  # either form
+        except (SignatureError, ValueError):
+            continue  # admission refuses it with its reason
+        if signature is not None:
+            ids.add(signature.key_id)
     return ids
 
 

@@ -28,9 +28,10 @@ _OUTCOME_MESSAGES = {
     WriteOutcome.STORED: "stored",
     WriteOutcome.EXISTS: "this version was already stored",
 }
-# A standard TLP marking-definition posted as its specification defines it: an idempotent
-# success that stores nothing (the node serves its own copy; admission.is_standard_marking).
-STANDARD_MESSAGE = "the node's standard TLP marking-definition: served by the node, not stored"
+# A standard TLP marking-definition or a tabadol extension-definition (or its author) posted
+# as the node defines it: an idempotent success that stores nothing (the node serves its own
+# copy; admission.is_standard_marking).
+STANDARD_MESSAGE = "defined by the node (a standard TLP marking or tabadol's): served, not stored"
 
 
 def envelope_objects(envelope: Any, max_objects: int) -> list[Any]:

@@ -23,6 +23,7 @@ from tabadol.domain.errors import (
     SealingError,
     SignatureError,
 )
+from tabadol.domain.extensions import NODE_OBJECTS, SCHEMAS
 from tabadol.domain.filters import (
     ObjectFilter,
     VersionFilter,
@@ -34,7 +35,7 @@ from tabadol.domain.model import Collection, Principal
 from tabadol.domain.policy import Visibility, may_delete, may_read, may_write, visibility
 from tabadol.domain.stix import check_object
 from tabadol.domain.timestamps import parse_us
-from tabadol.domain.tlp import STANDARD_MARKINGS, TLP
+from tabadol.domain.tlp import TLP
 from tabadol.node.keyring import decryption_key_of
 from tabadol.node.node import Node
 from tabadol.storage.contract import StatusRecord as StatusRecord  # re-exported: TAXII status
@@ -222,8 +223,9 @@ def _object_filter(params: Mapping[str, str], stix_id: str, default_last: bool) 
 
 
 def _standard_row(stix_id: str, date_added: int | None = None) -> StoredRow:
-    """The standard TLP marking-definition as a row, from the node's constant."""
-    obj = STANDARD_MARKINGS[stix_id]
+    """A node-defined object (a standard TLP marking, a tabadol extension-definition or its
+    author) as a row, from the node's constant."""
+    obj = NODE_OBJECTS[stix_id]
     created = parse_us(obj["created"])
     added = created if date_added is None else date_added
     return StoredRow(added, stix_id, created, "2.1", orjson.dumps(obj))
@@ -232,7 +234,7 @@ def _standard_row(stix_id: str, date_added: int | None = None) -> StoredRow:
 def _standard_or_stored(row: StoredRow) -> StoredRow:
     """A copy of a standard TLP marking stored before the node owned them is served as the
     specification defines it, never as the member who posted it wrote or signed it."""
-    if row.stix_id not in STANDARD_MARKINGS:
+    if row.stix_id not in NODE_OBJECTS:
         return row
     return _standard_row(row.stix_id, row.date_added)
 
@@ -253,7 +255,7 @@ def _one_object(
     default_last: bool,
 ) -> Page:
     collection, vis = _read_scope(node, principal, collection_uuid)
-    if stix_id in STANDARD_MARKINGS:
+    if stix_id in NODE_OBJECTS:
         # the node's own: resolvable in every collection the reader can read, one version
         return Page([_standard_row(stix_id)], False, None)
     flt = _object_filter(params, stix_id, default_last=default_last)
@@ -327,3 +329,12 @@ def get_status(node: Node, principal: Principal, status_id: str) -> StatusRecord
     if status is None or principal.org_id is None or status.org_id != principal.org_id:
         raise NotFound("no such status")
     return status
+
+
+def extension_schema(name: str) -> dict[str, Any]:
+    """The JSON schema of one of tabadol's STIX extensions (named by its definition's
+    `schema`): public, like the definitions themselves."""
+    schema = SCHEMAS.get(name)
+    if schema is None:
+        raise NotFound("no such schema")
+    return schema

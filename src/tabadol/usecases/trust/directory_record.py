@@ -1,11 +1,14 @@
 """The node publishes an org's directory record: the org's STIX identity carrying its public
 keys and their history, signed by the node key (the node speaks for its directory), so that
-members and peers resolve `created_by_ref` and learn of rotations and revocations."""
+members and peers resolve `created_by_ref` and learn of rotations and revocations. Custody
+and keys travel in the tabadol directory-record extension (domain/extensions.py), so the
+identity parses as plain STIX 2.1."""
 
 from __future__ import annotations
 
 from tabadol.domain.audience import AudienceKind
 from tabadol.domain.errors import InvalidInput
+from tabadol.domain.extensions import DIRECTORY_EXTENSION, PROPERTY_EXTENSION
 from tabadol.domain.model import Org, Role
 from tabadol.domain.timestamps import format_us
 from tabadol.node.node import Node
@@ -32,8 +35,13 @@ def publish_directory_record(node: Node, org: Org, created: int | None = None) -
         "name": org.name,
         "identity_class": "organization",
         "created_by_ref": org.identity_id,
-        "x_tabadol_custody": org.custody.value,
-        "x_tabadol_keys": [key_record(k) for k in node.store.org_keys(org.id)],
+        "extensions": {
+            DIRECTORY_EXTENSION: {
+                "extension_type": PROPERTY_EXTENSION,
+                "custody": org.custody.value,
+                "keys": [key_record(k) for k in node.store.org_keys(org.id)],
+            }
+        },
     }
     members = collection_by_kind(node, AudienceKind.MEMBERS)
     principal = org_principal(node, org, Role.PUBLISHER)

@@ -1,0 +1,141 @@
+"""tabadol's own properties as STIX 2.1 property extensions (spec section 7.3).
+
+Two `extension-definition` objects name them, each with a JSON schema the node serves at
+`/api/v1/schemas/<name>.json` (the definition's `schema`, relative to the node that served
+it):
+
+- the signature: `extensions[SIGNATURE_EXTENSION] = {"extension_type":
+  "property-extension", "alg": "Ed25519", "key_id": …, "value": …}` on every signed object;
+- the directory record: `extensions[DIRECTORY_EXTENSION] = {"extension_type":
+  "property-extension", "custody": …, "keys": […]}` on an org's identity.
+
+Their author is one fixed tabadol identity, not the node's: every node serves the very same
+objects (same ids, same bytes), so a definition relayed by a peer or posted back by a member
+is the one a node already holds, and posting it unchanged is an idempotent success. The node
+serves that identity too, so `created_by_ref` resolves. All are constants, never a member's.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from tabadol.domain.tlp import STANDARD_MARKINGS
+
+TABADOL_IDENTITY = "identity--39b67a5c-6004-4cb3-9d5a-8c022c07910b"
+SIGNATURE_EXTENSION = "extension-definition--7a3625c4-f04e-4fca-8d8b-5cb1243886e8"
+DIRECTORY_EXTENSION = "extension-definition--d77e5234-c579-4586-a43c-f5ad0388c0fe"
+PROPERTY_EXTENSION = "property-extension"
+_CREATED = "2026-12-01T00:00:00.000Z"
+SCHEMA_PATH = "/api/v1/schemas/"
+
+_B64URL = "^[A-Za-z0-9_-]+$"
+_TIME = {"type": ["string", "null"], "format": "date-time"}
+
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "tabadol-signature": {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "tabadol signature (STIX 2.1 property extension)",
+        "description": (
+            "Ed25519 signature of the RFC 8785 canonical JSON of the object without this"
+            " extension's entry (and without `extensions` if no other entry is left)."
+        ),
+        "type": "object",
+        "properties": {
+            "extension_type": {"const": PROPERTY_EXTENSION},
+            "alg": {"const": "Ed25519"},
+            "key_id": {"type": "string", "pattern": "^ed25519:[A-Za-z0-9_-]+$"},
+            "value": {"type": "string", "pattern": _B64URL},
+        },
+        "required": ["extension_type", "alg", "key_id", "value"],
+        "additionalProperties": False,
+    },
+    "tabadol-directory-record": {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "tabadol directory record (STIX 2.1 property extension of an identity)",
+        "description": (
+            "Who holds the org's private keys, and every public key of the org with its"
+            " history, as the node's key directory (/api/v1/keys) lists them."
+        ),
+        "type": "object",
+        "properties": {
+            "extension_type": {"const": PROPERTY_EXTENSION},
+            "custody": {"enum": ["node", "client"]},
+            "keys": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "key_id": {"type": "string"},
+                        "purpose": {"enum": ["sign", "encrypt"]},
+                        "public_key": {"type": "string", "pattern": _B64URL},
+                        "created": {"type": "string", "format": "date-time"},
+                        "valid_until": _TIME,
+                        "revoked": _TIME,
+                        "revocation_reason": {"type": ["string", "null"]},
+                    },
+                    "required": ["key_id", "purpose", "public_key", "created"],
+                },
+            },
+        },
+        "required": ["extension_type", "custody", "keys"],
+        "additionalProperties": False,
+    },
+}
+
+
+def _definition(stix_id: str, name: str, description: str) -> dict[str, Any]:
+    return {
+        "type": "extension-definition",
+        "spec_version": "2.1",
+        "id": stix_id,
+        "created_by_ref": TABADOL_IDENTITY,
+        "created": _CREATED,
+        "modified": _CREATED,
+        "name": name,
+        "description": description,
+        "schema": f"{SCHEMA_PATH}{name}.json",
+        "version": "1.0.0",
+        "extension_types": [PROPERTY_EXTENSION],
+    }
+
+
+EXTENSION_DEFINITIONS: dict[str, dict[str, Any]] = {
+    SIGNATURE_EXTENSION: _definition(
+        SIGNATURE_EXTENSION,
+        "tabadol-signature",
+        "The Ed25519 signature of the member that published the object (or of the node,"
+        " on an org's directory record).",
+    ),
+    DIRECTORY_EXTENSION: _definition(
+        DIRECTORY_EXTENSION,
+        "tabadol-directory-record",
+        "An org's key custody and public keys with their history, on its identity.",
+    ),
+}
+
+TABADOL_IDENTITY_OBJECT: dict[str, Any] = {
+    "type": "identity",
+    "spec_version": "2.1",
+    "id": TABADOL_IDENTITY,
+    "created_by_ref": TABADOL_IDENTITY,
+    "created": _CREATED,
+    "modified": _CREATED,
+    "name": "tabadol",
+    "description": "The tabadol project: author of tabadol's STIX extension definitions.",
+    "identity_class": "system",
+}
+
+# Every object the node serves from constants, by id: the standard TLP markings, the
+# extension definitions and their author. Readable in every collection; never stored.
+NODE_OBJECTS: dict[str, dict[str, Any]] = {
+    **STANDARD_MARKINGS,
+    **EXTENSION_DEFINITIONS,
+    TABADOL_IDENTITY: TABADOL_IDENTITY_OBJECT,
+}
+
+
+def node_object(stix_id: str) -> dict[str, Any] | None:
+    """A fresh copy of the node-defined object with this id, or None."""
+    obj = NODE_OBJECTS.get(stix_id)
+    return copy.deepcopy(obj) if obj is not None else None
