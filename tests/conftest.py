@@ -17,10 +17,14 @@ from typing import Any
 
 import httpx
 import pytest
+from nacl.public import PrivateKey
+from nacl.signing import SigningKey
 from starlette.testclient import TestClient
 from stix2validator import ValidationOptions, validate_instance
 
+from tabadol.client.remote import ClientKeys
 from tabadol.config import Settings
+from tabadol.domain.keys import Custody
 from tabadol.domain.model import Org
 from tabadol.node.node import Node, init_node, open_node
 from tabadol.usecases.membership import api_tokens, organizations, sharing_groups
@@ -294,3 +298,18 @@ def live_server_factory() -> Iterator[Callable[[Path], LiveServer]]:
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def client_org(community: Community) -> tuple[Org, ClientKeys]:
+    """Org K keeps its keys: the node knows only its public keys (an older client may still
+    sign in the older form)."""
+    held = ClientKeys(SigningKey.generate(), PrivateKey.generate())
+    org = organizations.add_org(
+        community.node, "Org K", custody=Custody.CLIENT, public_keys=held.public()
+    )
+    _, community.tokens["K:publisher"] = api_tokens.create_token(
+        community.node, OPERATOR, "Org K", "publisher"
+    )
+    community.collections = {c.title: c.uuid for c in community.node.store.list_collections()}
+    return org, held

@@ -10,7 +10,6 @@ import uuid
 from typing import Any
 
 import pytest
-from nacl.public import PrivateKey
 from nacl.signing import SigningKey
 from starlette.testclient import TestClient
 
@@ -24,11 +23,8 @@ from tabadol.domain.extensions import (
     SIGNATURE_EXTENSION,
     TABADOL_IDENTITY,
 )
-from tabadol.domain.keys import Custody
 from tabadol.domain.model import Org
 from tabadol.domain.tlp import TLP
-from tabadol.usecases.membership import api_tokens, organizations
-from tabadol.usecases.membership.principals import OPERATOR
 from tabadol.usecases.trust import key_directory
 from tabadol.usecases.trust.verify import verify_all
 from tabadol.web.media import TAXII_21
@@ -41,20 +37,6 @@ from ..unit.test_crypto import KAT_KEY_ID, KAT_OBJECT, KAT_SIGNATURE
 def backend(request: pytest.FixtureRequest) -> str:
     """These tests run on SQLite and on PostgreSQL."""
     return str(request.param)
-
-
-@pytest.fixture
-def client_org(community: Community) -> tuple[Org, ClientKeys]:
-    """Org K keeps its keys (an older client may still sign in the older form)."""
-    held = ClientKeys(SigningKey.generate(), PrivateKey.generate())
-    org = organizations.add_org(
-        community.node, "Org K", custody=Custody.CLIENT, public_keys=held.public()
-    )
-    _, community.tokens["K:publisher"] = api_tokens.create_token(
-        community.node, OPERATOR, "Org K", "publisher"
-    )
-    community.collections = {c.title: c.uuid for c in community.node.store.list_collections()}
-    return org, held
 
 
 def _url(com: Community, collection: str, stix: str = "") -> str:

@@ -27,7 +27,7 @@ from tabadol.domain.keys import Custody, KeyPurpose
 from tabadol.domain.model import Org
 from tabadol.domain.timestamps import format_us
 from tabadol.node import keyring
-from tabadol.usecases.membership import api_tokens, organizations
+from tabadol.usecases.membership import organizations
 from tabadol.usecases.membership.principals import OPERATOR
 from tabadol.usecases.trust import key_directory, keys
 from tabadol.usecases.trust.verify import verify_all
@@ -63,20 +63,6 @@ def _sig(obj: dict[str, Any]) -> dict[str, Any]:
 def _failure(status: Any) -> str:
     assert status["failure_count"] == 1, status
     return str(status["failures"][0]["message"])
-
-
-@pytest.fixture
-def client_org(community: Community) -> tuple[Org, ClientKeys]:
-    """Org K keeps its keys: the node knows only its public keys."""
-    held = ClientKeys(SigningKey.generate(), PrivateKey.generate())
-    org = organizations.add_org(
-        community.node, "Org K", custody=Custody.CLIENT, public_keys=held.public()
-    )
-    _, community.tokens["K:publisher"] = api_tokens.create_token(
-        community.node, OPERATOR, "Org K", "publisher"
-    )
-    community.collections = {c.title: c.uuid for c in community.node.store.list_collections()}
-    return org, held
 
 
 def _signed(held: ClientKeys, org: Org, **extra: Any) -> dict[str, Any]:
