@@ -15,7 +15,7 @@ from tabadol.node.node import open_node
 from tabadol.web.app import create_app
 from tabadol.web.media import TAXII_21
 
-from ..conftest import free_port
+from ..conftest import free_port_run
 from ..federation.nodes import FedNode, wait_until
 
 
@@ -62,7 +62,7 @@ def test_the_demo_federation_delivers_each_report_where_it_may_be_read(tmp_path:
     Persian and Arabic reports reach every node, the working group's items (the RED note
     sealed) reach the two members' nodes only, and Northwind's own note stays home."""
     root = tmp_path / "demo"
-    port = free_port()
+    port = free_port_run(3)  # the demo's nodes listen on port, port + 1 and port + 2
     result = CliRunner().invoke(
         app, ["demo", "--data", str(root), "--no-serve", "--port", str(port)]
     )
