@@ -18,7 +18,15 @@ from tabadol.domain.errors import Conflict
 from tabadol.domain.filters import ObjectFilter, VersionFilter
 from tabadol.domain.model import Collection, Token
 from tabadol.domain.policy import Visibility
-from tabadol.storage.contract import NewVersion, StatusRecord, Store, StoredRow, WriteOutcome
+from tabadol.storage.contract import (
+    DirectoryRecord,
+    NewVersion,
+    RemoteOrg,
+    StatusRecord,
+    Store,
+    StoredRow,
+    WriteOutcome,
+)
 from tabadol.storage.errors import IntegrityViolation
 from tabadol.storage.postgres.store import PostgresStore
 from tabadol.storage.sqlite.store import SQLiteStore
@@ -469,6 +477,48 @@ def test_query_respects_visibility(store: Store) -> None:
     # An id filter cannot reach outside the visibility.
     reach = ObjectFilter(ids=frozenset(ids[two.id]), versions=ALL)
     assert store.query_objects(Visibility(frozenset({one.id})), reach, None, 100) == []
+
+
+def test_authored_in_asks_within_the_visibility(store: Store) -> None:
+    """Whether an org published anything is answered within the visibility only."""
+    a, b = setup_orgs(store, "Org A", "Org B")
+    one, two = channel(store, "one"), channel(store, "two")
+    store.write_versions(one.id, a, [new_version(sid(), T0)], T0)
+    assert store.authored_in(Visibility(frozenset({one.id})), a)
+    assert store.authored_in(everything(store), a)
+    assert not store.authored_in(Visibility(frozenset({two.id})), a)
+    assert not store.authored_in(everything(store), b)
+    assert not store.authored_in(Visibility(frozenset()), a)
+
+
+def test_directory_record_of_a_peers_org_keeps_its_latest_version(store: Store) -> None:
+    """A peer's org's record is kept as received; a later version replaces it, an older or
+    equal one (a stale relay) does not; an org without one has none."""
+    peer = store.add_peer("node-x", "http://x", b"k" * 32, T0)
+
+    def merge(version_us: int | None, note: str) -> None:
+        record = (
+            None
+            if version_us is None
+            else DirectoryRecord(version_us, orjson.dumps({"id": "identity--x1", "note": note}))
+        )
+        org = RemoteOrg("identity--x1", "Org X1", True, [], record)
+        assert store.merge_directory(peer.id, 1, [org], [], {}, T0 + 5) == []
+
+    merge(None, "")
+    (org,) = [o for o in store.list_orgs() if o.name == "Org X1"]
+    assert store.directory_record(org.id) is None
+    merge(T0 + 2, "second")
+    merge(T0 + 1, "older")
+    merge(T0 + 2, "same version again")
+    kept = store.directory_record(org.id)
+    assert kept is not None
+    assert (kept.stix_id, kept.version_us, kept.date_added) == ("identity--x1", T0 + 2, T0 + 5)
+    assert orjson.loads(kept.body)["note"] == "second"
+    merge(T0 + 3, "third")
+    kept = store.directory_record(org.id)
+    assert kept is not None
+    assert orjson.loads(kept.body)["note"] == "third"
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tabadol.domain.audience import AudienceKind
-from tabadol.domain.model import Collection, Group, Principal, PrincipalKind, Role
+from tabadol.domain.model import Collection, Group, Org, Principal, PrincipalKind, Role
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +66,17 @@ def visibility(
             c.id for c in collections if may_read(principal, c, anonymous_public=anonymous_public)
         )
     )
+
+
+def may_see_identity(collection: Collection, org: Org, *, authored_here: bool) -> bool:
+    """Whether a reader of `collection` may fetch `org`'s identity (its directory record)
+    there: where it can read an item the org published (`authored_here`, decided inside the
+    query with the reader's visibility), so every author it reads resolves and an org that
+    published nothing it can see stays unseen; and in `members`, every member org's, since
+    the directory is the members' to read (the key directory lists them all)."""
+    if collection.kind is AudienceKind.MEMBERS and org.member:
+        return True
+    return authored_here
 
 
 def may_delete(principal: Principal, collection: Collection, author_org_id: int) -> bool:

@@ -16,6 +16,7 @@ from typing import Protocol
 from tabadol.storage.contract.audit import AuditStore
 from tabadol.storage.contract.directory import Bearer, Channel, GroupDirectory, OrgDirectory
 from tabadol.storage.contract.federation import (
+    DirectoryRecord,
     FeedStore,
     PeerStore,
     RemoteGroup,
@@ -42,6 +43,7 @@ __all__ = [
     "Bearer",
     "Channel",
     "Correlation",
+    "DirectoryRecord",
     "FeedStore",
     "GroupDirectory",
     "KeyStore",

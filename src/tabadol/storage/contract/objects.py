@@ -99,6 +99,10 @@ class ObjectStore(Protocol):
         self, visible: Visibility, flt: ObjectFilter, after: int | None, limit: int
     ) -> list[StoredRow]: ...
     def authors_of(self, collection_id: int, stix_id: str) -> set[int]: ...
+    def authored_in(self, visible: Visibility, author_org: int) -> bool:
+        """Whether `author_org` published any version the visibility lets through."""
+        ...
+
     def delete_versions(
         self,
         collection_id: int,

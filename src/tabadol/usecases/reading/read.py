@@ -40,6 +40,7 @@ from tabadol.node.keyring import decryption_key_of
 from tabadol.node.node import Node
 from tabadol.storage.contract import StatusRecord as StatusRecord  # re-exported: TAXII status
 from tabadol.storage.contract import StoredRow
+from tabadol.usecases.reading.authors import record_matches, served_identity
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +260,12 @@ def _one_object(
         # the node's own: resolvable in every collection the reader can read, one version
         return Page([_standard_row(stix_id)], False, None)
     flt = _object_filter(params, stix_id, default_last=default_last)
+    if stix_id.startswith("identity--") and not exists(node, vis, stix_id):
+        # an org's identity, served where the reader reads what the org published
+        served = served_identity(node, collection, vis, stix_id)
+        if isinstance(served, StoredRow):  # a peer's org: the record its node signed
+            return Page([served] if record_matches(flt, served) else [], False, None)
+        vis = served if served is not None else vis
     page = _page(node, vis, flt, params, f"{endpoint}:{collection.uuid}:{stix_id}")
     if not page.rows and "next" not in params and not exists(node, vis, stix_id):
         raise NotFound("no such object")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tabadol.crypto.signing import b64url
+from tabadol.crypto.signing import b64url, key_id
 from tabadol.domain.errors import Forbidden, InvalidInput
 from tabadol.domain.keys import KeyPurpose, OrgKey
 from tabadol.domain.model import Collection, Org, Principal
@@ -34,7 +34,9 @@ def key_record(key: OrgKey) -> dict[str, Any]:
 
 
 def key_directory(node: Node) -> dict[str, Any]:
-    """Every org's public keys with their history, and the node key: what a verifier needs."""
+    """Every org's public keys with their history, the node key, and the node keys of its
+    peers (each signs the directory records of its own orgs, which this node serves as they
+    came): what a verifier needs."""
     by_org: dict[int, list[OrgKey]] = {}
     for key in node.store.org_keys():
         by_org.setdefault(key.org_id, []).append(key)
@@ -52,6 +54,14 @@ def key_directory(node: Node) -> dict[str, Any]:
                 "keys": [key_record(k) for k in by_org.get(org.id, [])],
             }
             for org in node.store.list_orgs()
+        ],
+        "peers": [
+            {
+                "node_id": peer.node_id,
+                "key_id": key_id(peer.public_key),
+                "public_key": b64url(peer.public_key),
+            }
+            for peer in node.store.peers()
         ],
     }
 

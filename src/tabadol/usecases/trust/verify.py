@@ -75,6 +75,12 @@ def _load_directory(directory: Mapping[str, Any]) -> dict[str, KnownKey]:
             known,
             KnownKey(node["key_id"], unb64url(node["public_key"]), "node", "the node", None, False),
         )
+    for peer in directory.get("peers", []):  # a peer's node key signs its orgs' records
+        owner = f"node {peer['node_id']}"
+        _add(
+            known,
+            KnownKey(peer["key_id"], unb64url(peer["public_key"]), "node", owner, None, False),
+        )
     for org in directory.get("organizations", []):
         for key in org.get("keys", []):
             if key.get("purpose") != "sign":

@@ -126,6 +126,20 @@ class SqlObjects(SqlRole):
         )
         return {r[0] for r in rows}
 
+    def authored_in(self, visible: Visibility, author_org: int) -> bool:
+        if visible.empty:
+            return False
+        where, params = in_clause("collection_id", visible.collection_ids)
+        row = (
+            self._db.reader()
+            .execute(
+                f"SELECT 1 FROM objects WHERE author_org = ? AND {where} LIMIT 1",
+                (author_org, *params),
+            )
+            .fetchone()
+        )
+        return row is not None
+
     def delete_versions(
         self,
         collection_id: int,
