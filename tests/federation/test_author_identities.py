@@ -194,3 +194,30 @@ def test_a_guest_resolves_the_author_of_a_public_item_and_no_other_org(
         hidden = _get(b, GUEST, "public", found.identity_id)
         assert (hidden.status_code, hidden.json()) == (404, never.json())
     _no_identity_travelled(a, b)
+
+
+def test_the_author_of_a_relayed_item_resolves_where_it_was_relayed(tmp_path: Path) -> None:
+    """A and B do not peer; C peers with both. A1's public note reaches B through C, and A's
+    record through C's relay of A's directory: B serves it as A signed it."""
+    layout = {"A": ["Org A1"], "B": ["Org B1"], "C": ["Org C1"]}
+    nodes = {name: FedNode(name, tmp_path / name).setup(*orgs) for name, orgs in layout.items()}
+    for node in nodes.values():
+        node.start()
+    a, b, c = nodes["A"], nodes["B"], nodes["C"]
+    try:
+        for x, y in ((a, c), (c, a), (b, c), (c, b)):
+            x.peer_with(y)
+        public = note("relayed to B")
+        a.publish("Org A1", "public", [public])
+        wait_until(lambda: public["id"] in b.received(), "the note at B via C")
+        (read,) = b.read("Org B1", "public", **{"match[id]": public["id"]})
+        identity = _taxii_object(b, "Org B1", "public", read["created_by_ref"])
+        _strict_identity(identity)
+        assert identity == _taxii_object(a, "Org A1", "members", read["created_by_ref"])
+        (verdict,) = verify_all([identity], key_directory(b.node))
+        assert verdict.signer == f"node {a.node.node_id}"
+        _no_identity_travelled(a, b)
+        _no_identity_travelled(c, b)
+    finally:
+        for node in nodes.values():
+            node.stop()
