@@ -26,6 +26,7 @@ from tabadol.storage.contract.federation import (
 from tabadol.storage.contract.keys import KeyStore
 from tabadol.storage.contract.objects import (
     AuditBuilder,
+    ContentMatch,
     Correlation,
     NewVersion,
     ObjectStore,
@@ -41,6 +42,7 @@ __all__ = [
     "AuditStore",
     "Bearer",
     "Channel",
+    "ContentMatch",
     "Correlation",
     "FeedStore",
     "GroupDirectory",
