@@ -694,7 +694,7 @@ def test_same_id_in_two_channels_stays_apart(client: TestClient, community: Comm
     newer = {**public_version, "modified": "2026-02-01T00:00:00.000Z"}
     status = post(client, c, members, [newer]).json()
     assert (status["success_count"], status["failure_count"]) == (0, 1)
-    assert "another organization" in status["failures"][0]["message"]
+    assert "another member publishes this id here" in status["failures"][0]["message"]
 
     # Deleting in one channel leaves the other channel's versions alone.
     assert client.delete(read_url("object", members, shared["id"]), headers=a).status_code == 200

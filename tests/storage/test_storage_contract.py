@@ -375,6 +375,76 @@ def test_write_outcomes_within_one_batch(store: Store) -> None:
     assert [(r.stix_id, r.version_us) for r in rows(store, members)] == [(x, T0 + 2), (y, T0)]
 
 
+def _same_note(asked: list[bytes]) -> Callable[[NewVersion, bytes], bool]:
+    """A content rule for the tests: two bodies are the same content when their notes are."""
+
+    def same(version: NewVersion, stored: bytes) -> bool:
+        asked.append(stored)
+        return bool(orjson.loads(version.body)["note"] == orjson.loads(stored)["note"])
+
+    return same
+
+
+def test_copy_of_another_orgs_version(store: Store) -> None:
+    """A version another org published here is COPY_OF_OTHER when the content rule finds it
+    the same (nothing stored, the owner unchanged); other content, a new version, or no rule
+    at all keep it OWNED_BY_OTHER."""
+    a, b = setup_orgs(store, "Org A", "Org B")
+    members = channel(store, "members")
+    x = sid()
+    store.write_versions(members.id, a, [new_version(x, T0, note="one")], T0)
+    asked: list[bytes] = []
+    same = _same_note(asked)
+
+    def write(note: str, version: int = T0, rule: bool = True) -> list[tuple[WriteOutcome, int]]:
+        batch = [new_version(x, version, note=note)]
+        return store.write_versions(
+            members.id, b, batch, T0 + 10, same_content=same if rule else None
+        )
+
+    assert write("one") == [(WriteOutcome.COPY_OF_OTHER, T0)]
+    assert orjson.loads(asked[0])["note"] == "one"  # the rule saw the stored body
+    assert write("two") == [(WriteOutcome.OWNED_BY_OTHER, T0)]
+    assert write("one", T0 + 1) == [(WriteOutcome.OWNED_BY_OTHER, T0 + 1)]
+    assert write("one", rule=False) == [(WriteOutcome.OWNED_BY_OTHER, T0)]
+    assert len(asked) == 2  # asked only of a stored version, and only with a rule
+    (row,) = rows(store, members)
+    assert orjson.loads(row.body)["note"] == "one"
+    assert store.authors_of(members.id, x) == {a}
+
+
+def test_version_without_timestamp_is_compared_with_its_latest(store: Store) -> None:
+    """An object without timestamps (an SCO) has no version of its own: with a content rule,
+    one identical to its latest version is EXISTS for its publisher and COPY_OF_OTHER for
+    another org, reported at that version; other content is a new version for its publisher
+    (OWNED_BY_OTHER for another org). Without a rule each write is a new version."""
+    a, b = setup_orgs(store, "Org A", "Org B")
+    members = channel(store, "members")
+    y = sid("ipv4-addr")
+    same = _same_note([])
+
+    def write(org: int, *notes: str, rule: bool = True) -> list[tuple[WriteOutcome, int]]:
+        batch = [new_version(y, None, note=note) for note in notes]
+        return store.write_versions(members.id, org, batch, T0, same_content=same if rule else None)
+
+    ((stored, v1),) = write(a, "one")
+    assert stored is WriteOutcome.STORED
+    assert write(a, "one") == [(WriteOutcome.EXISTS, v1)]
+    assert write(b, "one") == [(WriteOutcome.COPY_OF_OTHER, v1)]
+    ((outcome, _),) = write(b, "two")
+    assert outcome is WriteOutcome.OWNED_BY_OTHER
+    (first, again) = write(a, "two", "two")
+    assert first[0] is WriteOutcome.STORED
+    assert again == (WriteOutcome.EXISTS, first[1])  # compared within the batch too
+    assert versions_of(store, members, y, ALL) == [v1, first[1]]
+    ((back, v3),) = write(a, "one")  # the latest is "two": "one" again is a new version
+    assert back is WriteOutcome.STORED
+    assert write(a, "one") == [(WriteOutcome.EXISTS, v3)]
+    ((no_rule, _),) = write(a, "one", rule=False)
+    assert no_rule is WriteOutcome.STORED
+    assert len(versions_of(store, members, y, ALL)) == 4
+
+
 def test_version_without_timestamp_takes_date_added(store: Store) -> None:
     """A version without its own timestamp is versioned by its date_added."""
     (a,) = setup_orgs(store, "Org A")

@@ -27,6 +27,7 @@ from tabadol.storage.contract.federation import (
 from tabadol.storage.contract.keys import KeyStore
 from tabadol.storage.contract.objects import (
     AuditBuilder,
+    ContentMatch,
     Correlation,
     NewVersion,
     ObjectStore,
@@ -42,6 +43,7 @@ __all__ = [
     "AuditStore",
     "Bearer",
     "Channel",
+    "ContentMatch",
     "Correlation",
     "DirectoryRecord",
     "FeedStore",
