@@ -20,9 +20,9 @@ from tabadol.cli.main import app
 from tabadol.client.remote import ClientKeys
 from tabadol.crypto.object_signature import attach_signature, read_signature
 from tabadol.crypto.signing import b64url, key_id, unb64url
+from tabadol.domain.attestation import without_attestation
 from tabadol.domain.audience import AudienceKind
 from tabadol.domain.errors import InvalidInput, KeysUnavailable
-from tabadol.domain.attestation import without_attestation
 from tabadol.domain.extensions import DIRECTORY_EXTENSION, NODE_ATTESTED, SIGNATURE_EXTENSION
 from tabadol.domain.keys import Custody, KeyPurpose
 from tabadol.domain.model import Org

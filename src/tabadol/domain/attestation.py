@@ -28,7 +28,6 @@ from tabadol.domain.extensions import (
     AUDIENCE_EXTENSION,
     NODE_ATTESTED,
     PROPERTY_EXTENSION,
-    PROVENANCE_EXTENSION,
 )
 from tabadol.domain.model import Collection, Group, Org
 from tabadol.domain.tlp import TLP

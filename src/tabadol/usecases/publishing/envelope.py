@@ -53,12 +53,11 @@ class Envelope:
         entries = self._attestations.get(tlp)
         if entries is None:
             kind, ref = self.collection.kind, self.collection.ref
-            owner = self.orgs_by_id.get(ref) if kind is AudienceKind.ORG and ref is not None else None
-            group = (
-                self.node.store.group_by_id(ref)
-                if kind is AudienceKind.GROUP and ref is not None
-                else None
-            )
+            owner = group = None
+            if kind is AudienceKind.ORG and ref is not None:
+                owner = self.orgs_by_id.get(ref)
+            if kind is AudienceKind.GROUP and ref is not None:
+                group = self.node.store.group_by_id(ref)
             entries = self._attestations[tlp] = {
                 PROVENANCE_EXTENSION: provenance_entry(self.org, self.origin_node),
                 AUDIENCE_EXTENSION: audience_entry(self.collection, owner, group, tlp),
