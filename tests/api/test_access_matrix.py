@@ -19,6 +19,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tabadol.domain.errors import Forbidden, NotFound
+from tabadol.domain.extensions import PROVENANCE_EXTENSION
 from tabadol.domain.model import Role
 from tabadol.domain.policy import Visibility
 from tabadol.domain.timestamps import format_us, parse_us
@@ -556,7 +557,7 @@ def test_created_by_ref(
     client: TestClient, community: Community, created_by: str | None, accepted: bool
 ) -> None:
     """created_by_ref may not name another hosted org; an outside identity is kept as given;
-    an absent one is filled with the publisher's identity."""
+    an absent one stays absent (the publisher is in the node's provenance entry)."""
     extra: dict[str, Any] = {}
     if created_by == "mitre":
         extra["created_by_ref"] = MITRE_IDENTITY
@@ -575,8 +576,10 @@ def test_created_by_ref(
         return
     assert status["success_count"] == 1
     assert read.status_code == 200
-    expected = extra.get("created_by_ref", community.orgs["A"].identity_id)
-    assert read.json()["objects"][0]["created_by_ref"] == expected
+    stored = read.json()["objects"][0]
+    assert stored.get("created_by_ref") == extra.get("created_by_ref")
+    provenance = stored["extensions"][PROVENANCE_EXTENSION]
+    assert provenance["publisher_ref"] == community.orgs["A"].identity_id
 
 
 DELETE_CASES = [

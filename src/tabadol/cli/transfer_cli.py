@@ -76,11 +76,18 @@ def migrate(
 def import_(
     bundle: Annotated[Path, typer.Argument(help="A STIX 2.1 bundle (JSON).")],
     org: Annotated[str, typer.Option(help="Publish as this organization.")],
-    collection: Annotated[str, typer.Option(help="Collection title or id.")],
     data: DataDir = DEFAULT_DATA,
+    collection: Annotated[
+        str | None,
+        typer.Option(
+            help="Collection title or id: for objects that name no audience, and for every"
+            " object whose audience it does not widen (default: each object's own audience)."
+        ),
+    ] = None,
     batch: Annotated[int, typer.Option(min=1, max=5000, help="Objects per transaction.")] = 500,
 ) -> None:
-    """Import a bundle; resumable (stored versions are skipped); errors summarized."""
+    """Import a bundle, keeping each object's audience (an export names it); resumable
+    (stored versions are skipped); refusals summarized by reason."""
     hint = JcsHint()
     objects = guarded(lambda: bundle_import.read_bundle(bundle, hint))
     with node_at(data) as node:

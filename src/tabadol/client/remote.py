@@ -24,9 +24,9 @@ from tabadol.crypto.sealed_object import SEALED_PROPERTY, open_object, seal_obje
 from tabadol.crypto.sealing import x25519_key_id
 from tabadol.crypto.signing import b64url, key_id, unb64url
 from tabadol.domain import strict_json
+from tabadol.domain.attestation import carry_attestation
 from tabadol.domain.errors import InvalidInput, SealingError
 from tabadol.domain.extensions import NODE_OBJECTS
-from tabadol.domain.stix import SCO_TYPES
 from tabadol.domain.tlp import TLP, strictest_granular_tlp, strictest_tlp
 from tabadol.usecases.trust.verify import Verdict, verify_all
 
@@ -137,7 +137,6 @@ class RemoteNode:
 def _prepare(
     obj: dict[str, Any],
     keys: ClientKeys,
-    identity_id: str,
     tlp: TLP | None,
     encrypt: bool,
     recipients: dict[str, bytes] | None,
@@ -145,9 +144,7 @@ def _prepare(
     """Complete, sign, and (when restricted) seal one object for upload."""
     if obj == NODE_OBJECTS.get(str(obj.get("id"))):
         return obj  # the node's own (a TLP marking, an extension): taken as defined, unsigned
-    obj = dict(obj)
-    if "created_by_ref" not in obj and obj.get("type") not in SCO_TYPES:
-        obj["created_by_ref"] = identity_id
+    obj = dict(obj)  # authorship stays as given: a member relays other producers' objects
     marked = strictest_tlp(obj.get("object_marking_refs"))
     if marked is None and tlp is not None and obj.get("type") != "marking-definition":
         obj["object_marking_refs"] = [*obj.get("object_marking_refs", []), tlp.marking_id]
@@ -188,7 +185,7 @@ def publish(
     for obj in objects:
         if not isinstance(obj, dict):
             raise InvalidInput("every object must be a JSON object")
-        prepared.append(_prepare(obj, keys, whoami["identity_id"], tlp, encrypt, recipients))
+        prepared.append(_prepare(obj, keys, tlp, encrypt, recipients))
     stored, refusals = 0, []
     for start in range(0, len(prepared), batch):
         status = remote.post(
@@ -212,7 +209,8 @@ def fetch(
             outer.append(obj)
             # not ours, tampered, or not a JSON object inside: keep the sealed form
             with contextlib.suppress(SealingError, ValueError, TypeError):
-                obj = open_object(obj, keys.encryption)
+                # the node's provenance and audience are on the sealed form it stored
+                obj = carry_attestation(obj, open_object(obj, keys.encryption))
         objects.append(obj)
     verdicts = verify_all([*outer, *objects], directory)
     return objects, verdicts

@@ -14,6 +14,7 @@ import orjson
 
 from tabadol.crypto.object_signature import read_signature, verify_object
 from tabadol.crypto.sealed_object import open_object
+from tabadol.domain.attestation import carry_attestation
 from tabadol.domain.audit import AuditEvent, actor_of
 from tabadol.domain.errors import (
     Forbidden,
@@ -165,7 +166,8 @@ def _opened(node: Node, principal: Principal, row: StoredRow) -> StoredRow:
                     return row  # the org's client holds the key: it opens the item itself
                 inner = open_object(sealed, decryption_key_of(node, key))
                 _check_inner(node, sealed, inner)
-                return replace(row, body=orjson.dumps(inner))
+                # the node's provenance and audience are on the sealed form it stored
+                return replace(row, body=orjson.dumps(carry_attestation(sealed, inner)))
     except (SealingError, InvalidObject, SignatureError, ValueError, TypeError):
         pass  # tampered, or content its author should not have sealed: serve it sealed
     return row  # not a recipient (e.g. joined the group after the item was sealed)
