@@ -14,7 +14,15 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from tabadol.cli import client_cli, org_cli, peer_cli, serve_cli, transfer_cli, trust_cli
+from tabadol.cli import (
+    client_cli,
+    ops_cli,
+    org_cli,
+    peer_cli,
+    serve_cli,
+    transfer_cli,
+    trust_cli,
+)
 from tabadol.cli.common import DEFAULT_DATA, DataDir, guarded, node_at, out
 from tabadol.domain.model import Role
 from tabadol.usecases.membership import lookup, principals
@@ -36,12 +44,14 @@ app.add_typer(peer_cli.peer_app, name="peer")
 app.command("verify")(trust_cli.verify)
 app.command("publish")(client_cli.publish)
 app.command("fetch")(client_cli.fetch)
-app.command("init")(serve_cli.init)
+app.command("init")(ops_cli.init)
 app.command("serve")(serve_cli.serve)
 app.command("demo")(serve_cli.demo)
 app.command("migrate")(transfer_cli.migrate)
 app.command("import")(transfer_cli.import_)
 app.command("export")(transfer_cli.export)
+app.command("backup")(ops_cli.backup)
+app.command("restore")(ops_cli.restore)
 
 
 @app.command("search")

@@ -1,5 +1,5 @@
-"""`tabadol init`, `serve` and `demo`: create a node's data directory and run it (the demo
-also creates its community first)."""
+"""`tabadol serve` and `demo`: run a node (the demo also creates its community first);
+`tabadol init` is in `ops_cli`."""
 
 from __future__ import annotations
 
@@ -13,16 +13,6 @@ from tabadol.cli.common import DEFAULT_DATA, DataDir, fail, guarded, node_at, ou
 from tabadol.config import load_settings
 from tabadol.demo import community as demo_service
 from tabadol.node.node import init_node, open_node
-
-
-def init(
-    data: Annotated[Path, typer.Argument(help="Directory to create.")] = DEFAULT_DATA,
-    name: Annotated[str | None, typer.Option(help="Title of the node.")] = None,
-) -> None:
-    """Create a data directory: tabadol.toml, the SQLite database and the node key."""
-    settings = guarded(lambda: load_settings(data, node_name=name))
-    guarded(lambda: init_node(data, settings))
-    out.print(f"initialized {data}")
 
 
 def serve(

@@ -19,6 +19,7 @@ from rich.progress import (
 
 from tabadol.cli.common import DEFAULT_DATA, DataDir, err, fail, guarded, node_at, out
 from tabadol.domain.strict_json import JcsHint
+from tabadol.private_files import open_private
 from tabadol.usecases.publishing import bundle_import
 from tabadol.usecases.reading.export import export_objects, write_bundle
 
@@ -129,7 +130,7 @@ def export(
         def write() -> int:
             if output is None:
                 return write_bundle(chunks, sys.stdout.buffer)
-            with output.open("wb") as handle:
+            with open_private(output) as handle:  # it holds sealed items opened: 0600
                 return write_bundle(chunks, handle)
 
         count = guarded(write)

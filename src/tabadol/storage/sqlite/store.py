@@ -28,6 +28,10 @@ class SQLiteStore(SqlStore):
         self._db = Connections(path, on_commit)
         self._head_signer = head_signer
 
+    def backup(self, target: Path) -> bool:
+        self._db.backup(target)
+        return True
+
     def search(
         self, visible: Visibility, query: SearchQuery, flt: SearchFilter, limit: int, offset: int
     ) -> list[SearchRow]:
