@@ -127,7 +127,8 @@ def build_community(node: Node) -> Community:
     sharing_groups.add_group_member(node, OPERATOR, "AB group", "Org B")
     com = Community(node, orgs)
     for name in "ABCG":
-        for role in ("admin", "publisher", "reader"):
+        for role in ("reader", "publisher", "admin"):  # the admin last: minting a token for
+            # an org that has its own admins is the operator's break-glass step
             _, secret = api_tokens.create_token(node, OPERATOR, f"Org {name}", role)
             com.tokens[f"{name}:{role}"] = secret
     _, com.tokens["operator"] = api_tokens.create_token(node, OPERATOR, None, "node-admin")

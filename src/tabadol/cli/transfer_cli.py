@@ -17,7 +17,16 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from tabadol.cli.common import DEFAULT_DATA, DataDir, err, fail, guarded, node_at, out
+from tabadol.cli.common import (
+    DEFAULT_DATA,
+    BreakGlassReason,
+    DataDir,
+    err,
+    fail,
+    guarded,
+    node_at,
+    out,
+)
 from tabadol.domain.strict_json import JcsHint
 from tabadol.private_files import open_private
 from tabadol.usecases.publishing import bundle_import
@@ -80,6 +89,7 @@ def import_(
     collection: Annotated[str, typer.Option(help="Collection title or id.")],
     data: DataDir = DEFAULT_DATA,
     batch: Annotated[int, typer.Option(min=1, max=5000, help="Objects per transaction.")] = 500,
+    break_glass: BreakGlassReason = None,
 ) -> None:
     """Import a bundle; resumable (stored versions are skipped); errors summarized."""
     hint = JcsHint()
@@ -102,6 +112,7 @@ def import_(
                     batch=batch,
                     progress=lambda n: bar.advance(task, n),
                     jcs_exact=hint.exact,
+                    break_glass=break_glass,
                 )
             )
     out.print(
@@ -122,10 +133,15 @@ def export(
         Path | None, typer.Option("--output", "-o", help="File (default stdout).")
     ] = None,
     all_versions: Annotated[bool, typer.Option(help="Every version, not only the latest.")] = False,
+    break_glass: BreakGlassReason = None,
 ) -> None:
-    """Export a STIX 2.1 bundle of what an organization may read."""
+    """Export a STIX 2.1 bundle of what an organization may read (0600)."""
     with node_at(data) as node:
-        chunks = export_objects(node, org, collection, all_versions=all_versions)
+        chunks = guarded(
+            lambda: export_objects(
+                node, org, collection, all_versions=all_versions, break_glass=break_glass
+            )
+        )
 
         def write() -> int:
             if output is None:

@@ -144,14 +144,20 @@ def audit_verify(
 @audit_app.command("show")
 def audit_show(
     data: DataDir = DEFAULT_DATA,
-    action: Annotated[str | None, typer.Option(help="e.g. publish, delete, key.revoke.")] = None,
-    actor: Annotated[str | None, typer.Option(help="e.g. 'org:Pardis CERT/token:3'.")] = None,
+    action: Annotated[
+        str | None,
+        typer.Option(help="e.g. publish, key.revoke; a trailing * matches any end: 'token.*'."),
+    ] = None,
+    actor: Annotated[
+        str | None,
+        typer.Option(help="e.g. 'org:Pardis CERT/token:3', or every token of it: 'org:Pardis*'."),
+    ] = None,
     since: Annotated[str | None, typer.Option(help="RFC 3339 lower bound.")] = None,
     until: Annotated[str | None, typer.Option(help="RFC 3339 upper bound (exclusive).")] = None,
     limit: Annotated[int, typer.Option(min=1)] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON entry per line.")] = False,
 ) -> None:
-    """List audit entries, oldest first, filtered."""
+    """List audit entries, oldest first, filtered (exactly, or by prefix with a trailing *)."""
     low = guarded(lambda: keys.parse_time(since)) if since else None
     high = guarded(lambda: keys.parse_time(until)) if until else None
     with node_at(data) as node:

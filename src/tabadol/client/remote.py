@@ -123,6 +123,13 @@ class RemoteNode:
         except httpx.HTTPError as exc:
             raise InvalidInput(f"cannot reach the node: {exc}") from None
 
+    def post_json(self, path: str, body: Any = None) -> Any:
+        """A native API call (JSON in and out)."""
+        try:
+            return self._json(self._http.post(path, json=body))
+        except httpx.HTTPError as exc:
+            raise InvalidInput(f"cannot reach the node: {exc}") from None
+
     def objects(self, collection: str) -> Iterator[dict[str, Any]]:
         """Every object of a collection, page by page."""
         params: dict[str, str] = {}

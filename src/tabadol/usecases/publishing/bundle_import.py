@@ -13,8 +13,9 @@ from tabadol.domain.audit import operator_as_org
 from tabadol.domain.errors import InvalidInput
 from tabadol.domain.model import Role
 from tabadol.node.node import Node
+from tabadol.usecases.membership.break_glass import record_break_glass
 from tabadol.usecases.membership.lookup import require_org
-from tabadol.usecases.membership.principals import org_principal
+from tabadol.usecases.membership.principals import OPERATOR, org_principal
 from tabadol.usecases.publishing.publish import envelope_objects, publish_objects
 from tabadol.usecases.reading.lookup import find_collection
 
@@ -48,11 +49,15 @@ def import_objects(
     batch: int = 500,
     progress: Progress | None = None,
     jcs_exact: bool = False,
+    break_glass: str | None = None,
 ) -> ImportSummary:
     """Publish `objects` as `org_name`, `batch` per transaction. Re-running resumes: stored
-    versions are idempotent no-ops, so an interrupted import continues where it stopped."""
-    principal = org_principal(node, require_org(node, org_name), Role.PUBLISHER)
+    versions are idempotent no-ops, so an interrupted import continues where it stopped.
+    The operator publishing for an org that has its own admins is a break-glass step."""
+    org = require_org(node, org_name)
+    principal = org_principal(node, org, Role.PUBLISHER)
     collection = find_collection(node, principal, collection_ref, write=True)
+    record_break_glass(node, OPERATOR, org, "import", break_glass, collection=collection.title)
     summary = ImportSummary(total=len(objects))
     for start in range(0, len(objects), batch):
         chunk = objects[start : start + batch]
