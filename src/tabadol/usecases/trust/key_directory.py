@@ -33,8 +33,10 @@ def key_record(key: OrgKey) -> dict[str, Any]:
     }
 
 
-def key_directory(node: Node) -> dict[str, Any]:
-    """Every org's public keys with their history, and the node key: what a verifier needs."""
+def key_directory(node: Node, org_name: str | None = None) -> dict[str, Any]:
+    """Every org's public keys with their history (only `org_name`'s, if given), and the
+    node key: what a verifier needs."""
+    only = require_org(node, org_name).id if org_name else None
     by_org: dict[int, list[OrgKey]] = {}
     for key in node.store.org_keys():
         by_org.setdefault(key.org_id, []).append(key)
@@ -52,6 +54,7 @@ def key_directory(node: Node) -> dict[str, Any]:
                 "keys": [key_record(k) for k in by_org.get(org.id, [])],
             }
             for org in node.store.list_orgs()
+            if only is None or org.id == only
         ],
     }
 
