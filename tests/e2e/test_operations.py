@@ -207,7 +207,13 @@ def test_restore_never_overwrites_and_refuses_what_no_backup_holds(
             tar.addfile(info, io.BytesIO(body))
     _, err = tabadol("restore", evil, "--data", tmp_path / "r2", ok=False)
     assert "no tabadol backup does" in err
+    with pytest.MonkeyPatch.context() as elsewhere:  # a machine without the key secret
+        elsewhere.setenv("XDG_CONFIG_HOME", str(tmp_path / "empty-config"))
+        _, err = tabadol("restore", backup, "--data", tmp_path / "r3", ok=False)
+    assert "a backup never holds it" in err
+    assert not (tmp_path / "r3").exists()
     assert not (tmp_path / "escaped").exists()
     assert not (tmp_path / "r1").exists()
     assert not (tmp_path / "r2").exists()
+    assert not (tmp_path / "escaped").exists()
     assert not list(tmp_path.glob(".tabadol-restore-*"))

@@ -28,7 +28,7 @@ import orjson
 from tabadol.config import CONFIG_FILE, load_settings
 from tabadol.crypto import keyfiles
 from tabadol.domain.audit import OPERATOR_ACTOR, AuditEvent
-from tabadol.domain.errors import InvalidInput
+from tabadol.domain.errors import InvalidInput, KeysUnavailable
 from tabadol.domain.filters import ObjectFilter, VersionFilter
 from tabadol.domain.policy import Visibility
 from tabadol.node.node import KEYS_DIR, Node, key_secret_path, node_id_of, open_node
@@ -140,6 +140,7 @@ def restore_node(archive: Path, data_dir: Path) -> RestoreReport:
     with tempfile.TemporaryDirectory(prefix=".tabadol-restore-", dir=parent) as tmp:
         staging = Path(tmp) / "data"
         manifest = _unpack(archive, private_directory(staging))
+        _require_key_secret(staging, data_dir)
         if data_dir.exists():
             data_dir.rmdir()  # empty, checked above
         os.replace(staging, data_dir)
@@ -155,6 +156,21 @@ def restore_node(archive: Path, data_dir: Path) -> RestoreReport:
         with open_node(data_dir) as node:
             _verify_restored(node, report)
     return report
+
+
+def _require_key_secret(staging: Path, data_dir: Path) -> None:
+    """The restored node's key secret must be where its settings say before anything is put
+    in place: a backup never holds it, and without it the node cannot start or be verified."""
+    try:
+        node_id = node_id_of(keyfiles.node_public_key(staging / KEYS_DIR))
+    except OSError:
+        raise InvalidInput("the backup holds no node key") from None
+    secret = key_secret_path(data_dir, load_settings(staging), node_id)
+    if not secret.exists():
+        raise KeysUnavailable(
+            f"the key secret {secret} is not there: a backup never holds it; put the copy you"
+            " kept there (or set key_secret_file), then restore again"
+        )
 
 
 def _unpack(archive: Path, staging: Path) -> dict[str, Any]:
