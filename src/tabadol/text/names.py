@@ -64,6 +64,7 @@ def _fold_confusables(text: str) -> str:
     return "".join(table.get(c, c) for c in unicodedata.normalize("NFD", text))
 
 
+@lru_cache(maxsize=8192)  # a node's names are few and asked for often: one fold each
 def name_keys(name: str) -> frozenset[str]:
     """The forms under which names are unique and found: two names look alike when their
     keys meet. One key lowers case first ("PARDIS" meets "Pardis"), one folds confusables
