@@ -82,7 +82,7 @@ V1, V2, V3 = "2026-01-02T00:00:00.000Z", "2026-01-03T00:00:00.000Z", "2026-01-04
 
 # --- helpers ---------------------------------------------------------------------------------
 def revoked_token(node: Node, org: str = "Org A") -> str:
-    token, secret = api_tokens.create_token(node, OPERATOR, org, "publisher")
+    token, secret = api_tokens.create_token(node, OPERATOR, org, "publisher", break_glass="test")
     api_tokens.revoke_token(node, OPERATOR, token.id)
     return secret
 
@@ -396,7 +396,9 @@ def test_status_of_a_post(world: World, who: str, monkeypatch: pytest.MonkeyPatc
 def exported(node: Node, org: str, ref: str | None, *, all_versions: bool = False) -> list[Any]:
     return [
         orjson.loads(body)
-        for body in export_objects(node, f"Org {org}", ref, all_versions=all_versions, page=1)
+        for body in export_objects(
+            node, f"Org {org}", ref, all_versions=all_versions, page=1, break_glass="test"
+        )
     ]
 
 

@@ -426,7 +426,11 @@ def test_cli_verify_passes_an_export_and_names_a_tampered_object(
     runner = CliRunner()
     bundle, directory_file = tmp_path / "export.json", tmp_path / "keys.json"
     done = runner.invoke(
-        app, ["export", "--org", "Org B", "--data", str(node.data_dir), "-o", str(bundle)]
+        app,
+        [
+            *("export", "--org", "Org B", "--data", str(node.data_dir), "-o", str(bundle)),
+            *("--break-glass", "test"),
+        ],
     )
     assert done.exit_code == 0, done.output
     directory_file.write_text(json.dumps(key_directory.key_directory(node)))

@@ -11,6 +11,7 @@ that record it and appends them in the SAME transaction (with a signed tree head
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Protocol
 
 from tabadol.storage.contract.audit import AuditStore
@@ -80,5 +81,11 @@ class Store(
     Protocol,
 ):
     """Every role of the storage, on one database."""
+
+    def backup(self, target: Path) -> bool:
+        """Write a consistent copy of the whole database (objects, directory, keys, audit
+        log) to the new file `target` (0600) while the node runs, and return True; False
+        where the database is not a file of the node's (PostgreSQL: `pg_dump` backs it up)."""
+        ...
 
     def close(self) -> None: ...

@@ -35,6 +35,7 @@ from tabadol.storage.contract import Channel, RemoteGroup, RemoteOrg
 from tabadol.usecases.federation.own_directory import OWN
 from tabadol.usecases.federation.peer_records import with_records
 from tabadol.usecases.membership.ids import group_uuid_of, org_identity_id
+from tabadol.usecases.membership.names import remote_name_problem
 
 
 def take_in(
@@ -111,7 +112,7 @@ def _merge(node: Node, peer: Peer, document: dict[str, Any]) -> list[str]:
     ) as exc:
         raise DirectoryError(f"the directory of {peer.node_id} is malformed: {exc}") from None
     orgs, bad_records = with_records(orgs, items, peer)
-    orgs, groups, unbound = _made_there(peer, orgs, groups)
+    orgs, groups, unbound = _admissible(node, peer, orgs, groups)
     unbound = bad_records + unbound
     channels = {
         g.uuid: Channel(collection_uuid(node, f"group:{g.uuid}"), g.name, f"Sharing group {g.name}")
@@ -147,23 +148,33 @@ def _merge(node: Node, peer: Peer, document: dict[str, Any]) -> list[str]:
     return refused
 
 
-def _made_there(
-    peer: Peer, orgs: list[RemoteOrg], groups: list[RemoteGroup]
+def _admissible(
+    node: Node, peer: Peer, orgs: list[RemoteOrg], groups: list[RemoteGroup]
 ) -> tuple[list[RemoteOrg], list[RemoteGroup], list[str]]:
-    """The orgs and groups whose ids derive from the peer's node (made there), and the
-    refusals of the others."""
-    unbound = [
-        f"{o.identity_id}: not an org created on {peer.node_id}"
+    """The orgs and groups to take in, and the refusals of the others: those not created on
+    the peer (their ids derive from its node id and their names), and those whose names hold
+    bidi controls or look like the name of another org or group the node knows (issue 14:
+    an Arabic-letter twin of a Persian name is not a second member)."""
+    refused = {
+        o.identity_id: f"{o.identity_id}: not an org created on {peer.node_id}"
         for o in orgs
         if o.identity_id != org_identity_id(peer.node_id, o.name)
-    ] + [
-        f"group {g.uuid}: not a group created on {peer.node_id}"
+    } | {
+        g.uuid: f"group {g.uuid}: not a group created on {peer.node_id}"
         for g in groups
         if g.uuid != group_uuid_of(peer.node_id, g.name)
-    ]
-    orgs = [o for o in orgs if o.identity_id == org_identity_id(peer.node_id, o.name)]
-    groups = [g for g in groups if g.uuid == group_uuid_of(peer.node_id, g.name)]
-    return orgs, groups, unbound
+    }
+    known = {o.identity_id: o.name for o in node.store.list_orgs()}
+    known |= {g.uuid: g.name for g in node.store.list_groups()}
+    for ref, name in [(o.identity_id, o.name) for o in orgs] + [(g.uuid, g.name) for g in groups]:
+        problem = remote_name_problem(name, [n for i, n in known.items() if i != ref])
+        if problem is not None and ref not in refused:
+            refused[ref] = f"{ref}: {problem}"
+    return (
+        [o for o in orgs if o.identity_id not in refused],
+        [g for g in groups if g.uuid not in refused],
+        list(refused.values()),
+    )
 
 
 def _time(value: Any) -> int | None:

@@ -16,8 +16,9 @@ from tabadol.domain.errors import InvalidInput, InvalidObject, Refused
 from tabadol.domain.extensions import NODE_OBJECTS
 from tabadol.domain.model import Collection, Principal, Role
 from tabadol.node.node import Node
+from tabadol.usecases.membership.break_glass import record_break_glass
 from tabadol.usecases.membership.lookup import require_org
-from tabadol.usecases.membership.principals import org_principal
+from tabadol.usecases.membership.principals import OPERATOR, org_principal
 from tabadol.usecases.publishing.audience_routing import Channels, target_of
 from tabadol.usecases.publishing.publish import envelope_objects, publish_objects
 from tabadol.usecases.reading.lookup import find_collection
@@ -95,14 +96,19 @@ def import_objects(
     batch: int = 500,
     progress: Progress | None = None,
     jcs_exact: bool = False,
+    break_glass: str | None = None,
 ) -> ImportSummary:
     """Publish `objects` as `org_name`, each into the collection of its audience (or
     `collection_ref`), `batch` per transaction. Re-running resumes: stored versions are
-    idempotent no-ops, so an interrupted import continues where it stopped."""
-    principal = org_principal(node, require_org(node, org_name), Role.PUBLISHER)
+    idempotent no-ops, so an interrupted import continues where it stopped. The operator
+    publishing for an org that has its own admins is a break-glass step."""
+    org = require_org(node, org_name)
+    principal = org_principal(node, org, Role.PUBLISHER)
     explicit = (
         find_collection(node, principal, collection_ref, write=True) if collection_ref else None
     )
+    where = explicit.title if explicit is not None else "the audience of each item"
+    record_break_glass(node, OPERATOR, org, "import", break_glass, collection=where)
     routes = route_objects(node, principal, objects, explicit)
     summary = ImportSummary(total=len(objects), already_present=routes.node_objects)
     for reason in routes.refused:
