@@ -15,7 +15,7 @@ import httpx
 import pytest
 from taxii2client.v21 import Collection
 
-from tabadol.domain.extensions import DIRECTORY_EXTENSION
+from tabadol.domain.extensions import DIRECTORY_EXTENSION, PROVENANCE_EXTENSION
 from tabadol.domain.model import Role
 from tabadol.node.node import open_node
 from tabadol.usecases.federation.own_directory import own_document
@@ -47,6 +47,14 @@ def pair(tmp_path: Path) -> Iterator[dict[str, FedNode]]:
     finally:
         for node in nodes.values():
             node.stop()
+
+
+def _publisher(item: dict[str, Any]) -> str:
+    """The identity of the org that published an item: its provenance, which the node
+    attests on every item (`created_by_ref` stays as posted, and these items name none)."""
+    publisher = str(item["extensions"][PROVENANCE_EXTENSION]["publisher_ref"])
+    assert item.get("created_by_ref", publisher) == publisher
+    return publisher
 
 
 def _report(name: str) -> dict[str, Any]:
@@ -116,7 +124,7 @@ def test_a_member_resolves_the_author_of_a_synced_report_on_its_own_node(
     a.publish("Org A1", "members", [report])
     wait_until(lambda: report["id"] in b.received(), "the report at B")
     (synced,) = b.read("Org B1", "members", **{"match[id]": report["id"]})
-    author = synced["created_by_ref"]
+    author = _publisher(synced)
     a1 = a.node.store.org_by_name("Org A1")
     assert a1 is not None
     assert author == a1.identity_id
@@ -183,7 +191,7 @@ def test_a_guest_resolves_the_author_of_a_public_item_and_no_other_org(
     a.publish("Org A2", "members", [members_only])
     wait_until(lambda: {public["id"], members_only["id"]} <= b.received(), "both notes at B")
     (read,) = b.read(GUEST, "public", **{"match[id]": public["id"]})
-    identity = _taxii_object(b, GUEST, "public", read["created_by_ref"])
+    identity = _taxii_object(b, GUEST, "public", _publisher(read))
     _strict_identity(identity)
     assert identity["name"] == "Org A1"
     never = _get(b, GUEST, "public", f"identity--{uuid.uuid4()}")
@@ -211,9 +219,9 @@ def test_the_author_of_a_relayed_item_resolves_where_it_was_relayed(tmp_path: Pa
         a.publish("Org A1", "public", [public])
         wait_until(lambda: public["id"] in b.received(), "the note at B via C")
         (read,) = b.read("Org B1", "public", **{"match[id]": public["id"]})
-        identity = _taxii_object(b, "Org B1", "public", read["created_by_ref"])
+        identity = _taxii_object(b, "Org B1", "public", _publisher(read))
         _strict_identity(identity)
-        assert identity == _taxii_object(a, "Org A1", "members", read["created_by_ref"])
+        assert identity == _taxii_object(a, "Org A1", "members", _publisher(read))
         (verdict,) = verify_all([identity], key_directory(b.node))
         assert verdict.signer == f"node {a.node.node_id}"
         _no_identity_travelled(a, b)
