@@ -136,15 +136,16 @@ def _signing_key(env: Envelope, checked: CheckedObject, signature: ObjectSignatu
 
 
 def _fill_defaults(env: Envelope, checked: CheckedObject) -> None:
-    """Complete an unsigned object before the node signs it: its channel's TLP marking when
-    it has none. Authorship stays as posted (no `created_by_ref` is added): a member relays
+    """Complete an unsigned object before the node signs it: its TLP marking when it has
+    none. Authorship stays as posted (no `created_by_ref` is added): a member relays
     other producers' objects (a MISP instance's identity, its relationships), and who
     published the item is the node's provenance entry, not a rewrite of the author."""
     obj = checked.obj
     if checked.tlp is None and checked.type != "marking-definition":
-        # the channel's default, not a stricter granular TLP: that one marks its part only
-        default = env.node.channel_defaults.for_kind(env.collection.kind)
-        obj["object_marking_refs"] = [*obj.get("object_marking_refs", []), default.marking_id]
+        # the channel's default or what a container passes on (`unmarked_tlp`), not a
+        # stricter granular TLP: that one marks its part only
+        level = unmarked_tlp(env, checked)
+        obj["object_marking_refs"] = [*obj.get("object_marking_refs", []), level.marking_id]
 
 
 def _check_sealed(env: Envelope, checked: CheckedObject) -> None:
@@ -199,11 +200,20 @@ def is_standard_marking(checked: CheckedObject) -> bool:
     return True
 
 
+def unmarked_tlp(env: Envelope, checked: CheckedObject) -> TLP:
+    """The TLP of an object with no object-level TLP: its channel's default, or stricter,
+    the TLP of a container of the same envelope that lists it (a MISP event's report
+    passing its TLP to the attributes it lists: `domain.containment`)."""
+    default = env.node.channel_defaults.for_kind(env.collection.kind)
+    inherited = env.inherited.get(checked.id)
+    return default if inherited is None else max(default, inherited)
+
+
 def marking_tlp(env: Envelope, checked: CheckedObject) -> TLP:
-    """The TLP that bounds the object: its object-level TLP (or the channel's default when it
-    has none) and every TLP of its granular markings, the strictest deciding. The node serves
+    """The TLP that bounds the object: its object-level TLP (or, when it has none,
+    `unmarked_tlp`) and every TLP of its granular markings, the strictest deciding. The node serves
     an object whole, so a TLP:RED part makes a TLP:RED item (sealed, never in `members`)."""
-    tlp = checked.tlp or env.node.channel_defaults.for_kind(env.collection.kind)
+    tlp = checked.tlp or unmarked_tlp(env, checked)
     granular = checked.granular_tlp
     return tlp if granular is None else max(tlp, granular)
 
@@ -215,8 +225,10 @@ def admit(env: Envelope, checked: CheckedObject) -> Admitted:
     _check_named_author(env, checked)
     tlp = marking_tlp(env, checked)
     if not tlp_allows(tlp, env.collection.kind):
+        taken = checked.tlp is None and checked.id in env.inherited
         raise Refused(
             f"{tlp.label} may not be shared with the audience {env.collection.kind.value!r}"
+            + (" (the TLP of the report or grouping listing it in this envelope)" if taken else "")
         )
     obj = checked.obj
     try:

@@ -13,6 +13,7 @@ from nacl.signing import SigningKey
 from tabadol.crypto.object_signature import read_signature
 from tabadol.domain.attestation import Entries, audience_entry, provenance_entry
 from tabadol.domain.audience import AudienceKind
+from tabadol.domain.containment import inherited_tlps
 from tabadol.domain.errors import InvalidInput, Refused, SignatureError
 from tabadol.domain.extensions import AUDIENCE_EXTENSION, PROVENANCE_EXTENSION
 from tabadol.domain.keys import KeyPurpose, OrgKey
@@ -40,6 +41,8 @@ class Envelope:
     from_peer: bool = False  # synced from a peer: sealed to the audience as its author saw it
     origin_node: str = ""  # the node the items were published on (this one unless synced)
     posted_identities: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> object
+    # id -> the TLP an unmarked object takes from the envelope's containers that list it
+    inherited: dict[str, TLP] = field(default_factory=dict)
     _namespaces: tuple[str, ...] | None = None  # this node's id and its peers' (org ids)
     _relayable: frozenset[str] | None = None  # the envelope's identities a member may name
     _signing_key: tuple[SigningKey, str] | None = None
@@ -130,6 +133,7 @@ def open_envelope(
         jcs_exact=jcs_exact,
         from_peer=from_peer,
         origin_node=origin_node or node.node_id,
+        inherited=inherited_tlps(objects),
         posted_identities={
             o["id"]: o
             for o in objects
