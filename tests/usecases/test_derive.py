@@ -18,7 +18,7 @@ from tabadol.usecases.membership import api_tokens, organizations
 from tabadol.usecases.membership.principals import OPERATOR
 
 from ..api.test_search import note, post
-from ..conftest import Community, assert_valid_stix
+from ..conftest import Community, assert_strict_stix, assert_valid_stix
 
 SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 TEXT = (
@@ -74,6 +74,9 @@ def test_indicators_are_derived_and_linked(client: TestClient, community: Commun
     assert parse_us(latest["modified"]) > parse_us(source["modified"])
     assert read_signature(latest) is not None  # signed by A, like anything A publishes
     assert_valid_stix(made + links + [latest])
+    assert_strict_stix(made + links)  # UUIDv4 ids, descriptions: what strict consumers want
+    author = community.orgs["A"].identity_id
+    assert {o["created_by_ref"] for o in made + links} == {author}  # the org derived them
 
 
 def test_only_the_publisher_derives(client: TestClient, community: Community) -> None:

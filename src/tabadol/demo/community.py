@@ -52,6 +52,7 @@ class Indicator:
             "indicator",
             now,
             name=self.name,
+            description=f"{self.name}: {self.pattern}",
             pattern=self.pattern,
             pattern_type="stix",
             valid_from=now,
@@ -236,7 +237,10 @@ POSTS: tuple[Post, ...] = (
 
 
 def publish_as(node: Node, org: Org, collection: Collection, objects: list[dict[str, Any]]) -> None:
-    status = publish_objects(node, org_principal(node, org, Role.PUBLISHER), collection, objects)
+    """Publish the org's own items, naming it their author (the node keeps authorship as
+    posted and fills no `created_by_ref`)."""
+    authored = [{"created_by_ref": org.identity_id, **obj} for obj in objects]
+    status = publish_objects(node, org_principal(node, org, Role.PUBLISHER), collection, authored)
     if status.failures:
         raise Conflict(f"demo content refused: {status.failures}")
 
