@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import stix2
 import stix2.exceptions
 from stix2validator import ValidationOptions, validate_instance
@@ -59,7 +60,12 @@ _STRICT_DERIVED_IDENTITY = ValidationOptions(version="2.1", strict=True, disable
 
 
 def canonical(obj: Any) -> bytes:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """Sorted-key JSON: orjson (ten times faster, it matters on ATT&CK-sized pages), or the
+    standard library for what orjson refuses (integers beyond 64 bits)."""
+    try:
+        return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
 
 
 def content_hash(obj: Any) -> str:

@@ -130,7 +130,8 @@ class Conformance:
             obj = item.emitted.obj
             where = ", ".join(sorted(item.emitted.channels))
             test = min(item.emitted.sources, default="?")
-            reasons = "; ".join(f"{t}: {' | '.join(item.held.reasons[t])}" for t in TOOLS)
+            held = item.held.reasons
+            reasons = "; ".join(f"{t}: {' | '.join(held[t])}" for t in TOOLS if held[t])
             yield f"  {obj.get('id')} ({where}; {test}): {reasons}"
         for failure in self.sink.failures[:LISTED]:
             yield f"  recording failed: {failure}"

@@ -4,7 +4,8 @@ feeds, their Server-Sent Events streams) and every accepted TAXII POST (what the
 wrote), and the sinks they go to — the session's ledger in this process, a JSON-lines file
 per process for servers the tests start as subprocesses.
 
-Standard library only: a subprocess's `sitecustomize` imports this before anything else.
+A subprocess's `sitecustomize` imports this in every Python process the tests start, tabadol's
+or not: the standard library only, orjson when it is there.
 """
 
 from __future__ import annotations
@@ -17,6 +18,11 @@ import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any, Protocol
+
+try:
+    from orjson import loads
+except ImportError:  # a process without tabadol's dependencies (the hazm venv)
+    from json import loads
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -95,7 +101,7 @@ class _Response:
 
     def _objects(self, data: bytes) -> None:
         assert self.channel is not None
-        for obj in payload_objects(json.loads(data)):
+        for obj in payload_objects(loads(data)):
             self.sink.emitted(obj, self.channel)
 
 
@@ -137,7 +143,7 @@ class RecordingMiddleware:
         await self.app(scope, tee_receive, tee_send)
         if posting and response.status == 202:
             try:
-                for obj in payload_objects(json.loads(bytes(request))):
+                for obj in payload_objects(loads(bytes(request))):
                     self.sink.posted(obj)
             except Exception as exc:
                 self.sink.failed(f"{path}: {type(exc).__name__}: {exc}")
