@@ -62,6 +62,8 @@ TLP = {  # the OASIS TLP 2.0 marking-definitions
 }
 NODE_ORG, CLIENT_ORG, GUEST, GROUP = "Pardis CERT", "Northwind Agency", "Guest Reader", "ICS WG"
 STAMP = "2026-02-01T10:00:00.000Z"
+# a hash in the reports' text, for derive to find
+DROPPER_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 
 # --- the node ----------------------------------------------------------------------------------
@@ -185,7 +187,7 @@ def _report(tlp: str | None, refs: list[str], title: str) -> dict[str, Any]:
         "report",
         tlp,
         name=title,
-        description=f"{title}: the servers seen were 198.51.100.77 and evil-update.example.",
+        description=f"{title}: the dropper {DROPPER_SHA256} exploits CVE-2024-3400.",
         report_types=["campaign"],
         published="2026-02-01T10:00:00Z",
         object_refs=refs,
@@ -443,7 +445,7 @@ def judge(ledgers: dict[str, Ledger], posted: list[dict[str, Any]]) -> tuple[lis
             cells.append(str(sum(j.held.refused_by(tool) for j in judged)))
         lines.append("| " + " | ".join(cells) + " |")
     judged = everything.judge(verdicts)
-    for whose, top in (("the node's doing", 12), ("the producer's own content", 6)):
+    for whose, top in (("the node's doing", 20), ("the producer's own content", 6)):
         for tool in TOOLS:
             causes: Counter[str] = Counter()
             for item in judged:
