@@ -281,10 +281,17 @@ def populate(node: Node) -> None:
         publish_as(node, org, channel_of(node, org, channel), objects)
 
 
+# The demo mints its members' admin tokens on every run: from the second run on, the orgs
+# have admins, and the step is a break-glass one like any other (their admins see it).
+DEMO_BREAK_GLASS = "tabadol demo: a fresh admin token for the banner of this run"
+
+
 def demo_tokens(node: Node) -> list[DemoToken]:
     """A fresh admin token per demo org (secrets are shown once, so each run makes new ones)."""
     made = []
     for name in ORGS:
-        _, secret = api_tokens.create_token(node, OPERATOR, name, Role.ADMIN.value, "demo")
+        _, secret = api_tokens.create_token(
+            node, OPERATOR, name, Role.ADMIN.value, "demo", break_glass=DEMO_BREAK_GLASS
+        )
         made.append(DemoToken(name, Role.ADMIN.value, secret))
     return made

@@ -24,6 +24,7 @@ from tabadol.crypto.object_signature import (
     set_signature,
 )
 from tabadol.crypto.sealed_object import extra_properties, parse_sealed, seal_object
+from tabadol.domain.attestation import attested, without_attestation
 from tabadol.domain.audience import tlp_allows
 from tabadol.domain.errors import (
     CanonicalizationError,
@@ -34,7 +35,7 @@ from tabadol.domain.errors import (
 )
 from tabadol.domain.extensions import NODE_OBJECTS
 from tabadol.domain.keys import Custody, KeyPurpose, OrgKey
-from tabadol.domain.stix import SCO_TYPES, CheckedObject, check_object
+from tabadol.domain.stix import CheckedObject, check_object
 from tabadol.domain.stix_rules import check_rules
 from tabadol.domain.tlp import TLP
 from tabadol.storage.contract import NewVersion
@@ -135,10 +136,11 @@ def _signing_key(env: Envelope, checked: CheckedObject, signature: ObjectSignatu
 
 
 def _fill_defaults(env: Envelope, checked: CheckedObject) -> None:
-    """Complete an unsigned object before the node signs it: author and TLP marking."""
+    """Complete an unsigned object before the node signs it: its channel's TLP marking when
+    it has none. Authorship stays as posted (no `created_by_ref` is added): a member relays
+    other producers' objects (a MISP instance's identity, its relationships), and who
+    published the item is the node's provenance entry, not a rewrite of the author."""
     obj = checked.obj
-    if checked.created_by_ref is None and checked.type not in SCO_TYPES:
-        obj["created_by_ref"] = env.org.identity_id
     if checked.tlp is None and checked.type != "marking-definition":
         # the channel's default, not a stricter granular TLP: that one marks its part only
         default = env.node.channel_defaults.for_kind(env.collection.kind)
@@ -288,6 +290,8 @@ def finish(env: Envelope, item: Admitted) -> NewVersion:
         except SealingError as exc:
             raise Refused(str(exc)) from None
         attach_signature(obj, key, key_id, legacy=True)  # the sealed form keeps its format
+    # the node's statement, outside the signature: who published it, where, for whom
+    obj = attested(obj, env.attestation(item.tlp))
     body, stems = ("", "") if item.seal else index_forms(searchable_text(obj))
     # sealed items keep their content, observables included, from the node's files
     found = frozenset() if item.seal else frozenset(observables(obj))
@@ -296,7 +300,7 @@ def finish(env: Envelope, item: Admitted) -> NewVersion:
         type=checked.type,
         spec_version=checked.spec_version,
         version_us=checked.version_us,
-        created_by_ref=obj.get("created_by_ref", checked.created_by_ref),
+        created_by_ref=checked.created_by_ref,
         tlp=item.tlp.label,
         tlp_defaulted=checked.tlp is None,
         body=_encode(obj),
@@ -359,7 +363,9 @@ def _pass_rules(
     admitted, refusals = [], admission.refusals
     for index, obj in enumerate(objects):
         try:
-            checked = check_object(obj)
+            # the node's own entries are its statement, never a member's or a peer's: a
+            # relayed or re-posted object carries those of the node it was read from
+            checked = check_object(without_attestation(obj))
             check_semantics(checked)
             if is_standard_marking(checked):
                 admission.standard.append((index, checked.id))

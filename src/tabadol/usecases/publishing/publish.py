@@ -22,6 +22,7 @@ from tabadol.node.node import Node
 from tabadol.storage.contract import NewVersion, StatusRecord, WriteOutcome
 from tabadol.usecases.publishing.admission import Admission, Refusal, admit_all
 from tabadol.usecases.publishing.envelope import open_envelope
+from tabadol.usecases.publishing.relayed import RELAYED_MESSAGE, RelayedCopies
 from tabadol.usecases.publishing.signers import ORG_SIGNS, Signer
 
 _OUTCOME_MESSAGES = {
@@ -71,6 +72,8 @@ class Publication:
     now: int
     actor: str  # who the audit log says did it
     action: str  # "publish", or "directory.publish" when the node signs an org's record
+    # what the envelope's versions that collide with another member's objects were found
+    copies: RelayedCopies = field(default_factory=RelayedCopies)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +124,9 @@ def status_record(
         # the object's own timestamp text where it has one (formatting costs ~2 us each)
         shown = text if version.version_us is not None else format_us(version_us)
         if outcome is WriteOutcome.OWNED_BY_OTHER:
-            failed.append((version.stix_id, shown, "another organization publishes this id here"))
+            failed.append((version.stix_id, shown, publication.copies.refusal(version)))
+        elif outcome is WriteOutcome.COPY_OF_OTHER:
+            successes.append((version.stix_id, shown, RELAYED_MESSAGE))
         else:
             successes.append((version.stix_id, shown, _OUTCOME_MESSAGES.get(outcome, "")))
     p = publication
@@ -196,5 +201,6 @@ def publish_objects(
         env.now,
         partial(status_record, publication, prepared),
         partial(audit_events, publication, prepared),
+        same_content=publication.copies,
     )
     return status_record(publication, prepared, outcomes)
