@@ -62,7 +62,8 @@ def test_taxii_reads_the_member_feed_and_export_are_recorded(
     assert client.get("/api/v1/changes", headers=reader).status_code == 200
     bundle = tmp_path / "export.json"
     data = str(community.node.data_dir)
-    done = CliRunner().invoke(app, ["export", "--org", "Org B", "--data", data, "-o", str(bundle)])
+    export = ["export", "--org", "Org B", "--data", data, "-o", str(bundle)]
+    done = CliRunner().invoke(app, [*export, "--break-glass", "conformance test"])
     assert done.exit_code == 0, done.output
     assert _channels(conformance, indicator["id"]) == {
         "TAXII objects",
