@@ -33,6 +33,9 @@ from tabadol.usecases.membership.principals import OPERATOR
 from tabadol.web.app import create_app
 from tabadol.web.media import TAXII_21
 
+# every STIX object a server emits during the session is judged at its end (issue 13)
+pytest_plugins = ("tests.conformance.plugin",)
+
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 ICS_BUNDLE = DATA / "ics-attack-18.1.json"
 MOBILE_BUNDLE = DATA / "mobile-attack-17.1.json"
