@@ -4,23 +4,21 @@ from __future__ import annotations
 
 from tabadol.domain.audit import AuditEvent, actor_of
 from tabadol.domain.errors import Forbidden, InvalidInput, NotFound
-from tabadol.domain.model import Group, Principal, PrincipalKind
+from tabadol.domain.model import Group, Org, Principal, PrincipalKind
 from tabadol.domain.policy import may_create_group, may_manage_group, may_see_group
 from tabadol.node.node import Node, collection_uuid
 from tabadol.storage.contract import Channel
 from tabadol.usecases.membership.ids import group_uuid_of
-from tabadol.usecases.membership.lookup import require_org
+from tabadol.usecases.membership.lookup import find_org, require_org
 from tabadol.usecases.membership.names import check_channel_name
 
 
 def create_group(node: Node, actor: Principal, name: str, owner_name: str) -> Group:
-    """A sharing group owned by `owner_name`; its channel is titled after the group."""
+    """A sharing group owned by `owner_name`; its channel is titled after the group. The
+    caller's right is checked before the names: only who may create this group learns
+    whether its name is taken, or whether the owner exists."""
+    owner = _owner_for(node, actor, owner_name)
     name = check_channel_name(node, "group", name)
-    owner = require_org(node, owner_name)
-    if not may_create_group(actor) or (
-        actor.kind is PrincipalKind.ORG and actor.org_id != owner.id
-    ):
-        raise Forbidden("a group is created by an admin of its owner organization")
     if not owner.member:
         raise InvalidInput(f"{owner.name!r} is a guest organization; only members own groups")
     group_uuid = group_uuid_of(node.node_id, name)
@@ -29,10 +27,24 @@ def create_group(node: Node, actor: Principal, name: str, owner_name: str) -> Gr
     return node.store.create_group(group_uuid, name, owner.id, node.clock(), channel, audit=[event])
 
 
+def _owner_for(node: Node, actor: Principal, owner_name: str) -> Org:
+    """The owner of a new group, if `actor` may create one for it; otherwise one Forbidden,
+    whether that org exists or not."""
+    refused = Forbidden("a group is created by an admin of its owner organization")
+    if not may_create_group(actor):
+        raise refused
+    owner = find_org(node, owner_name)
+    if actor.kind is PrincipalKind.ORG and (owner is None or actor.org_id != owner.id):
+        raise refused
+    if owner is None:  # the operator, who may read the directory anyway
+        raise NotFound(f"no organization named {owner_name!r}")
+    return owner
+
+
 def require_group(node: Node, actor: Principal, name: str) -> Group:
     group = node.store.group_by_name(name)
     if group is None or not may_see_group(actor, group):
-        raise NotFound(f"no group named {name!r}")
+        raise NotFound("no group of that name visible to you")  # the name is not echoed: one answer
     return group
 
 

@@ -21,7 +21,7 @@ from tabadol.domain.model import Org, Principal, PrincipalKind
 from tabadol.domain.policy import may_manage_org
 from tabadol.node.keyring import generate_node_held_keys
 from tabadol.node.node import Node
-from tabadol.usecases.membership.lookup import require_org
+from tabadol.usecases.membership.lookup import require_managed_org
 from tabadol.usecases.trust.directory_record import publish_directory_record
 
 
@@ -91,11 +91,10 @@ def revoke_key(
     """Revoke a key from `since` (default now): versions made from then on that it signed
     are refused; what was sealed to it can no longer be sealed to it."""
     found = node.store.keys_by_id([key_id_text]).get(key_id_text)
-    if found is None:
-        raise NotFound(f"no key {key_id_text!r}")
+    if found is None or not may_manage_org(actor, found.org_id):
+        raise NotFound("no key of that id that you manage")  # not echoed: one answer, no oracle
     org = node.store.org_by_id(found.org_id)
     assert org is not None
-    _require_manager(actor, org)
     if not org.hosted_here:
         raise Forbidden(f"{org.name!r} is hosted by a peer node: its keys change there")
     reason = reason.strip()
@@ -130,5 +129,6 @@ def parse_time(text: str) -> int:
 def rotate_keys_of(
     node: Node, actor: Principal, org_name: str, public: dict[str, Any] | None = None
 ) -> list[OrgKey]:
-    """`rotate_keys` for the org the caller names (NotFound if there is none)."""
-    return rotate_keys(node, actor, require_org(node, org_name), public)
+    """`rotate_keys` for the org the caller names (NotFound if there is none, or if the caller
+    may not manage it: the same answer)."""
+    return rotate_keys(node, actor, require_managed_org(node, actor, org_name), public)
