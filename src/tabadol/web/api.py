@@ -5,7 +5,7 @@ Documented by the OpenAPI schema at /api/v1/openapi.json. Errors use the same bo
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -24,6 +24,9 @@ from tabadol.usecases.membership import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["native API"])
+# A name or a reason: no control character, and something besides spaces (what the use cases
+# check, said in the schema, so that a request the schema allows is not refused as malformed).
+TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
 _bearer = HTTPBearer(auto_error=False, description="A token from `tabadol token create`.")
 
 
@@ -60,7 +63,7 @@ class OrgOut(BaseModel):
 
 
 class OrgIn(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=100, pattern=TEXT_PATTERN)
     member: bool = True
     custody: Custody = Field(
         default=Custody.NODE,
@@ -87,7 +90,7 @@ class TokenCreated(TokenOut):
 
 
 class TokenIn(BaseModel):
-    role: str = Field(default="publisher", description="admin, publisher or reader.")
+    role: Literal["admin", "publisher", "reader"] = "publisher"
     label: str = Field(default="", max_length=200)
 
 
@@ -100,7 +103,7 @@ class GroupOut(BaseModel):
 
 
 class GroupIn(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=100, pattern=TEXT_PATTERN)
     owner: str = Field(description="The organization that owns the group.")
 
 
@@ -211,6 +214,7 @@ def create_group(request: Request, principal: Caller, body: GroupIn) -> GroupOut
 
 @router.post("/groups/{group}/members", response_model=GroupOut)
 def add_member(request: Request, principal: Caller, group: str, body: MemberIn) -> GroupOut:
+    """Add a member org to a group (`group`: its name or its id)."""
     node = _node(request)
     updated = sharing_groups.add_group_member(node, principal, group, body.org, owner=body.owner)
     return _group_out(node, updated)
@@ -218,5 +222,6 @@ def add_member(request: Request, principal: Caller, group: str, body: MemberIn) 
 
 @router.delete("/groups/{group}/members/{org}", response_model=GroupOut)
 def remove_member(request: Request, principal: Caller, group: str, org: str) -> GroupOut:
+    """Remove a member org from a group (`group`: its name or its id)."""
     node = _node(request)
     return _group_out(node, sharing_groups.remove_group_member(node, principal, group, org))

@@ -34,6 +34,7 @@ from tabadol.web.errors import (
     on_validation_error,
 )
 from tabadol.web.logs import configure_logging
+from tabadol.web.openapi import truthful
 
 
 class _App(FastAPI):
@@ -46,6 +47,14 @@ class _App(FastAPI):
             return node.settings.max_request_bytes
 
         return Edge(BodyLimit(super().build_middleware_stack(), taxii_limit))
+
+    def openapi(self) -> dict[str, Any]:
+        """FastAPI's document, corrected to what the server answers (`web.openapi`)."""
+        if not getattr(self.state, "openapi_corrected", False):
+            self.openapi_schema = truthful(super().openapi())
+            self.state.openapi_corrected = True
+        assert self.openapi_schema is not None
+        return self.openapi_schema
 
 
 def create_app(open_node: Callable[[], Node]) -> FastAPI:

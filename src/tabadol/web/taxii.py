@@ -166,7 +166,7 @@ def delete_object(request: Request, collection_id: str, object_id: str) -> Respo
     node = _node(request)
     principal = _principal(request, node)
     read.delete_object(node, principal, collection_id, object_id, _params(request))
-    return Response(status_code=200, media_type=TAXII_21)
+    return Response(status_code=200)  # no body (section 5.7), so no media type
 
 
 @router.get(

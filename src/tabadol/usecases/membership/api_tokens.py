@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 
 from tabadol.domain.audit import AuditEvent, actor_of
-from tabadol.domain.errors import Forbidden, InvalidInput, NotFound
+from tabadol.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tabadol.domain.model import Principal, PrincipalKind, Role, Token
 from tabadol.domain.policy import may_manage_org
 from tabadol.node.node import Node
@@ -62,7 +62,7 @@ def revoke_token(node: Node, actor: Principal, token_id: int) -> Token:
         "token.revoke", actor_of(actor), detail={"token": token_id, "prefix": token.prefix}
     )
     if not node.store.revoke_token(token_id, node.clock(), audit=[event]):
-        raise InvalidInput(f"token {token_id} is already revoked")
+        raise Conflict(f"token {token_id} is already revoked")
     revoked = node.store.token_by_id(token_id)
     assert revoked is not None
     return revoked

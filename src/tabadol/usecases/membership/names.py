@@ -25,7 +25,7 @@ def check_channel_name(node: Node, what: str, name: str) -> str:
     """Org and group names title their channels, so they must be unique among channels."""
     name = _check_name(what, name)
     if name.lower() in _RESERVED:
-        raise InvalidInput(f"{name!r} is reserved for a channel of the node")
+        raise Conflict(f"{name!r} is reserved for a channel of the node")
     if any(c.title == name for c in node.store.list_collections()):
         raise Conflict(f"a channel named {name!r} already exists")
     return name

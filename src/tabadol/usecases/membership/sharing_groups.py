@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tabadol.domain.audit import AuditEvent, actor_of
-from tabadol.domain.errors import Forbidden, InvalidInput, NotFound
+from tabadol.domain.errors import Conflict, Forbidden, NotFound
 from tabadol.domain.model import Group, Org, Principal, PrincipalKind
 from tabadol.domain.policy import may_create_group, may_manage_group, may_see_group
 from tabadol.node.node import Node, collection_uuid
@@ -20,7 +20,7 @@ def create_group(node: Node, actor: Principal, name: str, owner_name: str) -> Gr
     owner = _owner_for(node, actor, owner_name)
     name = check_channel_name(node, "group", name)
     if not owner.member:
-        raise InvalidInput(f"{owner.name!r} is a guest organization; only members own groups")
+        raise Conflict(f"{owner.name!r} is a guest organization; only members own groups")
     group_uuid = group_uuid_of(node.node_id, name)
     channel = Channel(collection_uuid(node, f"group:{group_uuid}"), name, f"Sharing group {name}.")
     event = AuditEvent("group.create", actor_of(actor), detail={"group": name, "owner": owner.name})
@@ -42,7 +42,10 @@ def _owner_for(node: Node, actor: Principal, owner_name: str) -> Org:
 
 
 def require_group(node: Node, actor: Principal, name: str) -> Group:
-    group = node.store.group_by_name(name)
+    """The group named `name`, or whose id it is (what creating it answered)."""
+    group = node.store.group_by_name(name) or next(
+        (g for g in node.store.list_groups() if g.uuid == name), None
+    )
     if group is None or not may_see_group(actor, group):
         raise NotFound("no group of that name visible to you")  # the name is not echoed: one answer
     return group
@@ -65,7 +68,7 @@ def add_group_member(
     group = _group_to_change(node, actor, group_name)
     org = require_org(node, org_name)
     if not org.member:
-        raise InvalidInput(f"{org.name!r} is a guest organization; groups hold members only")
+        raise Conflict(f"{org.name!r} is a guest organization; groups hold members only")
     owner = owner or org.id in group.owners
     event = AuditEvent(
         "group.add-member",
@@ -82,7 +85,7 @@ def remove_group_member(node: Node, actor: Principal, group_name: str, org_name:
     group = _group_to_change(node, actor, group_name)
     org = require_org(node, org_name)
     if org.id in group.owners and len(group.owners) == 1:
-        raise InvalidInput(f"{org.name!r} is the last owner of {group.name!r}")
+        raise Conflict(f"{org.name!r} is the last owner of {group.name!r}")
     event = AuditEvent(
         "group.remove-member", actor_of(actor), detail={"group": group.name, "org": org.name}
     )

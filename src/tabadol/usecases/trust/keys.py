@@ -10,6 +10,7 @@ from tabadol.crypto.sealing import check_encryption_key, x25519_key_id
 from tabadol.crypto.signing import check_public_key, key_id, unb64url
 from tabadol.domain.audit import AuditEvent, actor_of
 from tabadol.domain.errors import (
+    Conflict,
     Forbidden,
     InvalidEncryptionKey,
     InvalidInput,
@@ -68,14 +69,14 @@ def rotate_keys(
                 " operator who could would be able to read and sign as it)"
             )
         if public is None:
-            raise InvalidInput(
+            raise Conflict(
                 f"{org.name!r} keeps its keys client-side: give its new public keys"
                 " (`tabadol key generate` prints them)"
             )
         keys = client_keys(public, node.node_key_id)
     else:
         if public is not None:
-            raise InvalidInput(f"the node holds the keys of {org.name!r}; it generates them")
+            raise Conflict(f"the node holds the keys of {org.name!r}; it generates them")
         keys = generate_node_held_keys(node)
     event = AuditEvent(
         "key.rotate", actor_of(actor), detail={"org": org.name, "keys": [k.key_id for k in keys]}
@@ -101,16 +102,15 @@ def revoke_key(
     if not reason:
         raise InvalidInput("give a reason for the revocation")
     now = node.clock()
-    at = now if since is None else min(since, now)
-    if at < 0:
-        raise InvalidInput("revocation times before 1970 are not supported")
+    # from before 1970 (before any key of this node existed): from the key's start
+    at = now if since is None else max(0, min(since, now))
     event = AuditEvent(
         "key.revoke",
         actor_of(actor),
         detail={"org": org.name, "key": key_id_text, "reason": reason[:500], "since": at},
     )
     if not node.store.revoke_key(key_id_text, at, reason[:500], now, audit=[event]):
-        raise InvalidInput(f"the key {key_id_text} is already revoked")
+        raise Conflict(f"the key {key_id_text} is already revoked")
     publish_directory_record(node, org)
     return node.store.keys_by_id([key_id_text])[key_id_text]
 
