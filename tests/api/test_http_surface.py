@@ -251,3 +251,23 @@ def test_the_access_log_has_no_query_string(
     assert "q=" not in logged
     assert "Org A" not in logged
     assert "%D8" not in logged.upper()
+
+
+def test_the_openapi_document_says_what_the_server_does(client: TestClient) -> None:
+    """No 422 anywhere (validation errors are 400); TAXII routes answer and take TAXII's
+    media type; each route has its security; 405 and 413 answers are in the error format."""
+    document = client.get("/api/v1/openapi.json").json()
+    operations = [
+        (path, method, op) for path, ops in document["paths"].items() for method, op in ops.items()
+    ]
+    assert all("422" not in op["responses"] for _, _, op in operations)
+    get_objects = document["paths"]["/taxii2/root/collections/{collection_id}/objects/"]
+    assert TAXII_21 in get_objects["get"]["responses"]["200"]["content"]
+    assert TAXII_21 in get_objects["post"]["requestBody"]["content"]
+    assert "match[version]" in [p["name"] for p in get_objects["get"]["parameters"]]
+    assert get_objects["get"]["security"] == [{"HTTPBearer": []}]
+    assert document["paths"]["/federation/v1/node"]["get"]["security"] == []
+    changes = document["paths"]["/federation/v1/changes"]["get"]
+    assert changes["security"] == [{"PeerSignature": []}]
+    assert {"HTTPBearer", "PeerSignature"} <= document["components"]["securitySchemes"].keys()
+    assert all("400" in op["responses"] and "413" in op["responses"] for _, _, op in operations)
