@@ -98,6 +98,8 @@ class Edge:
 
 
 def _access_line(scope: Scope, status: int | None, seconds: float) -> None:
+    if not access.isEnabledFor(logging.INFO):
+        return
     client = scope.get("client")
     fields = {
         "method": scope["method"],
