@@ -7,6 +7,7 @@ import json
 import os
 import random
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -264,6 +265,10 @@ class LiveServer:
     data_dir: Path
     port: int
     process: subprocess.Popen[bytes] | None = None
+    args: list[str] = field(default_factory=list)  # more `tabadol serve` options
+    env: dict[str, str] = field(default_factory=dict)  # TABADOL_* settings of this server
+    scheme: str = "http"
+    verify: ssl.SSLContext | bool = True  # how `start` reaches an HTTPS server
 
     @property
     def log_path(self) -> Path:
@@ -274,10 +279,10 @@ class LiveServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 20.0) -> None:
-        env = {**os.environ, "TABADOL_LOG_LEVEL": "warning"}
+        env = {**os.environ, "TABADOL_LOG_LEVEL": "warning", **self.env}
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -288,6 +293,7 @@ class LiveServer:
                 str(self.data_dir),
                 "--port",
                 str(self.port),
+                *self.args,
             ],
             env=env,
             stdout=subprocess.DEVNULL,
@@ -298,7 +304,7 @@ class LiveServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log_path.read_text()}")
             try:
-                httpx.get(f"{self.url}/taxii2/", timeout=0.5)
+                httpx.get(f"{self.url}/taxii2/", timeout=0.5, verify=self.verify)
                 return
             except httpx.TransportError:
                 time.sleep(0.05)
@@ -320,11 +326,12 @@ class LiveServer:
 
 
 @pytest.fixture
-def live_server_factory() -> Iterator[Callable[[Path], LiveServer]]:
+def live_server_factory() -> Iterator[Callable[..., LiveServer]]:
+    """Starts `tabadol serve` on a data directory (keyword arguments: LiveServer's fields)."""
     servers: list[LiveServer] = []
 
-    def start(data: Path) -> LiveServer:
-        server = LiveServer(data, free_port())
+    def start(data: Path, **options: Any) -> LiveServer:
+        server = LiveServer(data, free_port(), **options)
         server.start()
         servers.append(server)
         return server

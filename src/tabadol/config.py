@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import tomli_w
 
@@ -50,7 +51,31 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("default_tlp_group", "AMBER", "TLP of unmarked items in a group's channel."),
     Setting("default_tlp_members", "GREEN", "TLP of unmarked items in `members`."),
     Setting("default_tlp_public", "CLEAR", "TLP of unmarked items in `public`."),
-    Setting("log_level", "info", "uvicorn log level: critical, error, warning, info, debug."),
+    Setting(
+        "public_url",
+        "",
+        "The URL clients reach the node at (`https://cti.example.org`, behind a reverse proxy"
+        " its public address): the base of every absolute URL the node writes (TAXII"
+        " discovery). Empty: those URLs are relative (`/taxii2/root/`). Never taken from"
+        " `Host` or `X-Forwarded-*`.",
+    ),
+    Setting(
+        "tls_cert_file", "", "PEM certificate chain: `serve` speaks HTTPS (with tls_key_file)."
+    ),
+    Setting("tls_key_file", "", "PEM private key of tls_cert_file."),
+    Setting("log_level", "info", "Log level of the node: critical, error, warning, info, debug."),
+    Setting(
+        "log_format",
+        "text",
+        "Log lines as `text` (one line per event) or `json` (one object"
+        " per line, with the request id).",
+    ),
+    Setting(
+        "audit_head_interval",
+        3600,
+        "Seconds between the signed audit tree heads members see (`/api/v1/audit/head`): a"
+        " member learns the log's size once per interval, never when a write happens.",
+    ),
     Setting(
         "worker_threads",
         4,
@@ -86,7 +111,12 @@ class Settings:
     default_tlp_group: str = "AMBER"
     default_tlp_members: str = "GREEN"
     default_tlp_public: str = "CLEAR"
+    public_url: str = ""
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
     log_level: str = "info"
+    log_format: str = "text"
+    audit_head_interval: int = 3600
     worker_threads: int = 4
     sync_peers: bool = True
     key_secret_file: str = ""
@@ -146,6 +176,7 @@ def load_settings(
             values[name] = env[key]
     values.update({k: v for k, v in overrides.items() if v is not None})
     settings = Settings(**{n: _coerce(n, v, known[n].default) for n, v in values.items()})
+    _check_choices(settings)
     for name in (
         "default_tlp_org",
         "default_tlp_group",
@@ -157,6 +188,40 @@ def load_settings(
         except ValueError as exc:
             raise InvalidInput(f"setting {name}: {exc}") from None
     return settings
+
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+LOG_FORMATS = ("text", "json")
+
+
+def _check_choices(settings: Settings) -> None:
+    """Settings with a closed set of values, and the public URL's form."""
+    if settings.log_level.lower() not in LOG_LEVELS:
+        raise InvalidInput(f"setting log_level: one of {', '.join(LOG_LEVELS)}")
+    if settings.log_format not in LOG_FORMATS:
+        raise InvalidInput(f"setting log_format: one of {', '.join(LOG_FORMATS)}")
+    if bool(settings.tls_cert_file) != bool(settings.tls_key_file):
+        raise InvalidInput("settings tls_cert_file and tls_key_file go together")
+    if settings.public_url:
+        check_public_url(settings.public_url)
+
+
+def check_public_url(url: str) -> str:
+    """An http(s) URL with a host and no query, fragment or credentials; without its
+    trailing slash (the node appends its paths)."""
+    parts = urlsplit(url)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or parts.username is not None
+    ):
+        raise InvalidInput(
+            f"setting public_url: {url!r} is not an http(s) URL with a host, without query,"
+            " fragment or credentials"
+        )
+    return url.rstrip("/")
 
 
 def write_settings(data_dir: Path, settings: Settings) -> None:

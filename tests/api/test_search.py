@@ -150,7 +150,6 @@ def test_filters_and_paging(client: TestClient, community: Community) -> None:
         {"q": "?!"},
         {"q": "x", "limit": "0"},
         {"q": "x", "next": "forged"},
-        {"q": "x", "org": "Nobody"},
         {"q": "x", "limit": "+5"},
         {"q": "x", "limit": "5.0"},
         {"q": "x", "tlp": "purple"},
@@ -161,7 +160,6 @@ def test_filters_and_paging(client: TestClient, community: Community) -> None:
         "no words",
         "zero limit",
         "forged next",
-        "unknown org",
         "signed limit",
         "decimal limit",
         "unknown tlp",
@@ -183,11 +181,10 @@ def test_bad_searches_are_400(
         ({"q": "?!", "limit": "+5"}, "q must contain at least one word or number"),
         ({"q": "x", "limit": "+5", "tlp": "purple"}, "limit must be a positive integer"),
         ({"q": "x", "tlp": "purple"}, "tlp: unknown TLP level 'purple'"),
-        ({"q": "x", "org": "Org B,Nobody"}, "no organization named 'Nobody'"),
         ({"q": "x", "added_before": "2026-01-01"}, "added_before: '2026-01-01' is not an RFC 3339"),
         ({"q": "x", "next": ""}, "next: not a token issued by this node"),
     ],
-    ids=["words before limit", "limit before tlp", "tlp", "org", "bound", "empty next"],
+    ids=["words before limit", "limit before tlp", "tlp", "bound", "empty next"],
 )
 def test_bad_searches_say_what_is_wrong(
     client: TestClient, community: Community, params: dict[str, str], description: str

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -23,26 +23,47 @@ def serve(
     workers: Annotated[
         int, typer.Option(min=1, help="Worker processes (PostgreSQL: any number; SQLite: 1).")
     ] = 1,
+    tls_cert: Annotated[
+        Path | None, typer.Option(help="PEM certificate chain: serve HTTPS (with --tls-key).")
+    ] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="PEM private key of --tls-cert.")] = None,
+    log_level: Annotated[
+        str | None, typer.Option(help="critical, error, warning, info or debug.")
+    ] = None,
+    log_format: Annotated[
+        str | None, typer.Option(help="text (one line per event) or json (one object a line).")
+    ] = None,
 ) -> None:
     """Run the node (TAXII 2.1 at /taxii2/, native API at /api/v1/) under uvicorn."""
-    from tabadol.web.app import create_app, run_server
+    from tabadol.web.app import create_app, run_server, tls_problem
     from tabadol.web.workers import Supervisor, port_is_free
 
-    settings = guarded(lambda: load_settings(data, host=host, port=port))
+    overrides: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "tls_cert_file": str(tls_cert) if tls_cert else None,
+        "tls_key_file": str(tls_key) if tls_key else None,
+        "log_level": log_level,
+        "log_format": log_format,
+    }
+    settings = guarded(lambda: load_settings(data, **overrides))
     with node_at(data):
         pass  # fail early, with one line, if the directory is not usable
+    if (problem := tls_problem(settings)) is not None:
+        raise fail(problem)
     if workers > 1 and not settings.database_url:
         raise fail("several workers need PostgreSQL (database_url): SQLite has one writer")
     if workers > 1 and not port_is_free(settings.host, settings.port):
         raise fail(f"{settings.host}:{settings.port} is in use")
-    out.print(f"tabadol serving {data} on http://{settings.host}:{settings.port}/taxii2/")
+    scheme = "https" if settings.tls_cert_file else "http"
+    out.print(f"tabadol serving {data} on {scheme}://{settings.host}:{settings.port}/taxii2/")
     if workers > 1:
-        supervisor = Supervisor(data, settings, workers)
+        supervisor = Supervisor(data, overrides, workers)
         supervisor.run()
         if supervisor.failed:
             raise fail(supervisor.failed)
         return
-    run_server(create_app(lambda: open_node(data, host=host, port=port)), settings)
+    run_server(create_app(lambda: open_node(data, **overrides)), settings)
 
 
 def demo(

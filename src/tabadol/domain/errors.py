@@ -106,6 +106,10 @@ class MethodNotAllowed(TabadolError):
     http_status = 405
     title = "Method not allowed"
 
+    def __init__(self, description: str = "", allowed: list[str] | None = None) -> None:
+        super().__init__(description)
+        self.allowed = allowed or []  # the methods the resource has (the `Allow` header)
+
 
 class NotAcceptable(TabadolError):
     http_status = 406

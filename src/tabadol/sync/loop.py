@@ -120,12 +120,19 @@ class PeerSync(threading.Thread):
             if wait > 0:
                 self.stop_event.wait(wait)
                 continue
+            failures = peer.failures
+            if failures:
+                log.info("sync with %s: retrying (%d failed so far)", peer.node_id, failures)
             client = self.client = self.make(self.node, peer)
             try:
                 for page in client.stream(peer.cursor):
                     if self.stop_event.is_set():
                         return
                     peer = _take_page(self.node, client, peer, page)
+                    if failures:  # at the failures' level: a log read at warning shows both
+                        log.warning("sync with %s recovered after %d failures", peer.node_id,
+                                    failures)  # fmt: skip
+                        failures = 0
             except PeerPaused:
                 return
             except TabadolError as exc:  # the peer failed (PeerFailure), or refused a page
@@ -150,7 +157,8 @@ class PeerSync(threading.Thread):
         delay *= 0.5 + random.random() / 2  # noqa: S311 (jitter, not a secret)
         message = f"{type(exc).__name__}: {exc}"
         sync_state.record_failure(self.node, peer, message, delay)
-        log.info("sync with %s failed (%s); retry in %.1f s", peer.node_id, message, delay)
+        log.warning("sync with %s failed (%s, failure %d); retry in %.1f s", peer.node_id,
+                    message, current.failures + 1, delay)  # fmt: skip
 
 
 class SyncManager:
@@ -184,6 +192,8 @@ class SyncManager:
             for peer_id, peer in active.items():
                 loop = self._loops.get(peer_id)
                 if loop is None or not loop.is_alive():
+                    if loop is None:
+                        log.info("following peer %s at %s", peer.node_id, peer.url)
                     loop = PeerSync(self.node, peer, self._stop, self.make)
                     self._loops[peer_id] = loop
                     loop.start()

@@ -5,7 +5,7 @@ Documented by the OpenAPI schema at /api/v1/openapi.json. Errors use the same bo
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -24,6 +24,11 @@ from tabadol.usecases.membership import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["native API"])
+# A name or a reason: no control character, no bidi control (text/names.py refuses them: a
+# name reads as typed), and something besides spaces (what the use cases check, said in the
+# schema, so that a request the schema allows is not refused as malformed).
+_NOT = r"\x00-\x1f\x7f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+TEXT_PATTERN = rf"^[^{_NOT}]*[^\s{_NOT}][^{_NOT}]*$"
 _bearer = HTTPBearer(auto_error=False, description="A token from `tabadol token create`.")
 
 
@@ -60,7 +65,7 @@ class OrgOut(BaseModel):
 
 
 class OrgIn(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=100, pattern=TEXT_PATTERN)
     member: bool = True
     custody: Custody = Field(
         default=Custody.NODE,
@@ -95,7 +100,7 @@ _BREAK_GLASS = Field(
 
 
 class TokenIn(BaseModel):
-    role: str = Field(default="publisher", description="admin, publisher or reader.")
+    role: Literal["admin", "publisher", "reader"] = "publisher"
     label: str = Field(default="", max_length=200)
     break_glass: str | None = _BREAK_GLASS
 
@@ -109,7 +114,7 @@ class GroupOut(BaseModel):
 
 
 class GroupIn(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=100, pattern=TEXT_PATTERN)
     owner: str = Field(description="The organization that owns the group.")
     break_glass: str | None = _BREAK_GLASS
 
@@ -227,6 +232,7 @@ def create_group(request: Request, principal: Caller, body: GroupIn) -> GroupOut
 
 @router.post("/groups/{group}/members", response_model=GroupOut)
 def add_member(request: Request, principal: Caller, group: str, body: MemberIn) -> GroupOut:
+    """Add a member org to a group (`group`: its name or its id)."""
     node = _node(request)
     updated = sharing_groups.add_group_member(
         node, principal, group, body.org, owner=body.owner, break_glass=body.break_glass
@@ -238,7 +244,8 @@ def add_member(request: Request, principal: Caller, group: str, body: MemberIn) 
 def remove_member(
     request: Request, principal: Caller, group: str, org: str, break_glass: str | None = None
 ) -> GroupOut:
-    """`break_glass`: the operator's reason, when it acts for owners that have admins."""
+    """Remove a member org from a group (`group`: its name or its id). `break_glass`: the
+    operator's reason, when it acts for owners that have admins."""
     node = _node(request)
     updated = sharing_groups.remove_group_member(
         node, principal, group, org, break_glass=break_glass

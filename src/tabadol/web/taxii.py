@@ -20,7 +20,6 @@ from tabadol.usecases.membership.principals import authenticate_reader
 from tabadol.usecases.publishing.publish import envelope_objects, publish_objects
 from tabadol.usecases.reading import read
 from tabadol.web import render
-from tabadol.web.body import read_limited
 from tabadol.web.media import TAXII_21, check_accept, check_content_type
 
 API_ROOT = "/taxii2/root"
@@ -51,9 +50,12 @@ def _params(request: Request) -> dict[str, str]:
 
 @router.get("/", summary="Server discovery (TAXII 2.1 section 4.1)")
 def discovery(request: Request) -> Response:
+    """The API root's URL is built from the `public_url` setting, or relative (section 4.1.1
+    allows it), never from the request's `Host` or `X-Forwarded-*`: a cache or proxy in front
+    could otherwise be made to send clients, and their tokens, elsewhere."""
     node = _node(request)
     _principal(request, node)
-    root = str(request.base_url).rstrip("/") + API_ROOT + "/"
+    root = node.settings.public_url.rstrip("/") + API_ROOT + "/"
     return _taxii(
         {
             "title": node.settings.node_name,
@@ -128,7 +130,7 @@ async def add_objects(request: Request, collection_id: str) -> Response:
     node = _node(request)
     principal = await run_in_threadpool(_principal, request, node)
     check_content_type(request.headers.get("content-type"))
-    body = await read_limited(request, node.settings.max_request_bytes)
+    body = await request.body()  # within max_request_bytes: web.body.BodyLimit read it
     # tabadol's extension: ask for end-to-end encryption whatever the TLP
     encrypt = request.headers.get("x-tabadol-encrypt", "").strip().lower() in ("1", "true")
 
@@ -164,7 +166,7 @@ def delete_object(request: Request, collection_id: str, object_id: str) -> Respo
     node = _node(request)
     principal = _principal(request, node)
     read.delete_object(node, principal, collection_id, object_id, _params(request))
-    return Response(status_code=200, media_type=TAXII_21)
+    return Response(status_code=200)  # no body (section 5.7), so no media type
 
 
 @router.get(

@@ -13,9 +13,10 @@ from tabadol.crypto.signing import b64url
 from tabadol.usecases.reading.read import extension_schema
 from tabadol.usecases.trust import audit, keys
 from tabadol.usecases.trust.key_directory import key_directory_for, key_record, sealing_recipients
-from tabadol.web.api import Caller, _node
+from tabadol.web.api import TEXT_PATTERN, Caller, _node
 
 router = APIRouter(prefix="/api/v1", tags=["trust"])
+RFC3339 = r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
 
 
 class PublicKeysIn(BaseModel):
@@ -30,9 +31,12 @@ class RotateIn(BaseModel):
 
 
 class RevokeIn(BaseModel):
-    reason: str = Field(min_length=1, max_length=500)
+    reason: str = Field(min_length=1, max_length=500, pattern=TEXT_PATTERN)
     since: str | None = Field(
-        default=None, description="RFC 3339: revoked from this moment on (default now)."
+        default=None,
+        pattern=RFC3339,
+        json_schema_extra={"format": "date-time"},
+        description="RFC 3339: revoked from this moment on (default now).",
     )
 
 
@@ -57,7 +61,7 @@ def rotate(request: Request, principal: Caller, org: str, body: RotateIn) -> lis
 def revoke(request: Request, principal: Caller, key_id: str, body: RevokeIn) -> dict[str, Any]:
     """Revoke a key: versions made from `since` on that it signed are refused."""
     node = _node(request)
-    since = keys.parse_time(body.since) if body.since else None
+    since = keys.parse_time(body.since.upper()) if body.since else None  # RFC 3339 allows t, z
     return key_record(keys.revoke_key(node, principal, key_id, body.reason, since))
 
 

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tabadol.config import Settings
+from tabadol.config import load_settings
 
 log = logging.getLogger("tabadol.workers")
 
@@ -59,21 +59,24 @@ def _watch_parent(parent: int, server: Any) -> None:
         time.sleep(1.0)
 
 
-def _worker(data: str, host: str, port: int, log_level: str, parent: int, ready: Any) -> None:
+def _worker(data: str, overrides: dict[str, Any], parent: int, ready: Any) -> None:
     """One worker process: its own socket, one uvicorn server, the node opened in its
-    lifespan."""
+    lifespan, logging configured as the settings say."""
     from tabadol.node.node import open_node
-    from tabadol.web.app import create_app, server
+    from tabadol.web.app import create_app, settings_server
+    from tabadol.web.logs import configure_logging
 
-    sock = _listening_socket(host, port, reuse_port=True)
+    settings = load_settings(Path(data), **overrides)
+    configure_logging(settings.log_level, settings.log_format)
+    sock = _listening_socket(settings.host, settings.port, reuse_port=True)
     sock.listen(2048)
 
     def open_and_report() -> Any:
-        node = open_node(Path(data), host=host, port=port)
+        node = open_node(Path(data), **overrides)
         ready.set()  # the node opened: from here on, a death is not a failure to start
         return node
 
-    srv = server(create_app(open_and_report), host, port, log_level)
+    srv = settings_server(create_app(open_and_report), settings)
     threading.Thread(target=_watch_parent, args=(parent, srv), daemon=True).start()
     srv.run(sockets=[sock])
     if not srv.started:
@@ -83,8 +86,8 @@ def _worker(data: str, host: str, port: int, log_level: str, parent: int, ready:
 class Supervisor:
     """Starts `count` workers and keeps them running until asked to stop."""
 
-    def __init__(self, data: Path, settings: Settings, count: int) -> None:
-        self._args = (str(data), settings.host, settings.port, settings.log_level, os.getpid())
+    def __init__(self, data: Path, overrides: dict[str, Any], count: int) -> None:
+        self._args = (str(data), overrides, os.getpid())
         self._count = count
         self._context = multiprocessing.get_context("spawn")  # no inherited threads or pools
         self._stop = threading.Event()

@@ -147,6 +147,16 @@ def heads_txn(conn: Connection) -> list[TreeHead]:
     return _HEAD.all(rows)
 
 
+def head_before_txn(conn: Connection, moment: int) -> TreeHead | None:
+    """The newest head signed at or before `moment` (heads are signed in time order, so the
+    scan from the newest stops at the first old enough)."""
+    row = conn.execute(
+        f"SELECT {_HEAD.select} FROM audit_heads WHERE at <= ? ORDER BY tree_size DESC LIMIT 1",
+        (moment,),
+    ).fetchone()
+    return _HEAD(row) if row is not None else None
+
+
 def leaves_txn(conn: Connection, size: int) -> list[bytes]:
     rows = conn.execute(
         "SELECT leaf_hash FROM audit_log WHERE position < ? ORDER BY position", (size,)

@@ -5,12 +5,12 @@ from __future__ import annotations
 import secrets
 
 from tabadol.domain.audit import AuditEvent, actor_of
-from tabadol.domain.errors import Forbidden, InvalidInput, NotFound
+from tabadol.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tabadol.domain.model import Principal, PrincipalKind, Role, Token
 from tabadol.domain.policy import may_manage_org
 from tabadol.node.node import Node
 from tabadol.usecases.membership.break_glass import break_glass_event
-from tabadol.usecases.membership.lookup import require_org
+from tabadol.usecases.membership.lookup import require_managed_org
 from tabadol.usecases.membership.names import check_text
 from tabadol.usecases.membership.principals import NODE_ADMIN_ROLE, TOKEN_PREFIX, hash_secret
 
@@ -34,11 +34,9 @@ def create_token(
             raise Forbidden("only the node's operator creates node-admin tokens")
         org_id, role = None, NODE_ADMIN_ROLE
     else:
-        org = require_org(node, org_name)
+        org = require_managed_org(node, actor, org_name)
         if not org.hosted_here:
             raise Forbidden(f"{org.name!r} is hosted by another node: its tokens are made there")
-        if not may_manage_org(actor, org.id):
-            raise Forbidden(f"you may not manage the tokens of {org.name!r}")
         try:
             role = Role(role).value
         except ValueError:
@@ -76,10 +74,7 @@ def list_tokens(node: Node, actor: Principal, org_name: str | None) -> list[Toke
         if actor.org_id is None or not may_manage_org(actor, actor.org_id):
             raise Forbidden("you manage no tokens")
         return node.store.list_tokens(actor.org_id)
-    org = require_org(node, org_name)
-    if not may_manage_org(actor, org.id):
-        raise Forbidden(f"you may not manage the tokens of {org.name!r}")
-    return node.store.list_tokens(org.id)
+    return node.store.list_tokens(require_managed_org(node, actor, org_name).id)
 
 
 def revoke_token(node: Node, actor: Principal, token_id: int) -> Token:
@@ -89,12 +84,12 @@ def revoke_token(node: Node, actor: Principal, token_id: int) -> Token:
         or (token.org_id is None and actor.kind is not PrincipalKind.NODE_ADMIN)
         or (token.org_id is not None and not may_manage_org(actor, token.org_id))
     ):
-        raise NotFound(f"no token {token_id} that you manage")
+        raise NotFound("no token of that id that you manage")  # the id is not echoed: one answer
     event = AuditEvent(
         "token.revoke", actor_of(actor), detail={"token": token_id, "prefix": token.prefix}
     )
     if not node.store.revoke_token(token_id, node.clock(), audit=[event]):
-        raise InvalidInput(f"token {token_id} is already revoked")
+        raise Conflict(f"token {token_id} is already revoked")
     revoked = node.store.token_by_id(token_id)
     assert revoked is not None
     return revoked

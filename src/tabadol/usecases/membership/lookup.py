@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from tabadol.domain.audience import AudienceKind
 from tabadol.domain.errors import NotFound
-from tabadol.domain.model import Collection, Org
+from tabadol.domain.model import Collection, Org, Principal
+from tabadol.domain.policy import may_manage_org
 from tabadol.node.node import Node
 from tabadol.text.names import look_alike
 
@@ -17,6 +18,16 @@ def require_org(node: Node, name: str) -> Org:
     org = find_org(node, name)
     if org is None:
         raise NotFound(f"no organization named {name!r}")
+    return org
+
+
+def require_managed_org(node: Node, actor: Principal, name: str) -> Org:
+    """The org named, if `actor` manages it (its admins, the operator). Any other caller gets
+    the same NotFound whether the org exists or not, so a route that manages an org is no
+    oracle of org names (a guest may not read the member directory)."""
+    org = node.store.org_by_name(name)
+    if org is None or not may_manage_org(actor, org.id):
+        raise NotFound("no organization of that name that you manage")  # the name is not echoed
     return org
 
 

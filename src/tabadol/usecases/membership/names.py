@@ -47,7 +47,7 @@ def check_channel_name(node: Node, what: str, name: str) -> str:
     does not repeat the name it met: a group's name is for its members only."""
     name = _check_name(what, name)
     if any(look_alike(name, reserved) for reserved in _RESERVED):
-        raise InvalidInput(f"{name!r} is reserved for a channel of the node")
+        raise Conflict(f"{name!r} is reserved for a channel of the node")
     taken = [
         *(c.title for c in node.store.list_collections()),
         *(o.name for o in node.store.list_orgs()),

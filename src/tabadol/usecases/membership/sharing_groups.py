@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from tabadol.domain.audit import AuditEvent, actor_of
-from tabadol.domain.errors import Forbidden, InvalidInput, NotFound
-from tabadol.domain.model import Group, Principal, PrincipalKind
+from tabadol.domain.errors import Conflict, Forbidden, NotFound
+from tabadol.domain.model import Group, Org, Principal, PrincipalKind
 from tabadol.domain.policy import may_create_group, may_manage_group, may_see_group
 from tabadol.node.node import Node, collection_uuid
 from tabadol.storage.contract import Channel
 from tabadol.text.names import look_alike
 from tabadol.usecases.membership.break_glass import break_glass_event, break_glass_for_owners
 from tabadol.usecases.membership.ids import group_uuid_of
-from tabadol.usecases.membership.lookup import require_org
+from tabadol.usecases.membership.lookup import find_org, require_org
 from tabadol.usecases.membership.names import check_channel_name
 
 
@@ -19,15 +19,13 @@ def create_group(
     node: Node, actor: Principal, name: str, owner_name: str, *, break_glass: str | None = None
 ) -> Group:
     """A sharing group owned by `owner_name`; its channel is titled after the group. The
-    operator creating one for an org that has its own admins takes a break-glass step."""
+    caller's right is checked before the names: only who may create this group learns
+    whether its name is taken, or whether the owner exists. The operator creating one for
+    an org that has its own admins takes a break-glass step."""
+    owner = _owner_for(node, actor, owner_name)
     name = check_channel_name(node, "group", name)
-    owner = require_org(node, owner_name)
-    if not may_create_group(actor) or (
-        actor.kind is PrincipalKind.ORG and actor.org_id != owner.id
-    ):
-        raise Forbidden("a group is created by an admin of its owner organization")
     if not owner.member:
-        raise InvalidInput(f"{owner.name!r} is a guest organization; only members own groups")
+        raise Conflict(f"{owner.name!r} is a guest organization; only members own groups")
     group_uuid = group_uuid_of(node.node_id, name)
     channel = Channel(collection_uuid(node, f"group:{group_uuid}"), name, f"Sharing group {name}.")
     event = AuditEvent("group.create", actor_of(actor), detail={"group": name, "owner": owner.name})
@@ -37,14 +35,31 @@ def create_group(
     )
 
 
+def _owner_for(node: Node, actor: Principal, owner_name: str) -> Org:
+    """The owner of a new group, if `actor` may create one for it; otherwise one Forbidden,
+    whether that org exists or not."""
+    refused = Forbidden("a group is created by an admin of its owner organization")
+    if not may_create_group(actor):
+        raise refused
+    owner = find_org(node, owner_name)
+    if actor.kind is PrincipalKind.ORG and (owner is None or actor.org_id != owner.id):
+        raise refused
+    if owner is None:  # the operator, who may read the directory anyway
+        raise NotFound(f"no organization named {owner_name!r}")
+    return owner
+
+
 def require_group(node: Node, actor: Principal, name: str) -> Group:
-    """The group of that name (or the one visible group whose name looks like it)."""
-    group = node.store.group_by_name(name)
+    """The group named `name`, or whose id it is (what creating it answered), or the one
+    visible group whose name looks like it."""
+    group = node.store.group_by_name(name) or next(
+        (g for g in node.store.list_groups() if g.uuid == name), None
+    )
     if group is None:
         alike = [g for g in list_groups(node, actor) if look_alike(name, g.name)]
         group = alike[0] if len(alike) == 1 else None
     if group is None or not may_see_group(actor, group):
-        raise NotFound(f"no group named {name!r}")
+        raise NotFound("no group of that name visible to you")  # the name is not echoed: one answer
     return group
 
 
@@ -72,7 +87,7 @@ def add_group_member(
     group = _group_to_change(node, actor, group_name)
     org = require_org(node, org_name)
     if not org.member:
-        raise InvalidInput(f"{org.name!r} is a guest organization; groups hold members only")
+        raise Conflict(f"{org.name!r} is a guest organization; groups hold members only")
     owner = owner or org.id in group.owners
     event = AuditEvent(
         "group.add-member",
@@ -100,7 +115,7 @@ def remove_group_member(
     group = _group_to_change(node, actor, group_name)
     org = require_org(node, org_name)
     if org.id in group.owners and len(group.owners) == 1:
-        raise InvalidInput(f"{org.name!r} is the last owner of {group.name!r}")
+        raise Conflict(f"{org.name!r} is the last owner of {group.name!r}")
     event = AuditEvent(
         "group.remove-member", actor_of(actor), detail={"group": group.name, "org": org.name}
     )

@@ -167,14 +167,16 @@ def _fingerprint(request: SearchRequest, limit: int) -> bytes:
     return hashlib.sha256(b"search" + orjson.dumps(meaning)).digest()[:12]
 
 
+_NO_ORG = 0  # internal org ids start at 1
+
+
 def _filter(node: Node, request: SearchRequest) -> SearchFilter:
     orgs = {org.name: org.id for org in node.store.list_orgs()}
-    unknown = request.orgs - orgs.keys()
-    if unknown:
-        raise InvalidFilter(f"no organization named {sorted(unknown)[0]!r}")
     return SearchFilter(
         types=request.types,
-        author_orgs=frozenset(orgs[name] for name in request.orgs),
+        # An unknown name matches nothing (id 0: no org has it), as a known org whose items
+        # the caller cannot read does: the filter is no oracle of org names.
+        author_orgs=frozenset(orgs.get(name, _NO_ORG) for name in request.orgs),
         tlps=frozenset(tlp.label for tlp in request.tlps),
         added_after=request.added_after,
         added_before=request.added_before,

@@ -27,10 +27,11 @@ from tabadol.crypto.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from tabadol.crypto.signing import b64url, unb64url, verify
+from tabadol.crypto.signing import b64url, sign, unb64url, verify
 from tabadol.domain.audit import AuditEntry, TreeHead, head_payload
-from tabadol.domain.errors import Forbidden, InvalidInput, SignatureError
-from tabadol.domain.model import Principal
+from tabadol.domain.errors import Forbidden, InvalidInput, NotFound, SignatureError
+from tabadol.domain.model import Principal, PrincipalKind
+from tabadol.domain.timestamps import format_us
 from tabadol.node.node import Node
 from tabadol.usecases.membership.principals import member_or_operator
 
@@ -254,7 +255,34 @@ def entries(
 
 
 def signed_head_for(node: Node, actor: Principal) -> dict[str, Any]:
-    """The newest signed tree head, for members and the operator to keep outside the node."""
+    """A signed tree head for members and the operator to keep outside the node: the newest
+    for the operator, the scheduled one for a member (`scheduled_head`)."""
     if not member_or_operator(actor):
         raise Forbidden("signed tree heads are for members and the operator")
-    return latest_head(node)
+    if actor.kind is PrincipalKind.NODE_ADMIN:
+        return latest_head(node)
+    return scheduled_head(node, node.clock())
+
+
+def scheduled_head(node: Node, now: int) -> dict[str, Any]:
+    """The log as it stood at the last boundary of the `audit_head_interval` schedule,
+    signed with that boundary as its time.
+
+    A member sees the log only once per interval: the newest head would grow, between two
+    polls, with writes the member's change feed hides (another org's private channel, a
+    read of a RED item), and the time of the newest head before a boundary would tell when
+    the last one happened. What a member still learns is the number of entries of each
+    interval, node-wide. The head is made on demand and signed deterministically (Ed25519),
+    so every member asking within an interval gets the same bytes; `audit verify --head`
+    checks it like any head (its time is not part of what it proves)."""
+    interval = node.settings.audit_head_interval * 1_000_000
+    boundary = now // interval * interval
+    head = node.store.audit_head_before(boundary)
+    if head is None:
+        following = format_us(boundary + interval)
+        raise NotFound(f"no signed head for members yet: the first is made at {following}")
+    payload = head_payload(head.tree_size, head.root_hash, boundary)
+    scheduled = TreeHead(
+        head.tree_size, head.root_hash, boundary, node.node_key_id, sign(node.node_key, payload)
+    )
+    return head_record(scheduled)

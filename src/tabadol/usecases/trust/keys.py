@@ -10,6 +10,7 @@ from tabadol.crypto.sealing import check_encryption_key, x25519_key_id
 from tabadol.crypto.signing import check_public_key, key_id, unb64url
 from tabadol.domain.audit import AuditEvent, actor_of
 from tabadol.domain.errors import (
+    Conflict,
     Forbidden,
     InvalidEncryptionKey,
     InvalidInput,
@@ -21,7 +22,7 @@ from tabadol.domain.model import Org, Principal, PrincipalKind
 from tabadol.domain.policy import may_manage_org
 from tabadol.node.keyring import generate_node_held_keys
 from tabadol.node.node import Node
-from tabadol.usecases.membership.lookup import require_org
+from tabadol.usecases.membership.lookup import require_managed_org
 from tabadol.usecases.trust.directory_record import publish_directory_record
 
 
@@ -68,14 +69,14 @@ def rotate_keys(
                 " operator who could would be able to read and sign as it)"
             )
         if public is None:
-            raise InvalidInput(
+            raise Conflict(
                 f"{org.name!r} keeps its keys client-side: give its new public keys"
                 " (`tabadol key generate` prints them)"
             )
         keys = client_keys(public, node.node_key_id)
     else:
         if public is not None:
-            raise InvalidInput(f"the node holds the keys of {org.name!r}; it generates them")
+            raise Conflict(f"the node holds the keys of {org.name!r}; it generates them")
         keys = generate_node_held_keys(node)
     event = AuditEvent(
         "key.rotate", actor_of(actor), detail={"org": org.name, "keys": [k.key_id for k in keys]}
@@ -91,27 +92,25 @@ def revoke_key(
     """Revoke a key from `since` (default now): versions made from then on that it signed
     are refused; what was sealed to it can no longer be sealed to it."""
     found = node.store.keys_by_id([key_id_text]).get(key_id_text)
-    if found is None:
-        raise NotFound(f"no key {key_id_text!r}")
+    if found is None or not may_manage_org(actor, found.org_id):
+        raise NotFound("no key of that id that you manage")  # not echoed: one answer, no oracle
     org = node.store.org_by_id(found.org_id)
     assert org is not None
-    _require_manager(actor, org)
     if not org.hosted_here:
         raise Forbidden(f"{org.name!r} is hosted by a peer node: its keys change there")
     reason = reason.strip()
     if not reason:
         raise InvalidInput("give a reason for the revocation")
     now = node.clock()
-    at = now if since is None else min(since, now)
-    if at < 0:
-        raise InvalidInput("revocation times before 1970 are not supported")
+    # from before 1970 (before any key of this node existed): from the key's start
+    at = now if since is None else max(0, min(since, now))
     event = AuditEvent(
         "key.revoke",
         actor_of(actor),
         detail={"org": org.name, "key": key_id_text, "reason": reason[:500], "since": at},
     )
     if not node.store.revoke_key(key_id_text, at, reason[:500], now, audit=[event]):
-        raise InvalidInput(f"the key {key_id_text} is already revoked")
+        raise Conflict(f"the key {key_id_text} is already revoked")
     publish_directory_record(node, org)
     return node.store.keys_by_id([key_id_text])[key_id_text]
 
@@ -130,5 +129,6 @@ def parse_time(text: str) -> int:
 def rotate_keys_of(
     node: Node, actor: Principal, org_name: str, public: dict[str, Any] | None = None
 ) -> list[OrgKey]:
-    """`rotate_keys` for the org the caller names (NotFound if there is none)."""
-    return rotate_keys(node, actor, require_org(node, org_name), public)
+    """`rotate_keys` for the org the caller names (NotFound if there is none, or if the caller
+    may not manage it: the same answer)."""
+    return rotate_keys(node, actor, require_managed_org(node, actor, org_name), public)

@@ -41,6 +41,9 @@ class SqlAudit(SqlRole):
     def audit_heads(self) -> list[TreeHead]:
         return audit_sql.heads_txn(self._db.reader())
 
+    def audit_head_before(self, moment: int) -> TreeHead | None:
+        return audit_sql.head_before_txn(self._db.reader(), moment)
+
     def audit_leaves(self, size: int) -> list[bytes]:
         return audit_sql.leaves_txn(self._db.reader(), size)
 
