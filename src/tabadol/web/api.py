@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
+from pydantic.config import JsonDict
 
 from tabadol.domain.keys import Custody
 from tabadol.domain.model import Group, Org, Principal, Token
@@ -24,11 +25,13 @@ from tabadol.usecases.membership import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["native API"])
-# A name or a reason: no control character, no bidi control (text/names.py refuses them: a
-# name reads as typed), and something besides spaces (what the use cases check, said in the
-# schema, so that a request the schema allows is not refused as malformed).
+# A name or a reason: no control character, and something besides spaces (what the use cases
+# check, said in the schema, so that a request the schema allows is not refused as malformed).
+TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+# The schema also says that a name holds no bidi control (text/names.py refuses them: a name
+# reads as typed); the use case, not the model, refuses those, naming the code points found.
 _NOT = r"\x00-\x1f\x7f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
-TEXT_PATTERN = rf"^[^{_NOT}]*[^\s{_NOT}][^{_NOT}]*$"
+SCHEMA_TEXT: JsonDict = {"pattern": rf"^[^{_NOT}]*[^\s{_NOT}][^{_NOT}]*$"}
 _bearer = HTTPBearer(auto_error=False, description="A token from `tabadol token create`.")
 
 
@@ -65,7 +68,9 @@ class OrgOut(BaseModel):
 
 
 class OrgIn(BaseModel):
-    name: str = Field(min_length=1, max_length=100, pattern=TEXT_PATTERN)
+    name: str = Field(
+        min_length=1, max_length=100, pattern=TEXT_PATTERN, json_schema_extra=SCHEMA_TEXT
+    )
     member: bool = True
     custody: Custody = Field(
         default=Custody.NODE,
@@ -114,7 +119,9 @@ class GroupOut(BaseModel):
 
 
 class GroupIn(BaseModel):
-    name: str = Field(min_length=1, max_length=100, pattern=TEXT_PATTERN)
+    name: str = Field(
+        min_length=1, max_length=100, pattern=TEXT_PATTERN, json_schema_extra=SCHEMA_TEXT
+    )
     owner: str = Field(description="The organization that owns the group.")
     break_glass: str | None = _BREAK_GLASS
 

@@ -66,6 +66,8 @@ STATUSES: dict[tuple[str, str], tuple[int, ...]] = {
     ("get", "/api/v1/orgs"): (*NATIVE, 403),
     ("post", "/api/v1/orgs"): (*NATIVE, 403, 409),
     ("get", "/api/v1/orgs/{org}/tokens"): (*NATIVE, 403, 404),
+    ("get", "/api/v1/orgs/{org}/break-glass"): (*NATIVE, 404),
+    ("post", "/api/v1/orgs/{org}/break-glass/{entry}/acknowledge"): (*NATIVE, 403, 404),
     ("post", "/api/v1/orgs/{org}/tokens"): (*NATIVE, 403, 404),
     ("delete", "/api/v1/tokens/{token_id}"): (*NATIVE, 404, 409),
     ("get", "/api/v1/groups"): NATIVE,

@@ -13,7 +13,7 @@ from tabadol.crypto.signing import b64url
 from tabadol.usecases.reading.read import extension_schema
 from tabadol.usecases.trust import audit, keys
 from tabadol.usecases.trust.key_directory import key_directory_for, key_record, sealing_recipients
-from tabadol.web.api import TEXT_PATTERN, Caller, _node
+from tabadol.web.api import SCHEMA_TEXT, TEXT_PATTERN, Caller, _node
 
 router = APIRouter(prefix="/api/v1", tags=["trust"])
 RFC3339 = r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
@@ -31,7 +31,9 @@ class RotateIn(BaseModel):
 
 
 class RevokeIn(BaseModel):
-    reason: str = Field(min_length=1, max_length=500, pattern=TEXT_PATTERN)
+    reason: str = Field(
+        min_length=1, max_length=500, pattern=TEXT_PATTERN, json_schema_extra=SCHEMA_TEXT
+    )
     since: str | None = Field(
         default=None,
         pattern=RFC3339,

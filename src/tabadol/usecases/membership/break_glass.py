@@ -20,9 +20,8 @@ from typing import Any
 from tabadol.domain.audit import AuditEntry, AuditEvent, actor_of
 from tabadol.domain.errors import Forbidden, InvalidInput, NotFound
 from tabadol.domain.model import Org, Principal, PrincipalKind, Role
-from tabadol.domain.policy import may_manage_org
 from tabadol.node.node import Node
-from tabadol.usecases.membership.lookup import find_org
+from tabadol.usecases.membership.lookup import require_managed_org
 from tabadol.usecases.membership.names import check_text
 
 BREAK_GLASS = "break-glass"
@@ -126,10 +125,7 @@ def pending(node: Node, actor: Principal, org_name: str) -> list[BreakGlass]:
 def _managed_org(node: Node, actor: Principal, org_name: str) -> Org:
     """The named org, if the caller manages it (its admins, the operator); any other caller
     gets the answer a missing org gets, so the call tells nobody which orgs exist."""
-    org = find_org(node, org_name)
-    if org is None or not may_manage_org(actor, org.id):
-        raise NotFound(f"no organization named {org_name!r}")
-    return org
+    return require_managed_org(node, actor, org_name)
 
 
 def _pending_of(node: Node, org: Org) -> list[BreakGlass]:

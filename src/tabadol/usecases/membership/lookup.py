@@ -25,7 +25,7 @@ def require_managed_org(node: Node, actor: Principal, name: str) -> Org:
     """The org named, if `actor` manages it (its admins, the operator). Any other caller gets
     the same NotFound whether the org exists or not, so a route that manages an org is no
     oracle of org names (a guest may not read the member directory)."""
-    org = node.store.org_by_name(name)
+    org = find_org(node, name)  # by any spelling a reader takes for it
     if org is None or not may_manage_org(actor, org.id):
         raise NotFound("no organization of that name that you manage")  # the name is not echoed
     return org
