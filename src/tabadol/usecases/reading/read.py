@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from tabadol.crypto.object_signature import read_signature, verify_object
-from tabadol.crypto.sealed_object import open_object
+from tabadol.crypto.sealed_object import open_object, parse_sealed
 from tabadol.domain.audit import AuditEvent, actor_of
 from tabadol.domain.errors import (
     Forbidden,
@@ -157,8 +157,8 @@ def _opened(node: Node, principal: Principal, row: StoredRow) -> StoredRow:
         return row
     try:
         sealed = orjson.loads(row.body)
-        recipients = sealed.get("x_tabadol_sealed", {}).get("recipients", {})
-        for key in node.store.keys_by_id(recipients).values():
+        recipients = parse_sealed(sealed).sealed_keys  # either form (domain/sealed.py)
+        for key in node.store.keys_by_id(list(recipients)).values():
             if key.org_id == principal.org.id and key.purpose is KeyPurpose.ENCRYPT:
                 if not key.held_by_node:
                     return row  # the org's client holds the key: it opens the item itself
@@ -172,8 +172,12 @@ def _opened(node: Node, principal: Principal, row: StoredRow) -> StoredRow:
 
 def _check_inner(node: Node, outer: dict[str, Any], inner: dict[str, Any]) -> None:
     """What the node serves as plaintext must be valid STIX signed by the same org that
-    signed the sealed form: the node never vouches for content it could not check at ingest."""
-    check_object(inner)
+    signed the sealed form: the node never vouches for content it could not check at ingest,
+    nor serves as plaintext one of its own objects (a TLP marking) under another's name."""
+    if inner.get("id") in NODE_OBJECTS:
+        raise SealingError("the node's own objects are never sealed")
+    if check_object(inner).sealed:
+        raise SealingError("a sealed item holds an object, not another sealed item")
     outer_signature, inner_signature = read_signature(outer), read_signature(inner)
     if outer_signature is None or inner_signature is None:
         raise SignatureError("a sealed item and its content are both signed")
