@@ -105,7 +105,7 @@ def test_recipients_and_other_members_read_strict_stix(served: Served) -> None:
         assert not any(is_sealed(o) for o in listed)
         (report,) = _objects(server, com, who, f"{wrapper_id(items['report']['id'])}/")
         assert report["description"] == items["report"]["description"]
-        assert_strict_stix(listed + [report])
+        assert_strict_stix([*listed, report])
     listed = _objects(server, com, "C")
     assert {o["id"] for o in listed} == sealed_ids | {items["amber"]["id"]}
     for sealed in (o for o in listed if o["id"] in sealed_ids):
@@ -140,7 +140,7 @@ def test_taxii2_client_and_stix2_collection_source_parse_a_collection_with_seale
     else:
         assert sum(1 for o in parsed if o["type"] == SEALED_TYPE) == 2
         assert found is not None
-        assert found["sealed_type"] == "report"
+        assert found["sealed_ref"] == items["report"]["id"]
     manifest = collection.get_manifest()
     assert {o["id"] for o in manifest["objects"]} >= {report_id}
     assert manifest["objects"]  # the manifest names the item by its stored id, for both

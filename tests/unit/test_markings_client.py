@@ -38,7 +38,7 @@ def test_the_client_posts_standard_markings_untouched_and_seals_red_parts() -> N
     recipients = {keys.encrypt_id: bytes(keys.encryption.public_key)}
     sealed = _prepare(_note(), keys, IDENTITY, None, False, recipients)
     assert sealed["type"] == "tabadol-sealed"
-    assert sealed["sealed_type"] == "note"
+    assert sealed["sealed_ref"].startswith("note--")
     assert "content" not in sealed
     with pytest.raises(InvalidInput):
         _prepare(_note(), keys, IDENTITY, None, False, None)  # `public`: cannot be sealed

@@ -132,7 +132,7 @@ def flip_ciphertext(sealed: dict[str, Any]) -> dict[str, Any]:
 TAMPERINGS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "one ciphertext byte": flip_ciphertext,
     "moved to another id": lambda s: {**copy.deepcopy(s), "id": stix_id(s["type"])},
-    "moved to another type": lambda s: {**copy.deepcopy(s), "sealed_type": "note"},
+    "moved to another object": lambda s: {**copy.deepcopy(s), "sealed_ref": stix_id("report")},
     "moved to another version": lambda s: {
         **copy.deepcopy(s),
         "modified": "2026-02-01T00:00:00.000Z",
@@ -324,7 +324,10 @@ def test_tampered_stored_item_is_refused_and_never_opened(
     assert again["successes"][0]["message"] == "this version was already stored"
     status = post(client, community, "AB group", [bad])
     assert status["success_count"] == 0
-    assert "signature does not verify" in status["failures"][0]["message"]
+    # the id is derived from sealed_ref (checked before any signature); the rest is signed
+    moved = how in ("moved to another id", "moved to another object")
+    reason = "derived from its sealed_ref" if moved else "signature does not verify"
+    assert reason in status["failures"][0]["message"]
     if how == "one ciphertext byte":
         db = node.data_dir / node.settings.database
         with closing(sqlite3.connect(db)) as conn, conn:

@@ -3,14 +3,14 @@
 The item (domain/sealed.py) keeps in clear only the routing metadata a node needs and carries
 the whole signed object as ciphertext:
 
-    "sealed_type": "<the inner type>", "alg": "XChaCha20-Poly1305+X25519-SealedBox",
+    "sealed_ref": "<the inner id>", "alg": "XChaCha20-Poly1305+X25519-SealedBox",
     "nonce": …, "ciphertext": …, "key_commitment": …,
     "recipients": {"x25519:<key id>": "<content key sealed to it>", …}
 
-The associated data is the RFC 8785 form of the inner routing (the inner type and id with the
-wrapper's spec version, timestamps, author and markings) — for an object that has its own
-timestamps exactly what the previous release's form (`x_tabadol_sealed`) bound, which is
-still opened. The caller signs the item (crypto/object_signature.py): a node verifies who
+The associated data is the RFC 8785 form of the inner routing (`sealed_ref`'s type and id
+with the wrapper's spec version, timestamps, author and markings) — for an object that has
+its own timestamps exactly what the previous release's form (`x_tabadol_sealed`) bound,
+which is still opened. The caller signs the item (crypto/object_signature.py): a node verifies who
 sent it without reading it; the plaintext inside carries its own signature.
 """
 
@@ -31,6 +31,7 @@ from tabadol.domain.extensions import NEW_SDO, SEALED_EXTENSION, SEALED_TYPE
 from tabadol.domain.sealed import (
     ALGORITHM,
     LEGACY_PROPERTY,
+    inner_id,
     inner_routing,
     is_wrapper,
     matches_routing,
@@ -63,7 +64,7 @@ def seal_object(
     readable by the holders of `recipients`. `stamp` (RFC 3339) dates an item whose object
     has no timestamp of its own (a cyber-observable)."""
     wrapper = _wrapper_routing(obj, stamp)
-    wrapper["sealed_type"] = obj.get("type")
+    wrapper["sealed_ref"] = obj.get("id")
     try:
         plaintext = orjson.dumps(obj)
     except orjson.JSONEncodeError as exc:  # e.g. nested deeper than orjson writes
@@ -109,6 +110,8 @@ def _text(value: object, where: str) -> str:
 def open_object(obj: Mapping[str, Any], private_key: PrivateKey) -> dict[str, Any]:
     """The plaintext object of a sealed item (either form), for a recipient; SealingError
     for anyone else, for tampering, or for content that is not the object the item names."""
+    if is_wrapper(obj) and obj.get("id") != wrapper_id(inner_id(obj)):
+        raise SealingError("the item's id is not the one derived from its sealed_ref")
     routing = inner_routing(obj)
     plaintext = open_sealed(parse_sealed(obj), private_key, canonical(routing))
     try:

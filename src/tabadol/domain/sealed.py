@@ -5,16 +5,19 @@ Since issue 13 a sealed item is a STIX 2.1 object of its own type, defined by ta
 
     {"type": "tabadol-sealed", "spec_version": "2.1", "id": "tabadol-sealed--<uuid>",
      "created", "modified", "created_by_ref", "object_marking_refs",
-     "sealed_type": "report", "alg", "nonce", "ciphertext", "key_commitment",
+     "sealed_ref": "report--<uuid>", "alg", "nonce", "ciphertext", "key_commitment",
      "recipients": {"x25519:<key id>": "<content key sealed to it>", …},
      "extensions": {<sealed extension>: {"extension_type": "new-sdo"}, <signature>: {…}}}
 
-Its uuid is the uuid of the object inside, and `sealed_type` that object's type, so the id
-inside is `<sealed_type>--<uuid>`. The node stores and serves the item under the wrapper's id
-(what `/objects/{id}/`, `match[id]`, versions, deletes, the feed and sync see); a recipient
-that opens it finds the inner id. The *inner routing* — the inner object's type and id with
-the wrapper's spec version, timestamps, author and markings — is the ciphertext's associated
-data, so ciphertext cannot move to another object, version, author or marking.
+`sealed_ref` is the id of the object inside, and the item's own uuid is derived from it (a
+hash in a tabadol namespace, `wrapper_id`): every version of one object is one item, and two
+objects whose ids share a uuid (STIX derives the uuid of an observable from its value alone,
+and tabadol derives an indicator and its relationship from one name) are two items. The node
+stores and serves the item under its own id (what `/objects/{id}/`, `match[id]`, versions,
+deletes, the feed and sync see); a recipient that opens it finds the inner id. The *inner
+routing* — `sealed_ref`'s type and id with the item's spec version, timestamps, author and
+markings — is the ciphertext's associated data, so ciphertext cannot move to another object,
+version, author or marking.
 
 The previous release's form is still read (stored objects, peers on that release): the inner
 object's own type and id with the ciphertext in the custom property `x_tabadol_sealed`; its
@@ -23,6 +26,8 @@ routing metadata is the associated data, which is the same inner routing.
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
@@ -46,8 +51,9 @@ ROUTING = (
     "created_by_ref",
     "object_marking_refs",
 )
-# The ciphertext's parts on the wrapper (`sealed_type` names what is inside).
-CONTENT = ("sealed_type", "alg", "nonce", "ciphertext", "key_commitment", "recipients")
+# What a wrapper carries besides its routing: the id of what is inside, the ciphertext's parts.
+CONTENT = ("sealed_ref", "alg", "nonce", "ciphertext", "key_commitment", "recipients")
+_NAMESPACE = uuid.UUID("611a7ecf-c1d0-40a1-8b9a-c375c41ebe0e")  # of sealed items' uuids
 # The extensions a sealed item may carry in clear: its own type's, the author's signature,
 # and what the node attests of every stored object (provenance, audience).
 CLEAR_EXTENSIONS = frozenset({SEALED_EXTENSION, SIGNATURE_EXTENSION}) | NODE_ATTESTED
@@ -72,15 +78,17 @@ def is_sealed(obj: Mapping[str, Any]) -> bool:
 
 
 def wrapper_id(inner_id: str) -> str:
-    """The id a sealed item is stored and served under: the inner id's uuid, sealed type."""
-    return f"{SEALED_TYPE}--{inner_id.partition('--')[2]}"
+    """The id the sealed item holding `inner_id` is stored and served under: the first 16
+    bytes of SHA-256(namespace || inner id) as a version-4 UUID. Derived, so every version
+    and every node agree; written as version 4 because STIX 2.1 asks an SDO's id for one
+    (stix2-validator's strict mode refuses a UUIDv5 there)."""
+    digest = hashlib.sha256(_NAMESPACE.bytes + inner_id.encode()).digest()
+    return f"{SEALED_TYPE}--{uuid.UUID(bytes=digest[:16], version=4)}"
 
 
 def inner_id(obj: Mapping[str, Any]) -> str:
     """The id of the object a sealed item holds (either form; its own id if not sealed)."""
-    if not is_wrapper(obj):
-        return str(obj.get("id", ""))
-    return f"{obj.get('sealed_type')}--{str(obj.get('id', '')).partition('--')[2]}"
+    return str(obj.get("sealed_ref" if is_wrapper(obj) else "id", ""))
 
 
 def routing_of(obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -93,8 +101,8 @@ def inner_routing(obj: Mapping[str, Any]) -> dict[str, Any]:
     ciphertext's associated data (for either form)."""
     routing = routing_of(obj)
     if is_wrapper(obj):
-        routing["type"] = obj.get("sealed_type")
         routing["id"] = inner_id(obj)
+        routing["type"] = routing["id"].partition("--")[0]
     return routing
 
 

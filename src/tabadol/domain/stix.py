@@ -15,7 +15,7 @@ from typing import Any
 
 from tabadol.domain.errors import InvalidObject, TimestampError
 from tabadol.domain.extensions import NEW_SDO, SEALED_EXTENSION, SEALED_TYPE
-from tabadol.domain.sealed import CONTENT, is_sealed
+from tabadol.domain.sealed import CONTENT, is_sealed, wrapper_id
 from tabadol.domain.timestamps import parse_us
 from tabadol.domain.tlp import TLP, strictest_granular_tlp, strictest_tlp
 
@@ -162,17 +162,18 @@ def check_object(obj: object) -> CheckedObject:
 
 
 def _check_sealed_item(obj: dict[str, Any]) -> None:
-    """A `tabadol-sealed` item names the type of what it holds and its own definition (STIX
-    2.1 section 7.3: a new SDO's `extensions` names it with `extension_type` "new-sdo")."""
-    sealed_type = obj.get("sealed_type")
-    if (
-        not isinstance(sealed_type, str)
-        or not 3 <= len(sealed_type) <= 250
-        or not _TYPE.match(sealed_type)
-        or sealed_type == SEALED_TYPE
-    ):
+    """A `tabadol-sealed` item names what it holds (`sealed_ref`, from which its own id is
+    derived) and its own definition (STIX 2.1 section 7.3: a new SDO's `extensions` names it
+    with `extension_type` "new-sdo")."""
+    held = obj.get("sealed_ref")
+    if not is_identifier(held) or is_identifier(held, SEALED_TYPE):
         raise InvalidObject(
-            f"'sealed_type' must be the STIX type of the object inside (not {SEALED_TYPE})"
+            f"'sealed_ref' must be the id of the object inside (not of a {SEALED_TYPE})"
+        )
+    assert isinstance(held, str)
+    if obj["id"] != wrapper_id(held):
+        raise InvalidObject(
+            f"the id of a {SEALED_TYPE} is derived from its sealed_ref: {wrapper_id(held)}"
         )
     extensions = obj.get("extensions")
     if not isinstance(extensions, dict) or extensions.get(SEALED_EXTENSION) != {
