@@ -293,3 +293,43 @@ def test_an_old_form_item_from_a_member_is_refused_with_the_reason(
     assert "taken from peers only" in status["failures"][0]["message"]
     url = f"/taxii2/root/collections/{community.collections['Org K']}/objects/{inner['id']}/"
     assert client.get(url, headers=community.auth("K")).status_code == 404
+
+
+def _readme_recipe(name: str) -> dict[str, Any]:
+    from ..unit.test_docs import README
+
+    code = README.split(f"<!-- example: {name} -->")[1].split("```python")[1].split("```")[0]
+    scope: dict[str, Any] = {}
+    exec(code, scope)
+    return scope
+
+
+def test_the_readme_recipes_open_and_verify_a_sealed_item(
+    client: TestClient, community: Community
+) -> None:
+    """With PyNaCl and rfc8785 alone, as the README shows: B opens the item C was served
+    (B is a recipient, C is not), A's signature verifies on the item and on what it holds,
+    and an item moved to another marking does not open."""
+    from nacl.exceptions import CryptoError
+
+    obj = _report(community.orgs["A"].identity_id)
+    _post(client, community, "A", "AB group", [obj])
+    sharing_groups.add_group_member(community.node, OPERATOR, "AB group", "Org C")
+    item = _get(client, community, "C", "AB group", wrapper_id(obj["id"]))
+    node = community.node
+    b_key = keyring.current_key(node, community.orgs["B"], KeyPurpose.ENCRYPT)
+    a_key = keyring.current_key(node, community.orgs["A"], KeyPurpose.SIGN)
+    assert b_key is not None
+    assert a_key is not None
+    private = b64url(bytes(keyring.decryption_key_of(node, b_key)))
+    open_with_pynacl = _readme_recipe("open-with-pynacl")["open_with_pynacl"]
+    verify_with_pynacl = _readme_recipe("verify-with-pynacl")["verify_with_pynacl"]
+    inner = open_with_pynacl(item, private, b_key.key_id)
+    assert {k: inner[k] for k in obj} == obj
+    public = b64url(a_key.public_key)
+    assert verify_with_pynacl(item, public) is True
+    assert verify_with_pynacl(inner, public) is True
+    moved = {**item, "object_marking_refs": [TLP.GREEN.marking_id]}
+    assert verify_with_pynacl(moved, public) is False
+    with pytest.raises(CryptoError):
+        open_with_pynacl(moved, private, b_key.key_id)
