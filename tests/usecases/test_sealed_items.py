@@ -124,7 +124,8 @@ def test_the_status_names_the_posted_object_and_where_it_is_sealed(
     client: TestClient, community: Community
 ) -> None:
     """A RED report the node seals is reported under the id it was posted with, the message
-    naming the `tabadol-sealed` id it is served under; only that id finds it over TAXII."""
+    naming the `tabadol-sealed` id it is stored under; either id finds it, and A deletes it
+    by the id it posted (every version, as for any object)."""
     obj = _report(community.orgs["A"].identity_id)
     sealed_id = wrapper_id(obj["id"])
     for message in ("stored", "this version was already stored"):
@@ -132,9 +133,17 @@ def test_the_status_names_the_posted_object_and_where_it_is_sealed(
         assert [(s["id"], s["message"]) for s in status["successes"]] == [
             (obj["id"], f"{message} (sealed: {sealed_id})")
         ]
-    assert _get(client, community, "B", "AB group", sealed_id)["name"] == obj["name"]
-    url = f"/taxii2/root/collections/{community.collections['AB group']}/objects/{obj['id']}/"
-    assert client.get(url, headers=community.auth("B")).status_code == 404
+    assert _post(client, community, "A", "AB group", [{**obj, "modified": STAMP}])
+    for asked in (sealed_id, obj["id"]):
+        assert _get(client, community, "B", "AB group", asked)["modified"] == STAMP
+    base = f"/taxii2/root/collections/{community.collections['AB group']}/objects"
+    manifest = client.get(f"{base[:-8]}/manifest/", headers=community.auth("B")).json()
+    assert [r["id"] for r in manifest["objects"]] == [sealed_id]  # the stored id
+    versions = client.get(f"{base}/{obj['id']}/versions/", headers=community.auth("B")).json()
+    assert len(versions["versions"]) == 2
+    assert client.delete(f"{base}/{obj['id']}/", headers=community.auth("A")).status_code == 200
+    for asked in (sealed_id, obj["id"]):
+        assert client.get(f"{base}/{asked}/", headers=community.auth("B")).status_code == 404
 
 
 def test_a_member_who_is_not_a_recipient_holds_no_key_that_opens_it(

@@ -86,6 +86,16 @@ def wrapper_id(inner_id: str) -> str:
     return f"{SEALED_TYPE}--{uuid.UUID(bytes=digest[:16], version=4)}"
 
 
+def lookup_ids(stix_id: str) -> frozenset[str]:
+    """The ids a lookup of `stix_id` (TAXII `objects/{id}/`, `match[id]`, a delete) matches:
+    the id itself and, for any object but a sealed item, the sealed item that would hold it
+    (whose `sealed_ref`, in clear, names that id anyway): a publisher deletes, and a recipient
+    reads, a sealed object by the id it was posted with."""
+    if stix_id.startswith(f"{SEALED_TYPE}--"):
+        return frozenset({stix_id})
+    return frozenset({stix_id, wrapper_id(stix_id)})
+
+
 def inner_id(obj: Mapping[str, Any]) -> str:
     """The id of the object a sealed item holds (either form; its own id if not sealed)."""
     return str(obj.get("sealed_ref" if is_wrapper(obj) else "id", ""))

@@ -22,11 +22,9 @@ import orjson
 
 from tabadol.crypto.canonical import unsigned
 from tabadol.domain.errors import Forbidden, NotFound
-from tabadol.domain.extensions import SEALED_TYPE
 from tabadol.domain.keys import Custody
 from tabadol.domain.model import Principal
-from tabadol.domain.sealed import is_sealed, wrapper_id
-from tabadol.domain.stix import is_identifier
+from tabadol.domain.sealed import is_sealed, lookup_ids
 from tabadol.domain.timestamps import format_us, parse_us
 from tabadol.domain.tlp import strictest_tlp
 from tabadol.node.node import Node
@@ -102,9 +100,14 @@ def derive_indicators(
 ) -> StatusRecord:
     """Publish the indicators in `stix_id`'s text as STIX, linked to it, as its publisher."""
     collection = readable_collection(node, principal, collection_uuid)
-    stored_id, source = _source(node, principal, collection_uuid, stix_id)
-    if principal.org_id not in node.store.authors_of(collection.id, stored_id):
+    # a sealed source is found by its own id or by the sealed item's (domain/sealed.py)
+    page = get_object(node, principal, collection_uuid, stix_id, {})
+    if not page.rows:
+        raise NotFound("no such object")
+    authors = {a for i in lookup_ids(stix_id) for a in node.store.authors_of(collection.id, i)}
+    if principal.org_id not in authors:
         raise Forbidden("indicators are derived by the organization that published the object")
+    source = orjson.loads(page.rows[-1].body)
     if is_sealed(source):
         raise Forbidden("the node cannot read this sealed object for you: derive on the client")
     stamp = source.get("created") or source.get("modified")
@@ -114,28 +117,6 @@ def derive_indicators(
     if principal.org.custody is Custody.NODE:
         objects += _listing_them(source, objects, node.clock())
     return publish_objects(node, principal, collection, objects)
-
-
-def _source(
-    node: Node, principal: Principal, collection_uuid: str, stix_id: str
-) -> tuple[str, Any]:
-    """The id the source is stored under and its latest version as the caller reads it. A
-    sealed item is named by its own id (`tabadol-sealed--…`) or by the id of the object it
-    holds, which the node opens for the caller where it holds the caller's key."""
-    try:
-        page = get_object(node, principal, collection_uuid, stix_id, {})
-        stored_id = stix_id
-    except NotFound:
-        if not is_identifier(stix_id) or is_identifier(stix_id, SEALED_TYPE):
-            raise
-        stored_id = wrapper_id(stix_id)
-        page = get_object(node, principal, collection_uuid, stored_id, {})
-    if not page.rows:
-        raise NotFound("no such object")
-    source = orjson.loads(page.rows[-1].body)
-    if stored_id != stix_id and not is_sealed(source) and source.get("id") != stix_id:
-        raise NotFound("no such object")  # a sealed item holding another type's object
-    return stored_id, source
 
 
 def _listing_them(

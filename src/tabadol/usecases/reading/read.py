@@ -33,6 +33,7 @@ from tabadol.domain.filters import (
 from tabadol.domain.keys import KeyPurpose
 from tabadol.domain.model import Collection, Principal
 from tabadol.domain.policy import Visibility, may_delete, may_read, may_write, visibility
+from tabadol.domain.sealed import lookup_ids
 from tabadol.domain.stix import check_object
 from tabadol.domain.timestamps import parse_us
 from tabadol.domain.tlp import TLP
@@ -220,7 +221,7 @@ def _object_filter(params: Mapping[str, str], stix_id: str, default_last: bool) 
     flt = parse_object_filter(params, allow_id_type=False, default_last=default_last)
     return ObjectFilter(
         added_after=flt.added_after,
-        ids=frozenset({stix_id}),
+        ids=lookup_ids(stix_id),  # a sealed object is also found by the id it was posted with
         versions=flt.versions,
         spec_versions=flt.spec_versions,
     )
@@ -244,7 +245,7 @@ def _standard_or_stored(row: StoredRow) -> StoredRow:
 
 
 def exists(node: Node, vis: Visibility, stix_id: str) -> bool:
-    probe = ObjectFilter(ids=frozenset({stix_id}), versions=VersionFilter(last=False, all=True))
+    probe = ObjectFilter(ids=lookup_ids(stix_id), versions=VersionFilter(last=False, all=True))
     return bool(node.store.query_objects(vis, probe, None, 1))
 
 
@@ -311,17 +312,23 @@ def delete_object(
         raise NotFound("no such object")
     if node.store.org_by_identity(stix_id) is not None:
         raise Forbidden("an organization's identity is the node's directory record")
-    authors = node.store.authors_of(collection.id, stix_id)
+    stored = {i: node.store.authors_of(collection.id, i) for i in sorted(lookup_ids(stix_id))}
+    stored = {stored_id: authors for stored_id, authors in stored.items() if authors}
+    authors = set().union(*stored.values())
     if not all(may_delete(principal, collection, author) for author in authors):
         raise Forbidden("only the organization that published an object deletes it")
     flt = _object_filter(params, stix_id, default_last=False)
     event = AuditEvent(
         "delete",
         actor_of(principal),
-        object_ids=[stix_id],
+        object_ids=sorted(stored),
         detail={"collection": collection.uuid, "filter": dict(params)},
     )
-    deleted = node.store.delete_versions(collection.id, stix_id, flt, node.clock(), audit=[event])
+    deleted = 0
+    for stored_id in stored:  # one id, but for an object stored in both sealed forms
+        deleted += node.store.delete_versions(
+            collection.id, stored_id, flt, node.clock(), audit=[event] if not deleted else []
+        )
     if deleted == 0:
         raise NotFound("no version of this object matches the filter")
     return deleted
