@@ -163,7 +163,9 @@ def test_member_applications_follow_the_stream_and_resume(pair: dict[str, FedNod
                 got += [e for e in orjson.loads(line[5:])["changes"] if e["op"] == "put"]
             if {i["id"] for i in items[:2]} <= {e["id"] for e in got}:
                 break
-    assert hidden["id"] in {e["id"] for e in got}  # A1's own channel is A1's to read
+    # A1's own channel is A1's to read: the feed names the stored sealed item, opened for A1
+    (entry,) = [e for e in got if e["id"] == wrapper_id(hidden["id"])]
+    assert entry["object"]["content"] == "A1 only"
     a.publish("Org A1", "members", [items[2]])
     resumed = httpx.get(
         f"{a.url}/api/v1/changes", params={"after": last_id}, headers=a.auth("Org A1")
