@@ -186,6 +186,21 @@ class Generator:
             return [self._uuid("indicator") for _ in range(k)]
         return [self.rng.choice(self.known.ids) for _ in range(k)]
 
+    def _ends(self) -> list[str]:
+        """A relationship's two ends: SDOs or SCOs, never an SRO (the node refuses those:
+        domain/stix_rules.py), drawn again a bounded number of times."""
+        ends = []
+        for _ in range(2):
+            ref = self._refs(1)[0]
+            for _ in range(20):
+                if not ref.startswith(("relationship--", "sighting--")):
+                    break
+                ref = self._refs(1)[0]
+            else:
+                ref = self._uuid("indicator")
+            ends.append(ref)
+        return ends
+
     def _common(self, stix_type: str, created: datetime) -> dict[str, Any]:
         r = self.rng
         obj: dict[str, Any] = {
@@ -231,7 +246,7 @@ class Generator:
                 ],
             )
         elif stix_type == "relationship":
-            source, target = self._refs(2)
+            source, target = self._ends()
             obj.update(
                 relationship_type=r.choice(["indicates", "uses", "targets", "related-to"]),
                 source_ref=source,

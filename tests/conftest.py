@@ -33,6 +33,9 @@ from tabadol.usecases.membership.principals import OPERATOR
 from tabadol.web.app import create_app
 from tabadol.web.media import TAXII_21
 
+# every STIX object a server emits during the session is judged at its end (issue 13)
+pytest_plugins = ("tests.conformance.plugin",)
+
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 ICS_BUNDLE = DATA / "ics-attack-18.1.json"
 MOBILE_BUNDLE = DATA / "mobile-attack-17.1.json"
@@ -57,6 +60,13 @@ def _key_secrets_outside_home(tmp_path_factory: pytest.TempPathFactory) -> Itera
         os.environ.pop("XDG_CONFIG_HOME", None)
     else:
         os.environ["XDG_CONFIG_HOME"] = previous
+
+
+@pytest.fixture(autouse=True)
+def _pinned_keys_per_test(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test's CLI client pins keys in a file of its own: test nodes come and go on
+    reused ports, and a node at a pinned URL with another key is refused (client.pins)."""
+    monkeypatch.setenv("TABADOL_PINS", str(tmp_path / "pinned-keys.json"))
 
 
 class StepClock:
@@ -127,7 +137,8 @@ def build_community(node: Node) -> Community:
     sharing_groups.add_group_member(node, OPERATOR, "AB group", "Org B")
     com = Community(node, orgs)
     for name in "ABCG":
-        for role in ("admin", "publisher", "reader"):
+        for role in ("reader", "publisher", "admin"):  # the admin last: minting a token for
+            # an org that has its own admins is the operator's break-glass step
             _, secret = api_tokens.create_token(node, OPERATOR, f"Org {name}", role)
             com.tokens[f"{name}:{role}"] = secret
     _, com.tokens["operator"] = api_tokens.create_token(node, OPERATOR, None, "node-admin")

@@ -18,6 +18,7 @@ import tomli_w
 from tabadol.domain.errors import InvalidInput
 from tabadol.domain.model import ChannelDefaults
 from tabadol.domain.tlp import TLP
+from tabadol.private_files import write_private
 
 CONFIG_FILE = "tabadol.toml"
 
@@ -166,7 +167,7 @@ def write_settings(data_dir: Path, settings: Settings) -> None:
         for f in fields(settings)
         if getattr(settings, f.name) != getattr(defaults, f.name)
     }
-    (data_dir / CONFIG_FILE).write_text(tomli_w.dumps(values), encoding="utf-8")
+    write_private(data_dir / CONFIG_FILE, tomli_w.dumps(values).encode("utf-8"))
 
 
 __all__ = ["SETTINGS", "Settings", "load_settings", "replace", "write_settings"]

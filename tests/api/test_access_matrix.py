@@ -19,6 +19,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tabadol.domain.errors import Forbidden, NotFound
+from tabadol.domain.extensions import PROVENANCE_EXTENSION
 from tabadol.domain.model import Role
 from tabadol.domain.policy import Visibility
 from tabadol.domain.sealed import wrapper_id
@@ -82,7 +83,7 @@ V1, V2, V3 = "2026-01-02T00:00:00.000Z", "2026-01-03T00:00:00.000Z", "2026-01-04
 
 # --- helpers ---------------------------------------------------------------------------------
 def revoked_token(node: Node, org: str = "Org A") -> str:
-    token, secret = api_tokens.create_token(node, OPERATOR, org, "publisher")
+    token, secret = api_tokens.create_token(node, OPERATOR, org, "publisher", break_glass="test")
     api_tokens.revoke_token(node, OPERATOR, token.id)
     return secret
 
@@ -407,7 +408,9 @@ def test_status_of_a_post(world: World, who: str, monkeypatch: pytest.MonkeyPatc
 def exported(node: Node, org: str, ref: str | None, *, all_versions: bool = False) -> list[Any]:
     return [
         orjson.loads(body)
-        for body in export_objects(node, f"Org {org}", ref, all_versions=all_versions, page=1)
+        for body in export_objects(
+            node, f"Org {org}", ref, all_versions=all_versions, page=1, break_glass="test"
+        )
     ]
 
 
@@ -568,7 +571,7 @@ def test_created_by_ref(
     client: TestClient, community: Community, created_by: str | None, accepted: bool
 ) -> None:
     """created_by_ref may not name another hosted org; an outside identity is kept as given;
-    an absent one is filled with the publisher's identity."""
+    an absent one stays absent (the publisher is in the node's provenance entry)."""
     extra: dict[str, Any] = {}
     if created_by == "mitre":
         extra["created_by_ref"] = MITRE_IDENTITY
@@ -587,8 +590,10 @@ def test_created_by_ref(
         return
     assert status["success_count"] == 1
     assert read.status_code == 200
-    expected = extra.get("created_by_ref", community.orgs["A"].identity_id)
-    assert read.json()["objects"][0]["created_by_ref"] == expected
+    stored = read.json()["objects"][0]
+    assert stored.get("created_by_ref") == extra.get("created_by_ref")
+    provenance = stored["extensions"][PROVENANCE_EXTENSION]
+    assert provenance["publisher_ref"] == community.orgs["A"].identity_id
 
 
 DELETE_CASES = [
@@ -706,7 +711,7 @@ def test_same_id_in_two_channels_stays_apart(client: TestClient, community: Comm
     newer = {**public_version, "modified": "2026-02-01T00:00:00.000Z"}
     status = post(client, c, members, [newer]).json()
     assert (status["success_count"], status["failure_count"]) == (0, 1)
-    assert "another organization" in status["failures"][0]["message"]
+    assert "another member publishes this id here" in status["failures"][0]["message"]
 
     # Deleting in one channel leaves the other channel's versions alone.
     assert client.delete(read_url("object", members, shared["id"]), headers=a).status_code == 200

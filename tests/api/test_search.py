@@ -239,10 +239,28 @@ def test_cli_search(client: TestClient, community: Community) -> None:
     post(client, community, "A", "members", [note("حمله باج‌افزاری به بیمارستان")])
     result = CliRunner().invoke(
         app,
-        ["search", "بیمارستان", "--org", "Org C", "--json", "--data", str(community.node.data_dir)],
+        [
+            *("search", "بیمارستان", "--org", "Org C", "--json"),
+            *("--data", str(community.node.data_dir), "--break-glass", "test"),
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "باج‌افزاری" in result.stdout
+
+
+def test_cli_search_with_no_hits_says_so(client: TestClient, community: Community) -> None:
+    """A search that finds nothing says "no results" (it printed nothing), on stderr, so
+    `--json` output stays empty for a pipe."""
+    post(client, community, "A", "members", [note("حمله باج‌افزاری به بیمارستان")])
+    data = str(community.node.data_dir)
+    for extra in ([], ["--json"]):
+        result = CliRunner().invoke(
+            app,
+            ["search", "زلزله", "--org", "Org C", "--data", data, "--break-glass", "t", *extra],
+        )
+        assert result.exit_code == 0, result.output
+        assert result.stdout == ""
+        assert "no results" in result.stderr
 
 
 def test_cli_search_says_what_is_wrong(community: Community) -> None:

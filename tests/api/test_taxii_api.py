@@ -10,6 +10,7 @@ from starlette.testclient import TestClient
 
 from tabadol.node.node import open_node
 from tabadol.usecases.membership import api_tokens, organizations, principals
+from tabadol.usecases.publishing.relayed import NEW_VERSION_REFUSAL
 from tabadol.web.app import create_app
 from tabadol.web.media import STIX_21, TAXII_21
 
@@ -266,12 +267,14 @@ def test_anonymous_reads_public_only_when_enabled(data_dir: Path, enabled: bool)
     assert titles == ["public"]
 
 
-def test_another_org_reposting_a_version_is_refused(
+def test_another_org_posting_a_new_version_is_refused(
     client: TestClient, community: Community
 ) -> None:
-    """B re-posting A's exact version is told the id belongs to another publisher here."""
+    """B posting a new version of A's object is told the id belongs to another publisher
+    here (an identical copy is another matter: tests/api/test_relayed_copies.py)."""
     obj = make_indicator()
     post(client, community, "members", [obj], org="A")
-    status = post(client, community, "members", [obj], org="B")
+    newer = {**obj, "modified": "2026-02-01T00:00:00.000Z"}
+    status = post(client, community, "members", [newer], org="B")
     assert status["success_count"] == 0
-    assert status["failures"][0]["message"] == "another organization publishes this id here"
+    assert status["failures"][0]["message"] == NEW_VERSION_REFUSAL

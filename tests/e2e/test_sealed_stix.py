@@ -78,7 +78,7 @@ def served(data_dir: Path, live_server_factory: Callable[[Path], LiveServer]) ->
         principal = org_principal(node, lookup.require_org(node, "Org A"), Role.PUBLISHER)
         status = publish_objects(node, principal, group, list(items.values()))
         assert not status.failures, status.failures
-        sharing_groups.add_group_member(node, OPERATOR, "AB group", "Org C")
+        sharing_groups.add_group_member(node, OPERATOR, "AB group", "Org C", break_glass="test")
     return live_server_factory(data_dir), com, items
 
 

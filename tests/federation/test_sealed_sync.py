@@ -68,8 +68,8 @@ def test_both_sealed_forms_sync_and_open_for_the_recipient_at_its_node(
     a, b = pair["A"], pair["B"]
     wait_until(lambda: b.node.store.org_by_name("Org A1") is not None, "A1 known at B")
     wait_until(lambda: a.node.store.org_by_name("Org B1") is not None, "B1 known at A")
-    sharing_groups.create_group(a.node, OPERATOR, "AB group", "Org A1")
-    sharing_groups.add_group_member(a.node, OPERATOR, "AB group", "Org B1")
+    sharing_groups.create_group(a.node, OPERATOR, "AB group", "Org A1", break_glass="test")
+    sharing_groups.add_group_member(a.node, OPERATOR, "AB group", "Org B1", break_glass="test")
     wait_until(lambda: b.node.store.group_by_name("AB group") is not None, "the group at B")
     old_id = _old_form_at(a, "sealed by the previous release")
     new = note("sealed by this release", object_marking_refs=[TLP.RED.marking_id])

@@ -18,7 +18,15 @@ from tabadol.domain.errors import Conflict
 from tabadol.domain.filters import ObjectFilter, VersionFilter
 from tabadol.domain.model import Collection, Token
 from tabadol.domain.policy import Visibility
-from tabadol.storage.contract import NewVersion, StatusRecord, Store, StoredRow, WriteOutcome
+from tabadol.storage.contract import (
+    DirectoryRecord,
+    NewVersion,
+    RemoteOrg,
+    StatusRecord,
+    Store,
+    StoredRow,
+    WriteOutcome,
+)
 from tabadol.storage.errors import IntegrityViolation
 from tabadol.storage.postgres.store import PostgresStore
 from tabadol.storage.sqlite.store import SQLiteStore
@@ -367,6 +375,76 @@ def test_write_outcomes_within_one_batch(store: Store) -> None:
     assert [(r.stix_id, r.version_us) for r in rows(store, members)] == [(x, T0 + 2), (y, T0)]
 
 
+def _same_note(asked: list[bytes]) -> Callable[[NewVersion, bytes], bool]:
+    """A content rule for the tests: two bodies are the same content when their notes are."""
+
+    def same(version: NewVersion, stored: bytes) -> bool:
+        asked.append(stored)
+        return bool(orjson.loads(version.body)["note"] == orjson.loads(stored)["note"])
+
+    return same
+
+
+def test_copy_of_another_orgs_version(store: Store) -> None:
+    """A version another org published here is COPY_OF_OTHER when the content rule finds it
+    the same (nothing stored, the owner unchanged); other content, a new version, or no rule
+    at all keep it OWNED_BY_OTHER."""
+    a, b = setup_orgs(store, "Org A", "Org B")
+    members = channel(store, "members")
+    x = sid()
+    store.write_versions(members.id, a, [new_version(x, T0, note="one")], T0)
+    asked: list[bytes] = []
+    same = _same_note(asked)
+
+    def write(note: str, version: int = T0, rule: bool = True) -> list[tuple[WriteOutcome, int]]:
+        batch = [new_version(x, version, note=note)]
+        return store.write_versions(
+            members.id, b, batch, T0 + 10, same_content=same if rule else None
+        )
+
+    assert write("one") == [(WriteOutcome.COPY_OF_OTHER, T0)]
+    assert orjson.loads(asked[0])["note"] == "one"  # the rule saw the stored body
+    assert write("two") == [(WriteOutcome.OWNED_BY_OTHER, T0)]
+    assert write("one", T0 + 1) == [(WriteOutcome.OWNED_BY_OTHER, T0 + 1)]
+    assert write("one", rule=False) == [(WriteOutcome.OWNED_BY_OTHER, T0)]
+    assert len(asked) == 2  # asked only of a stored version, and only with a rule
+    (row,) = rows(store, members)
+    assert orjson.loads(row.body)["note"] == "one"
+    assert store.authors_of(members.id, x) == {a}
+
+
+def test_version_without_timestamp_is_compared_with_its_latest(store: Store) -> None:
+    """An object without timestamps (an SCO) has no version of its own: with a content rule,
+    one identical to its latest version is EXISTS for its publisher and COPY_OF_OTHER for
+    another org, reported at that version; other content is a new version for its publisher
+    (OWNED_BY_OTHER for another org). Without a rule each write is a new version."""
+    a, b = setup_orgs(store, "Org A", "Org B")
+    members = channel(store, "members")
+    y = sid("ipv4-addr")
+    same = _same_note([])
+
+    def write(org: int, *notes: str, rule: bool = True) -> list[tuple[WriteOutcome, int]]:
+        batch = [new_version(y, None, note=note) for note in notes]
+        return store.write_versions(members.id, org, batch, T0, same_content=same if rule else None)
+
+    ((stored, v1),) = write(a, "one")
+    assert stored is WriteOutcome.STORED
+    assert write(a, "one") == [(WriteOutcome.EXISTS, v1)]
+    assert write(b, "one") == [(WriteOutcome.COPY_OF_OTHER, v1)]
+    ((outcome, _),) = write(b, "two")
+    assert outcome is WriteOutcome.OWNED_BY_OTHER
+    (first, again) = write(a, "two", "two")
+    assert first[0] is WriteOutcome.STORED
+    assert again == (WriteOutcome.EXISTS, first[1])  # compared within the batch too
+    assert versions_of(store, members, y, ALL) == [v1, first[1]]
+    ((back, v3),) = write(a, "one")  # the latest is "two": "one" again is a new version
+    assert back is WriteOutcome.STORED
+    assert write(a, "one") == [(WriteOutcome.EXISTS, v3)]
+    ((no_rule, _),) = write(a, "one", rule=False)
+    assert no_rule is WriteOutcome.STORED
+    assert len(versions_of(store, members, y, ALL)) == 4
+
+
 def test_version_without_timestamp_takes_date_added(store: Store) -> None:
     """A version without its own timestamp is versioned by its date_added."""
     (a,) = setup_orgs(store, "Org A")
@@ -469,6 +547,48 @@ def test_query_respects_visibility(store: Store) -> None:
     # An id filter cannot reach outside the visibility.
     reach = ObjectFilter(ids=frozenset(ids[two.id]), versions=ALL)
     assert store.query_objects(Visibility(frozenset({one.id})), reach, None, 100) == []
+
+
+def test_authored_in_asks_within_the_visibility(store: Store) -> None:
+    """Whether an org published anything is answered within the visibility only."""
+    a, b = setup_orgs(store, "Org A", "Org B")
+    one, two = channel(store, "one"), channel(store, "two")
+    store.write_versions(one.id, a, [new_version(sid(), T0)], T0)
+    assert store.authored_in(Visibility(frozenset({one.id})), a)
+    assert store.authored_in(everything(store), a)
+    assert not store.authored_in(Visibility(frozenset({two.id})), a)
+    assert not store.authored_in(everything(store), b)
+    assert not store.authored_in(Visibility(frozenset()), a)
+
+
+def test_directory_record_of_a_peers_org_keeps_its_latest_version(store: Store) -> None:
+    """A peer's org's record is kept as received; a later version replaces it, an older or
+    equal one (a stale relay) does not; an org without one has none."""
+    peer = store.add_peer("node-x", "http://x", b"k" * 32, T0)
+
+    def merge(version_us: int | None, note: str) -> None:
+        record = (
+            None
+            if version_us is None
+            else DirectoryRecord(version_us, orjson.dumps({"id": "identity--x1", "note": note}))
+        )
+        org = RemoteOrg("identity--x1", "Org X1", True, [], record)
+        assert store.merge_directory(peer.id, 1, [org], [], {}, T0 + 5) == []
+
+    merge(None, "")
+    (org,) = [o for o in store.list_orgs() if o.name == "Org X1"]
+    assert store.directory_record(org.id) is None
+    merge(T0 + 2, "second")
+    merge(T0 + 1, "older")
+    merge(T0 + 2, "same version again")
+    kept = store.directory_record(org.id)
+    assert kept is not None
+    assert (kept.stix_id, kept.version_us, kept.date_added) == ("identity--x1", T0 + 2, T0 + 5)
+    assert orjson.loads(kept.body)["note"] == "second"
+    merge(T0 + 3, "third")
+    kept = store.directory_record(org.id)
+    assert kept is not None
+    assert orjson.loads(kept.body)["note"] == "third"
 
 
 @pytest.fixture

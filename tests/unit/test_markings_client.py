@@ -34,11 +34,11 @@ def _note() -> dict[str, object]:
 def test_the_client_posts_standard_markings_untouched_and_seals_red_parts() -> None:
     keys = ClientKeys(SigningKey.generate(), PrivateKey.generate())
     for standard in STANDARD_MARKINGS.values():
-        assert _prepare(dict(standard), keys, IDENTITY, TLP.GREEN, False, None) == standard
+        assert _prepare(dict(standard), keys, TLP.GREEN, False, None) == standard
     recipients = {keys.encrypt_id: bytes(keys.encryption.public_key)}
-    sealed = _prepare(_note(), keys, IDENTITY, None, False, recipients)
+    sealed = _prepare(_note(), keys, None, False, recipients)
     assert sealed["type"] == "tabadol-sealed"
     assert sealed["sealed_ref"].startswith("note--")
     assert "content" not in sealed
     with pytest.raises(InvalidInput):
-        _prepare(_note(), keys, IDENTITY, None, False, None)  # `public`: cannot be sealed
+        _prepare(_note(), keys, None, False, None)  # `public`: cannot be sealed

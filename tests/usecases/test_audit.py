@@ -220,7 +220,7 @@ def test_an_action_whose_audit_fails_is_rolled_back(community: Community) -> Non
     tokens, org_keys = node.store.list_tokens(org.id), node.store.org_keys(org.id)
     size = node.store.audit_size()
     with pytest.raises(IntegrityViolation, match="audit refused"):
-        api_tokens.create_token(node, OPERATOR, "Org C", "reader")
+        api_tokens.create_token(node, OPERATOR, "Org C", "reader", break_glass="test")
     with pytest.raises(IntegrityViolation, match="audit refused"):
         keys.rotate_keys(node, OPERATOR, org, None)
     assert node.store.list_tokens(org.id) == tokens

@@ -11,6 +11,7 @@ from starlette.testclient import TestClient
 
 from tabadol.client.remote import ClientKeys
 from tabadol.crypto.object_signature import attach_signature, read_signature
+from tabadol.domain.attestation import without_attestation
 from tabadol.domain.extensions import SEALED_TYPE
 from tabadol.domain.keys import Custody
 from tabadol.domain.sealed import wrapper_id
@@ -20,7 +21,7 @@ from tabadol.usecases.membership import api_tokens, organizations, sharing_group
 from tabadol.usecases.membership.principals import OPERATOR
 
 from ..api.test_search import note, post
-from ..conftest import Community, assert_valid_stix
+from ..conftest import Community, assert_strict_stix, assert_valid_stix
 
 SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 TEXT = (
@@ -76,6 +77,9 @@ def test_indicators_are_derived_and_linked(client: TestClient, community: Commun
     assert parse_us(latest["modified"]) > parse_us(source["modified"])
     assert read_signature(latest) is not None  # signed by A, like anything A publishes
     assert_valid_stix(made + links + [latest])
+    assert_strict_stix(made + links)  # UUIDv4 ids, descriptions: what strict consumers want
+    author = community.orgs["A"].identity_id
+    assert {o["created_by_ref"] for o in made + links} == {author}  # the org derived them
 
 
 def test_only_the_publisher_derives(client: TestClient, community: Community) -> None:
@@ -106,7 +110,7 @@ def test_an_org_keeping_its_keys_gets_no_new_version_of_its_source(
     assert status.json()["success_count"] == 0
     assert {f["id"] for f in status.json()["failures"]}.isdisjoint({source["id"]})
     [latest] = [o for o in objects(client, community, "A", "members") if o["id"] == source["id"]]
-    assert latest == source
+    assert without_attestation(latest) == source
 
 
 @pytest.mark.parametrize("named_by", ["its own id", "the sealed item's id"])
@@ -123,7 +127,9 @@ def test_indicators_are_derived_from_a_sealed_report_and_stay_sealed(
     assert status.status_code == 201, status.text
     assert status.json()["success_count"] == 11
     assert all("(sealed: tabadol-sealed--" in s["message"] for s in status.json()["successes"])
-    sharing_groups.add_group_member(community.node, OPERATOR, "AB group", "Org C")
+    sharing_groups.add_group_member(
+        community.node, OPERATOR, "AB group", "Org C", break_glass="test"
+    )
     assert {o["type"] for o in objects(client, community, "C", "AB group")} == {SEALED_TYPE}
     seen = objects(client, community, "B", "AB group")
     links = [o for o in seen if o["type"] == "relationship"]

@@ -275,7 +275,9 @@ def test_outsiders_see_nothing(client: TestClient, community: Community, outside
 def test_a_later_member_gets_only_the_sealed_form(client: TestClient, community: Community) -> None:
     """C joins after the item was sealed: it sees the sealed form; a later item it reads."""
     before = publish_red(client, community)
-    sharing_groups.add_group_member(community.node, OPERATOR, "AB group", "Org C")
+    sharing_groups.add_group_member(
+        community.node, OPERATOR, "AB group", "Org C", break_glass="test"
+    )
     after = publish_red(client, community)
     listed = {o["id"]: o for o in read(client, community, "AB group", "C").json()["objects"]}
     sealed_id = wrapper_id(before["id"])

@@ -153,7 +153,9 @@ def test_a_member_who_is_not_a_recipient_holds_no_key_that_opens_it(
     node serves it the `tabadol-sealed` item, and a recipient's key does open it."""
     obj = _report(community.orgs["A"].identity_id)
     _post(client, community, "A", "AB group", [obj])
-    sharing_groups.add_group_member(community.node, OPERATOR, "AB group", "Org C")
+    sharing_groups.add_group_member(
+        community.node, OPERATOR, "AB group", "Org C", break_glass="test"
+    )
     sealed = _get(client, community, "C", "AB group", wrapper_id(obj["id"]))
     assert sealed["type"] == SEALED_TYPE
     assert sealed["sealed_ref"] == obj["id"]
@@ -180,7 +182,9 @@ def test_a_sealed_observable_is_dated_when_sealed_and_opens_as_posted(
     sealed_id = wrapper_id(sco["id"])
     opened = _get(client, community, "B", "AB group", sealed_id)
     assert {k: v for k, v in opened.items() if k != "extensions"} == sco
-    sharing_groups.add_group_member(community.node, OPERATOR, "AB group", "Org C")
+    sharing_groups.add_group_member(
+        community.node, OPERATOR, "AB group", "Org C", break_glass="test"
+    )
     item = _get(client, community, "C", "AB group", sealed_id)
     assert item["sealed_ref"] == sco["id"]
     assert item["created"] == item["modified"]
@@ -269,7 +273,9 @@ def test_an_old_form_item_stored_before_opens_for_recipients_and_verifies(
     attach_signature(inner, signing, key_id)
     old = previous_release_seal(inner, _encryption_keys(community, "A", "B"), signing, key_id)
     _store_as_previous_release(community, old)
-    sharing_groups.add_group_member(community.node, OPERATOR, "AB group", "Org C")
+    sharing_groups.add_group_member(
+        community.node, OPERATOR, "AB group", "Org C", break_glass="test"
+    )
     opened = _get(client, community, "B", "AB group", inner["id"])
     assert opened == inner
     assert _get(client, community, "C", "AB group", inner["id"]) == old
@@ -323,7 +329,9 @@ def test_the_readme_recipes_open_and_verify_a_sealed_item(
 
     obj = _report(community.orgs["A"].identity_id)
     _post(client, community, "A", "AB group", [obj])
-    sharing_groups.add_group_member(community.node, OPERATOR, "AB group", "Org C")
+    sharing_groups.add_group_member(
+        community.node, OPERATOR, "AB group", "Org C", break_glass="test"
+    )
     item = _get(client, community, "C", "AB group", wrapper_id(obj["id"]))
     node = community.node
     b_key = keyring.current_key(node, community.orgs["B"], KeyPurpose.ENCRYPT)

@@ -20,9 +20,10 @@ from tabadol.cli.main import app
 from tabadol.client.remote import ClientKeys
 from tabadol.crypto.object_signature import attach_signature, read_signature
 from tabadol.crypto.signing import b64url, key_id, unb64url
+from tabadol.domain.attestation import without_attestation
 from tabadol.domain.audience import AudienceKind
 from tabadol.domain.errors import InvalidInput, KeysUnavailable
-from tabadol.domain.extensions import DIRECTORY_EXTENSION, SIGNATURE_EXTENSION
+from tabadol.domain.extensions import DIRECTORY_EXTENSION, NODE_ATTESTED, SIGNATURE_EXTENSION
 from tabadol.domain.keys import Custody, KeyPurpose
 from tabadol.domain.model import Org
 from tabadol.domain.timestamps import format_us
@@ -128,13 +129,15 @@ def test_known_answer_signature_extension() -> None:
 def test_client_signed_objects_are_stored_unchanged(
     client: TestClient, community: Community, client_org: tuple[Org, ClientKeys]
 ) -> None:
-    """A client-custody org's signed object is verified and stored byte for byte as signed."""
+    """A client-custody org's signed object is verified and stored as signed: the node adds
+    only its attestation (provenance and audience), outside the signature."""
     org, held = client_org
     obj = _signed(held, org, marking="marking-definition--34098fce-860f-48ae-8e50-ebd3cc5e41da")
     status = _post(client, community, "K", "members", [obj])
     assert status["success_count"] == 1, status
     stored = next(o for o in _read(client, community, "A", "members") if o["id"] == obj["id"])
-    assert stored == obj
+    assert without_attestation(stored) == obj
+    assert set(stored["extensions"]) == {SIGNATURE_EXTENSION, *NODE_ATTESTED}
 
 
 def _forged(held: ClientKeys, org: Org) -> dict[str, Any]:
@@ -423,7 +426,11 @@ def test_cli_verify_passes_an_export_and_names_a_tampered_object(
     runner = CliRunner()
     bundle, directory_file = tmp_path / "export.json", tmp_path / "keys.json"
     done = runner.invoke(
-        app, ["export", "--org", "Org B", "--data", str(node.data_dir), "-o", str(bundle)]
+        app,
+        [
+            *("export", "--org", "Org B", "--data", str(node.data_dir), "-o", str(bundle)),
+            *("--break-glass", "test"),
+        ],
     )
     assert done.exit_code == 0, done.output
     directory_file.write_text(json.dumps(key_directory.key_directory(node)))

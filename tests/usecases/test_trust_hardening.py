@@ -51,8 +51,8 @@ def hostile(community: Community) -> tuple[Org, ClientKeys]:
     _, community.tokens["K:publisher"] = api_tokens.create_token(
         node, OPERATOR, "Org K", "publisher"
     )
-    sharing_groups.create_group(node, OPERATOR, "AK group", "Org A")
-    sharing_groups.add_group_member(node, OPERATOR, "AK group", "Org K")
+    sharing_groups.create_group(node, OPERATOR, "AK group", "Org A", break_glass="test")
+    sharing_groups.add_group_member(node, OPERATOR, "AK group", "Org K", break_glass="test")
     community.collections = {c.title: c.uuid for c in node.store.list_collections()}
     return org, held
 
@@ -344,7 +344,10 @@ def test_cli_import_and_export_are_audited_as_the_operator(
     runner = CliRunner()
     imported = runner.invoke(
         app,
-        ["import", str(bundle), "--org", "Org A", "--collection", "members", "--data", str(data)],
+        [
+            *("import", str(bundle), "--org", "Org A", "--collection", "members"),
+            *("--data", str(data), "--break-glass", "test"),
+        ],
     )
     assert imported.exit_code == 0, imported.output
     entries = community.node.store.audit_entries(action="publish", limit=10_000)

@@ -22,6 +22,14 @@ DataDir = Annotated[
     typer.Option("--data", "-d", envvar="TABADOL_DATA", help="The node's data directory."),
 ]
 DEFAULT_DATA = Path("tabadol-data")
+BreakGlassReason = Annotated[
+    str | None,
+    typer.Option(
+        "--break-glass",
+        metavar="REASON",
+        help="Acting as an org that has its own admins: why (recorded, shown to them).",
+    ),
+]
 
 
 def fail(message: str) -> typer.Exit:

@@ -14,9 +14,19 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from tabadol.cli import client_cli, org_cli, peer_cli, serve_cli, transfer_cli, trust_cli
-from tabadol.cli.common import DEFAULT_DATA, DataDir, guarded, node_at, out
+from tabadol.cli import (
+    break_glass_cli,
+    client_cli,
+    ops_cli,
+    org_cli,
+    peer_cli,
+    serve_cli,
+    transfer_cli,
+    trust_cli,
+)
+from tabadol.cli.common import DEFAULT_DATA, BreakGlassReason, DataDir, err, guarded, node_at, out
 from tabadol.domain.model import Role
+from tabadol.usecases.membership import break_glass as glass
 from tabadol.usecases.membership import lookup, principals
 
 app = typer.Typer(
@@ -29,6 +39,7 @@ app.add_typer(org_cli.org_app, name="org")
 app.add_typer(org_cli.token_app, name="token")
 app.add_typer(org_cli.group_app, name="group")
 app.add_typer(org_cli.collection_app, name="collection")
+app.add_typer(break_glass_cli.break_glass_app, name="break-glass")
 app.add_typer(trust_cli.key_app, name="key")
 app.add_typer(trust_cli.audit_app, name="audit")
 app.add_typer(peer_cli.node_app, name="node")
@@ -36,12 +47,14 @@ app.add_typer(peer_cli.peer_app, name="peer")
 app.command("verify")(trust_cli.verify)
 app.command("publish")(client_cli.publish)
 app.command("fetch")(client_cli.fetch)
-app.command("init")(serve_cli.init)
+app.command("init")(ops_cli.init)
 app.command("serve")(serve_cli.serve)
 app.command("demo")(serve_cli.demo)
 app.command("migrate")(transfer_cli.migrate)
 app.command("import")(transfer_cli.import_)
 app.command("export")(transfer_cli.export)
+app.command("backup")(ops_cli.backup)
+app.command("restore")(ops_cli.restore)
 
 
 @app.command("search")
@@ -54,8 +67,10 @@ def search_command(
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=100)] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON hit per line.")] = False,
+    break_glass: BreakGlassReason = None,
 ) -> None:
-    """Search what ORG may read; matched words are highlighted in their original spelling."""
+    """Search what ORG may read; matched words are highlighted in their original spelling.
+    For an org that has its own admins this is a break-glass step (--break-glass REASON)."""
     from tabadol.usecases.reading import search as search_service
     from tabadol.web.search_api import render
 
@@ -63,10 +78,18 @@ def search_command(
         return search_service.SearchRequest.parse(query, types=type_, limit=str(limit))
 
     with node_at(data) as node:
-        principal = principals.org_principal(
-            node, guarded(lambda: lookup.require_org(node, org)), Role.READER
+        found = guarded(lambda: lookup.require_org(node, org))
+        principal = principals.org_principal(node, found, Role.READER)
+        request = guarded(parsed)
+        guarded(
+            lambda: glass.record_break_glass(
+                node, principals.OPERATOR, found, "search", break_glass
+            )
         )
-        page = guarded(lambda: search_service.search(node, principal, parsed()))
+        page = guarded(lambda: search_service.search(node, principal, request))
+    if not page.hits:
+        err.print(f"no results for {query!r} in what {found.name} may read", highlight=False)
+        return
     if as_json:
         for hit in render(page)["hits"]:
             sys.stdout.write(json.dumps(hit, ensure_ascii=False) + "\n")

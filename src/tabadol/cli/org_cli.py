@@ -9,7 +9,16 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from tabadol.cli.common import DEFAULT_DATA, DataDir, err, fail, guarded, node_at, out
+from tabadol.cli.common import (
+    DEFAULT_DATA,
+    BreakGlassReason,
+    DataDir,
+    err,
+    fail,
+    guarded,
+    node_at,
+    out,
+)
 from tabadol.cli.trust_cli import read_public_keys
 from tabadol.domain.keys import Custody
 from tabadol.domain.timestamps import format_us
@@ -76,28 +85,36 @@ def token_create(
     role: Annotated[str, typer.Option(help="admin, publisher or reader.")] = "publisher",
     label: Annotated[str, typer.Option(help="A note to recognise the token by.")] = "",
     node_admin: Annotated[bool, typer.Option(help="A token of the node's operator.")] = False,
+    break_glass: BreakGlassReason = None,
 ) -> None:
-    """Create a token. The secret is printed once, as the last line."""
+    """Create a token. The secret is printed once, as the last line. For an org that has its
+    own admins this is a break-glass step: give --break-glass REASON (shown to them)."""
     if (org is None) != node_admin:
         raise fail("name an organization, or pass --node-admin")
     with node_at(data) as node:
-        token, secret = guarded(lambda: api_tokens.create_token(node, OPERATOR, org, role, label))
+        token, secret = guarded(
+            lambda: api_tokens.create_token(
+                node, OPERATOR, org, role, label, break_glass=break_glass
+            )
+        )
     err.print(f"token {token.id} for {org or 'the node operator'} ({token.role}); shown once:")
     print(secret)
 
 
 @token_app.command("list")
 def token_list(
-    org: Annotated[str | None, typer.Argument(help="Organization (omit for node-admin).")] = None,
+    org: Annotated[str | None, typer.Argument(help="Organization (omit: every token).")] = None,
     data: DataDir = DEFAULT_DATA,
 ) -> None:
-    """List tokens (never their secrets)."""
+    """List tokens (never their secrets): ORG's, or all the operator manages."""
     with node_at(data) as node:
         tokens = guarded(lambda: api_tokens.list_tokens(node, OPERATOR, org))
-        table = Table("id", "prefix", "role", "label", "created", "revoked")
+        names = lookup.org_names(node)
+        table = Table("id", "org", "prefix", "role", "label", "created", "revoked")
         for t in tokens:
             table.add_row(
                 str(t.id),
+                names.get(t.org_id, "") if t.org_id is not None else "(operator)",
                 t.prefix + "…",
                 t.role,
                 t.label,
@@ -121,10 +138,15 @@ def group_create(
     name: str,
     owner: Annotated[str, typer.Option(help="The owning organization.")],
     data: DataDir = DEFAULT_DATA,
+    break_glass: BreakGlassReason = None,
 ) -> None:
     """Create a sharing group owned by an organization (a two-org group: bilateral channel)."""
     with node_at(data) as node:
-        group = guarded(lambda: sharing_groups.create_group(node, OPERATOR, name, owner))
+        group = guarded(
+            lambda: sharing_groups.create_group(
+                node, OPERATOR, name, owner, break_glass=break_glass
+            )
+        )
     out.print(f"created group {group.name} ({group.uuid})", highlight=False)
 
 
@@ -134,18 +156,29 @@ def group_add(
     org: str,
     data: DataDir = DEFAULT_DATA,
     owner: Annotated[bool, typer.Option(help="Make the org an owner too.")] = False,
+    break_glass: BreakGlassReason = None,
 ) -> None:
     """Add a member organization to a group."""
     with node_at(data) as node:
-        guarded(lambda: sharing_groups.add_group_member(node, OPERATOR, group, org, owner=owner))
+        guarded(
+            lambda: sharing_groups.add_group_member(
+                node, OPERATOR, group, org, owner=owner, break_glass=break_glass
+            )
+        )
     out.print(f"{org} is now in {group}")
 
 
 @group_app.command("remove")
-def group_remove(group: str, org: str, data: DataDir = DEFAULT_DATA) -> None:
+def group_remove(
+    group: str, org: str, data: DataDir = DEFAULT_DATA, break_glass: BreakGlassReason = None
+) -> None:
     """Remove an organization from a group."""
     with node_at(data) as node:
-        guarded(lambda: sharing_groups.remove_group_member(node, OPERATOR, group, org))
+        guarded(
+            lambda: sharing_groups.remove_group_member(
+                node, OPERATOR, group, org, break_glass=break_glass
+            )
+        )
     out.print(f"{org} is no longer in {group}")
 
 

@@ -1,5 +1,5 @@
-"""`tabadol init`, `serve` and `demo`: create a node's data directory and run it (the demo
-also creates its community first)."""
+"""`tabadol serve` and `demo`: run a node (the demo also creates its community first);
+`tabadol init` is in `ops_cli`."""
 
 from __future__ import annotations
 
@@ -11,18 +11,9 @@ import typer
 
 from tabadol.cli.common import DEFAULT_DATA, DataDir, fail, guarded, node_at, out
 from tabadol.config import load_settings
+from tabadol.demo import banner
 from tabadol.demo import community as demo_service
 from tabadol.node.node import init_node, open_node
-
-
-def init(
-    data: Annotated[Path, typer.Argument(help="Directory to create.")] = DEFAULT_DATA,
-    name: Annotated[str | None, typer.Option(help="Title of the node.")] = None,
-) -> None:
-    """Create a data directory: tabadol.toml, the SQLite database and the node key."""
-    settings = guarded(lambda: load_settings(data, node_name=name))
-    guarded(lambda: init_node(data, settings))
-    out.print(f"initialized {data}")
 
 
 def serve(
@@ -77,19 +68,22 @@ def demo(
 
     nodes = guarded(lambda: populate_federation(data, port or 8470))
     out.print(f"\n[bold]tabadol demo federation[/bold] — three nodes under {data}")
-    for node, token in guarded(lambda: federation_tokens(nodes)):
+    tokens = guarded(lambda: federation_tokens(nodes))
+    for node, token in tokens:
         base = f"http://{host or '127.0.0.1'}:{node.port}"
         out.print(f"\n  [bold]{node.org}[/bold] on its own node ({node.data})")
         out.print(f"    TAXII 2.1: {base}/taxii2/   native API docs: {base}/api/v1/docs")
         out.print(
             f"    {token.org} ({token.role}): {token.secret}", highlight=False, soft_wrap=True
         )
+    northwind, secret = tokens[2][0], tokens[2][1].secret
+    base = f"http://{host or '127.0.0.1'}:{northwind.port}"
     out.print(
-        "\n  the nodes sync as soon as they run; try, after a second:\n"
-        f'  curl -H "Authorization: Bearer <{nodes[2].org} token>"'
-        f' "http://127.0.0.1:{nodes[2].port}/api/v1/search?q=فیشینگ"\n',
+        f"\n  the nodes sync as soon as they run; after a second, search {northwind.org}'s"
+        f" node for Pardis's Persian report:\n  {banner.search_example(base, secret)}\n",
         highlight=False,
         soft_wrap=True,
+        markup=False,
     )
     if not no_serve:
         from tabadol.web.app import create_app, run_servers
@@ -116,10 +110,11 @@ def _demo_single(data: Path, host: str | None, port: int | None, no_serve: bool)
     for token in tokens:
         out.print(f"  {token.org} ({token.role}): {token.secret}", highlight=False, soft_wrap=True)
     out.print(
-        f'\n  try: curl -H "Authorization: Bearer {tokens[0].secret}" '
-        f'-H "Accept: application/taxii+json;version=2.1" {base}/taxii2/root/collections/\n',
+        f"\n  try:\n  {banner.collections_example(base, tokens[0].secret)}"
+        f"\n  {banner.search_example(base, tokens[2].secret)}\n",
         highlight=False,
         soft_wrap=True,
+        markup=False,
     )
     if not no_serve:
         serve(data, host, port)

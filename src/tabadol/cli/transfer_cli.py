@@ -17,8 +17,18 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from tabadol.cli.common import DEFAULT_DATA, DataDir, err, fail, guarded, node_at, out
+from tabadol.cli.common import (
+    DEFAULT_DATA,
+    BreakGlassReason,
+    DataDir,
+    err,
+    fail,
+    guarded,
+    node_at,
+    out,
+)
 from tabadol.domain.strict_json import JcsHint
+from tabadol.private_files import open_private
 from tabadol.usecases.publishing import bundle_import
 from tabadol.usecases.reading.export import export_objects, write_bundle
 
@@ -76,11 +86,19 @@ def migrate(
 def import_(
     bundle: Annotated[Path, typer.Argument(help="A STIX 2.1 bundle (JSON).")],
     org: Annotated[str, typer.Option(help="Publish as this organization.")],
-    collection: Annotated[str, typer.Option(help="Collection title or id.")],
     data: DataDir = DEFAULT_DATA,
+    collection: Annotated[
+        str | None,
+        typer.Option(
+            help="Collection title or id: for objects that name no audience, and for every"
+            " object whose audience it does not widen (default: each object's own audience)."
+        ),
+    ] = None,
     batch: Annotated[int, typer.Option(min=1, max=5000, help="Objects per transaction.")] = 500,
+    break_glass: BreakGlassReason = None,
 ) -> None:
-    """Import a bundle; resumable (stored versions are skipped); errors summarized."""
+    """Import a bundle, keeping each object's audience (an export names it); resumable
+    (stored versions are skipped); refusals summarized by reason."""
     hint = JcsHint()
     objects = guarded(lambda: bundle_import.read_bundle(bundle, hint))
     with node_at(data) as node:
@@ -101,6 +119,7 @@ def import_(
                     batch=batch,
                     progress=lambda n: bar.advance(task, n),
                     jcs_exact=hint.exact,
+                    break_glass=break_glass,
                 )
             )
     out.print(
@@ -121,15 +140,20 @@ def export(
         Path | None, typer.Option("--output", "-o", help="File (default stdout).")
     ] = None,
     all_versions: Annotated[bool, typer.Option(help="Every version, not only the latest.")] = False,
+    break_glass: BreakGlassReason = None,
 ) -> None:
-    """Export a STIX 2.1 bundle of what an organization may read."""
+    """Export a STIX 2.1 bundle of what an organization may read (0600)."""
     with node_at(data) as node:
-        chunks = export_objects(node, org, collection, all_versions=all_versions)
+        chunks = guarded(
+            lambda: export_objects(
+                node, org, collection, all_versions=all_versions, break_glass=break_glass
+            )
+        )
 
         def write() -> int:
             if output is None:
                 return write_bundle(chunks, sys.stdout.buffer)
-            with output.open("wb") as handle:
+            with open_private(output) as handle:  # it holds sealed items opened: 0600
                 return write_bundle(chunks, handle)
 
         count = guarded(write)

@@ -51,25 +51,23 @@ def key_list(
         bool, typer.Option("--json", help="The key directory document, for `tabadol verify`.")
     ] = False,
 ) -> None:
-    """List keys with their validity (or print the whole key directory as JSON)."""
+    """List keys with their validity, one per line with its full id whatever the terminal's
+    width (ids are compared out of band); --json prints the key directory (ORG's part)."""
     with node_at(data) as node:
         if as_json:
-            print(json.dumps(key_directory.key_directory(node), indent=2, ensure_ascii=False))
+            directory = guarded(lambda: key_directory.key_directory(node, org))
+            print(json.dumps(directory, indent=2, ensure_ascii=False))
             return
         found = guarded(lambda: key_directory.list_keys(node, org))
         names = org_names(node)
-        table = Table("key", "org", "purpose", "created", "until", "revoked", "held by")
-        for key in found:
-            table.add_row(
-                key.key_id,
-                names[key.org_id],
-                key.purpose.value,
-                format_us(key.created),
-                format_us(key.valid_until) if key.valid_until else "",
-                f"{format_us(key.revoked_at)} ({key.revoked_reason})" if key.revoked_at else "",
-                "node" if key.held_by_node else "client",
-            )
-        out.print(table)
+    for key in found:
+        state = [f"created {format_us(key.created)}"]
+        if key.valid_until:
+            state.append(f"retired {format_us(key.valid_until)}")
+        if key.revoked_at:
+            state.append(f"revoked {format_us(key.revoked_at)} ({key.revoked_reason})")
+        held = "node" if key.held_by_node else "client"
+        print(f"{key.key_id}  {names[key.org_id]}  {key.purpose.value}  {', '.join(state)}  {held}")
 
 
 @key_app.command("rotate")
@@ -144,14 +142,20 @@ def audit_verify(
 @audit_app.command("show")
 def audit_show(
     data: DataDir = DEFAULT_DATA,
-    action: Annotated[str | None, typer.Option(help="e.g. publish, delete, key.revoke.")] = None,
-    actor: Annotated[str | None, typer.Option(help="e.g. 'org:Pardis CERT/token:3'.")] = None,
+    action: Annotated[
+        str | None,
+        typer.Option(help="e.g. publish, key.revoke; a trailing * matches any end: 'token.*'."),
+    ] = None,
+    actor: Annotated[
+        str | None,
+        typer.Option(help="e.g. 'org:Pardis CERT/token:3', or every token of it: 'org:Pardis*'."),
+    ] = None,
     since: Annotated[str | None, typer.Option(help="RFC 3339 lower bound.")] = None,
     until: Annotated[str | None, typer.Option(help="RFC 3339 upper bound (exclusive).")] = None,
     limit: Annotated[int, typer.Option(min=1)] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON entry per line.")] = False,
 ) -> None:
-    """List audit entries, oldest first, filtered."""
+    """List audit entries, oldest first, filtered (exactly, or by prefix with a trailing *)."""
     low = guarded(lambda: keys.parse_time(since)) if since else None
     high = guarded(lambda: keys.parse_time(until)) if until else None
     with node_at(data) as node:

@@ -20,15 +20,16 @@ import orjson
 from nacl.public import PrivateKey
 from nacl.signing import SigningKey
 
+from tabadol.client.pins import check_directory, load_pins, save_pins
 from tabadol.crypto.object_signature import attach_signature
 from tabadol.crypto.sealed_object import open_object, seal_object
 from tabadol.crypto.sealing import x25519_key_id
 from tabadol.crypto.signing import b64url, key_id, unb64url
 from tabadol.domain import strict_json
-from tabadol.domain.errors import InvalidInput, SealingError
+from tabadol.domain.attestation import carry_attestation
+from tabadol.domain.errors import InvalidInput, KeyChanged, SealingError
 from tabadol.domain.extensions import NODE_OBJECTS
 from tabadol.domain.sealed import is_sealed
-from tabadol.domain.stix import SCO_TYPES
 from tabadol.domain.timestamps import format_us
 from tabadol.domain.tlp import TLP, strictest_granular_tlp, strictest_tlp
 from tabadol.usecases.trust.verify import Verdict, verify_all
@@ -89,9 +90,22 @@ def load_keyfile(path: Path) -> ClientKeys:
 
 
 class RemoteNode:
-    """A node over HTTP, as one org's token sees it."""
+    """A node over HTTP, as one org's token sees it; its key directory checked against the
+    keys pinned on first use (`client.pins`) when a pins file is given."""
 
-    def __init__(self, url: str, token: str, transport: httpx.BaseTransport | None = None):
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        transport: httpx.BaseTransport | None = None,
+        *,
+        pins: Path | None = None,
+        accept_key_changes: bool = False,
+    ):
+        self.url = url.rstrip("/")
+        self.pins = pins
+        self.accept_key_changes = accept_key_changes
+        self.notices: list[str] = []  # what pinning has to say: first use, rotations
         self._http = httpx.Client(
             base_url=url.rstrip("/"),
             headers={"Authorization": f"Bearer {token}"},
@@ -126,6 +140,25 @@ class RemoteNode:
         except httpx.HTTPError as exc:
             raise InvalidInput(f"cannot reach the node: {exc}") from None
 
+    def post_json(self, path: str, body: Any = None) -> Any:
+        """A native API call (JSON in and out)."""
+        try:
+            return self._json(self._http.post(path, json=body))
+        except httpx.HTTPError as exc:
+            raise InvalidInput(f"cannot reach the node: {exc}") from None
+
+    def key_directory(self) -> dict[str, Any]:
+        """The node's key directory, checked against (and added to) the pinned keys."""
+        directory: dict[str, Any] = self.get("/api/v1/keys")
+        if self.pins is not None:
+            pinned = load_pins(self.pins)
+            check = check_directory(
+                pinned, self.url, directory, accept_changes=self.accept_key_changes
+            )
+            save_pins(self.pins, pinned)
+            self.notices += check.notices
+        return directory
+
     def objects(self, collection: str) -> Iterator[dict[str, Any]]:
         """Every object of a collection, page by page."""
         params: dict[str, str] = {}
@@ -140,7 +173,6 @@ class RemoteNode:
 def _prepare(
     obj: dict[str, Any],
     keys: ClientKeys,
-    identity_id: str,
     tlp: TLP | None,
     encrypt: bool,
     recipients: dict[str, bytes] | None,
@@ -148,9 +180,7 @@ def _prepare(
     """Complete, sign, and (when restricted) seal one object for upload."""
     if obj == NODE_OBJECTS.get(str(obj.get("id"))):
         return obj  # the node's own (a TLP marking, an extension): taken as defined, unsigned
-    obj = dict(obj)
-    if "created_by_ref" not in obj and obj.get("type") not in SCO_TYPES:
-        obj["created_by_ref"] = identity_id
+    obj = dict(obj)  # authorship stays as given: a member relays other producers' objects
     marked = strictest_tlp(obj.get("object_marking_refs"))
     if marked is None and tlp is not None and obj.get("type") != "marking-definition":
         obj["object_marking_refs"] = [*obj.get("object_marking_refs", []), tlp.marking_id]
@@ -169,6 +199,24 @@ def _prepare(
     return sealed
 
 
+def _check_recipients(recipients: list[dict[str, Any]], directory: dict[str, Any]) -> None:
+    """Each key sealed to is a current key of the (checked) directory, with that material:
+    the recipients list cannot slip in a key the pinned directory does not hold."""
+    listed = {
+        k["key_id"]: k
+        for org in directory.get("organizations", [])
+        for k in org.get("keys", [])
+        if not k.get("valid_until") and not k.get("revoked")
+    }
+    for recipient in recipients:
+        key = listed.get(recipient["key_id"])
+        if key is None or key.get("public_key") != recipient["public_key"]:
+            raise KeyChanged(
+                f"the node gives {recipient['key_id']} as a recipient key, which its key"
+                " directory does not list as a current key"
+            )
+
+
 def publish(
     remote: RemoteNode,
     keys: ClientKeys,
@@ -183,8 +231,10 @@ def publish(
     whoami = remote.get("/api/v1/whoami")
     if not whoami.get("identity_id"):
         raise InvalidInput("this token does not belong to an organization")
+    directory = remote.key_directory()
     audience = remote.get(f"/api/v1/collections/{collection}/recipients")
     recipients = {r["key_id"]: unb64url(r["public_key"]) for r in audience["recipients"]}
+    _check_recipients(audience["recipients"], directory)
     # unmarked objects take the channel's default explicitly, so the client knows the TLP
     # the node would give them and seals what must be sealed: the node never sees it
     tlp = tlp or TLP.parse(audience["default_tlp"])
@@ -192,7 +242,7 @@ def publish(
     for obj in objects:
         if not isinstance(obj, dict):
             raise InvalidInput("every object must be a JSON object")
-        prepared.append(_prepare(obj, keys, whoami["identity_id"], tlp, encrypt, recipients))
+        prepared.append(_prepare(obj, keys, tlp, encrypt, recipients))
     stored, refusals = 0, []
     for start in range(0, len(prepared), batch):
         status = remote.post(
@@ -208,7 +258,7 @@ def fetch(
 ) -> tuple[list[dict[str, Any]], list[Verdict]]:
     """Download a collection, open the items sealed to this org, verify every signature
     (of the sealed form and of what it held) against the node's key directory."""
-    directory = remote.get("/api/v1/keys")
+    directory = remote.key_directory()
     objects: list[dict[str, Any]] = []
     outer: list[dict[str, Any]] = []
     for obj in remote.objects(collection):
@@ -216,7 +266,8 @@ def fetch(
             outer.append(obj)
             # not ours, tampered, or not a JSON object inside: keep the sealed form
             with contextlib.suppress(SealingError, ValueError, TypeError):
-                obj = open_object(obj, keys.encryption)
+                # the node's provenance and audience are on the sealed form it stored
+                obj = carry_attestation(obj, open_object(obj, keys.encryption))
         objects.append(obj)
     verdicts = verify_all([*outer, *objects], directory)
     return objects, verdicts

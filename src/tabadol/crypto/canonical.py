@@ -1,8 +1,11 @@
 """What a member signs: the RFC 8785 canonical JSON of an object without its signature.
 
 The signature lives in the object's `extensions` under the tabadol signature extension
-(domain/extensions.py); the payload leaves that entry out, and `extensions` itself when no
-other entry is left. Objects signed before (and by peers and clients still writing it) carry
+(domain/extensions.py); the payload leaves that entry out, and the entries the node attests
+(provenance and audience, `NODE_ATTESTED`: the node's statement, added as it stores a
+version), and `extensions` itself when no other entry is left. So objects signed before the
+node attested anything keep verifying, and a node replacing its attestation never breaks a
+signature. Objects signed before (and by peers and clients still writing it) carry
 the custom property `x_tabadol_signature` instead; the payload leaves that out too. An object
 carries one form or the other (object_signature.read_signature refuses both).
 
@@ -23,9 +26,11 @@ import orjson
 import rfc8785
 
 from tabadol.domain.errors import CanonicalizationError
-from tabadol.domain.extensions import SIGNATURE_EXTENSION
+from tabadol.domain.extensions import NODE_ATTESTED, SIGNATURE_EXTENSION
 
 SIGNATURE_PROPERTY = "x_tabadol_signature"  # the old form, still read
+# the `extensions` entries no signature covers: the signature itself and the node's statement
+OUTSIDE_SIGNATURE = NODE_ATTESTED | {SIGNATURE_EXTENSION}
 
 
 _MAX_EXACT = 2**53 - 1  # larger integers are not I-JSON; rfc8785 refuses them
@@ -72,11 +77,12 @@ def canonical(value: Any, *, known_exact: bool = False) -> bytes:
 
 
 def unsigned(obj: Mapping[str, Any]) -> dict[str, Any]:
-    """The object without its signature, in either form (a copy; `obj` is unchanged)."""
+    """The object without its signature, in either form, and without the node's attested
+    entries: what a signature covers (a copy; `obj` is unchanged)."""
     out = {key: value for key, value in obj.items() if key != SIGNATURE_PROPERTY}
     extensions = out.get("extensions")
-    if isinstance(extensions, dict) and SIGNATURE_EXTENSION in extensions:
-        rest = {k: v for k, v in extensions.items() if k != SIGNATURE_EXTENSION}
+    if isinstance(extensions, dict) and not OUTSIDE_SIGNATURE.isdisjoint(extensions):
+        rest = {k: v for k, v in extensions.items() if k not in OUTSIDE_SIGNATURE}
         if rest:
             out["extensions"] = rest
         else:
@@ -85,10 +91,11 @@ def unsigned(obj: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def signing_payload(obj: Mapping[str, Any], *, known_exact: bool = False) -> bytes:
-    """The bytes an object's signature covers: everything but the signature."""
+    """The bytes an object's signature covers: everything but the signature and the node's
+    attested entries."""
     extensions = obj.get("extensions")
     if SIGNATURE_PROPERTY not in obj and not (
-        isinstance(extensions, dict) and SIGNATURE_EXTENSION in extensions
+        isinstance(extensions, dict) and not OUTSIDE_SIGNATURE.isdisjoint(extensions)
     ):  # nothing to leave out: no copy
         return canonical(obj, known_exact=known_exact)
     return canonical(unsigned(obj), known_exact=known_exact)

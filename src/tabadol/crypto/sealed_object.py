@@ -39,13 +39,17 @@ from tabadol.domain.sealed import (
     wrapper_id,
 )
 
+SEALED_PROPERTY = LEGACY_PROPERTY  # the previous release's form, still opened
 
-def _wrapper_routing(obj: Mapping[str, Any], stamp: str) -> dict[str, Any]:
+
+def _wrapper_routing(obj: Mapping[str, Any], stamp: str | None) -> dict[str, Any]:
     """The wrapper's clear metadata for `obj`: its routing under the wrapper's type and id,
     with the spec version and timestamps a new SDO needs where `obj` has none (`stamp`: the
     sealing time, for an object with no timestamp at all)."""
     routing = routing_of(obj)
     created = routing.get("created") or routing.get("modified") or stamp
+    if created is None:
+        raise SealingError("an object without timestamps is sealed with the sealing time")
     wrapper = {
         "type": SEALED_TYPE,
         "spec_version": routing.get("spec_version", "2.1"),
@@ -58,7 +62,7 @@ def _wrapper_routing(obj: Mapping[str, Any], stamp: str) -> dict[str, Any]:
 
 
 def seal_object(
-    obj: Mapping[str, Any], recipients: Mapping[str, bytes], *, stamp: str
+    obj: Mapping[str, Any], recipients: Mapping[str, bytes], *, stamp: str | None = None
 ) -> dict[str, Any]:
     """The `tabadol-sealed` item holding `obj` (signed or not; the item is not signed yet),
     readable by the holders of `recipients`. `stamp` (RFC 3339) dates an item whose object

@@ -52,6 +52,7 @@ class Indicator:
             "indicator",
             now,
             name=self.name,
+            description=f"{self.name}: {self.pattern}",
             pattern=self.pattern,
             pattern_type="stix",
             valid_from=now,
@@ -236,7 +237,10 @@ POSTS: tuple[Post, ...] = (
 
 
 def publish_as(node: Node, org: Org, collection: Collection, objects: list[dict[str, Any]]) -> None:
-    status = publish_objects(node, org_principal(node, org, Role.PUBLISHER), collection, objects)
+    """Publish the org's own items, naming it their author (the node keeps authorship as
+    posted and fills no `created_by_ref`)."""
+    authored = [{"created_by_ref": org.identity_id, **obj} for obj in objects]
+    status = publish_objects(node, org_principal(node, org, Role.PUBLISHER), collection, authored)
     if status.failures:
         raise Conflict(f"demo content refused: {status.failures}")
 
@@ -281,10 +285,17 @@ def populate(node: Node) -> None:
         publish_as(node, org, channel_of(node, org, channel), objects)
 
 
+# The demo mints its members' admin tokens on every run: from the second run on, the orgs
+# have admins, and the step is a break-glass one like any other (their admins see it).
+DEMO_BREAK_GLASS = "tabadol demo: a fresh admin token for the banner of this run"
+
+
 def demo_tokens(node: Node) -> list[DemoToken]:
     """A fresh admin token per demo org (secrets are shown once, so each run makes new ones)."""
     made = []
     for name in ORGS:
-        _, secret = api_tokens.create_token(node, OPERATOR, name, Role.ADMIN.value, "demo")
+        _, secret = api_tokens.create_token(
+            node, OPERATOR, name, Role.ADMIN.value, "demo", break_glass=DEMO_BREAK_GLASS
+        )
         made.append(DemoToken(name, Role.ADMIN.value, secret))
     return made

@@ -8,7 +8,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tabadol.config import load_settings
-from tabadol.demo.community import GROUP, ORGS, DemoToken, channel_of, plan, publish_as
+from tabadol.demo.community import (
+    DEMO_BREAK_GLASS,
+    GROUP,
+    ORGS,
+    DemoToken,
+    channel_of,
+    plan,
+    publish_as,
+)
 from tabadol.domain.model import Role
 from tabadol.domain.timestamps import format_us
 from tabadol.node.node import init_node, open_node
@@ -100,6 +108,8 @@ def federation_tokens(nodes: list[DemoNode]) -> list[tuple[DemoNode, DemoToken]]
     found = []
     for n in nodes:
         with open_node(n.data) as node:
-            _, secret = api_tokens.create_token(node, OPERATOR, n.org, Role.ADMIN.value, "demo")
+            _, secret = api_tokens.create_token(
+                node, OPERATOR, n.org, Role.ADMIN.value, "demo", break_glass=DEMO_BREAK_GLASS
+            )
         found.append((n, DemoToken(n.org, Role.ADMIN.value, secret)))
     return found

@@ -27,7 +27,8 @@
      │    ├── SignatureError          422  a signature does not verify or is malformed (ValueError)
      │    ├── InvalidPublicKey        422  wrong length, not on the curve, small order (ValueError)
      │    ├── InvalidEncryptionKey    422  an X25519 key that must not be sealed to  (ValueError)
-     │    └── SealingError            422  cannot seal or open (no recipient, tampered) (ValueError)
+     │    ├── SealingError            422  cannot seal or open (no recipient, tampered) (ValueError)
+     │    └── KeyChanged              422  a node serves another key than the client pinned
      ├── TooManyRequests              429  a peer asking faster than its rate allows
      ├── PeerFailure                  502  a peer node failed this node's request
      │    ├── PeerError               502  it answered with an error, or not in its protocol
@@ -216,6 +217,12 @@ class SealingError(Untrusted, ValueError):
     """Content cannot be sealed or opened (no recipients, not a recipient, tampered)."""
 
     title = "Sealing failed"
+
+
+class KeyChanged(Untrusted):
+    """A key the client pinned on first use is served changed, or gone, unannounced."""
+
+    title = "Key changed"
 
 
 class PeerFailure(TabadolError):

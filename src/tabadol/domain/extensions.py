@@ -106,7 +106,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "properties": {
             "extension_type": {"const": PROPERTY_EXTENSION},
             "publisher_ref": _IDENTITY_REF,
-            "node": {"type": "string", "minLength": 1},
+            "node": {"type": "string", "format": "uuid"},
         },
         "required": ["extension_type", "publisher_ref", "node"],
         "additionalProperties": False,
@@ -117,18 +117,31 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "description": (
             "Who the item is for: the audience channel it was published to (and its TLP),"
             " as the node that serves it attests (outside the author's signature); an"
-            " export carries it so that an import elsewhere keeps the audience."
+            " export carries it so that an import elsewhere keeps the audience. An org"
+            " channel names its org (`org_ref`, `org`: its name), a group channel its group"
+            " (`group`: its name, `group_id`: its uuid)."
         ),
         "type": "object",
         "properties": {
             "extension_type": {"const": PROPERTY_EXTENSION},
             "kind": {"enum": ["org", "group", "members", "public"]},
             "org_ref": _IDENTITY_REF,
+            "org": {"type": "string", "minLength": 1},
             "group": {"type": "string", "minLength": 1},
             "group_id": {"type": "string", "format": "uuid"},
             "tlp": {"type": "string"},
         },
-        "required": ["extension_type", "kind"],
+        "required": ["extension_type", "kind", "tlp"],
+        "allOf": [
+            {
+                "if": {"properties": {"kind": {"const": "org"}}},
+                "then": {"required": ["org_ref", "org"]},
+            },
+            {
+                "if": {"properties": {"kind": {"const": "group"}}},
+                "then": {"required": ["group", "group_id"]},
+            },
+        ],
         "additionalProperties": False,
     },
     SEALED_TYPE: {

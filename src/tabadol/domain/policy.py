@@ -3,8 +3,22 @@
 Every read path asks `visibility()` for the set of collections a principal may read and hands
 it to the storage, which renders it inside the query (never a filter applied afterwards, which
 would leak through counts and break paging). Write and admin paths ask the `may_*` functions.
-The node's operator (node-admin token) manages the directory but reads only public content:
-operating a node does not entitle anyone to a member's restricted items.
+
+The node's operator, as a principal (a node-admin token, or the CLI on the data directory),
+manages the directory — orgs, tokens, groups, keys, peers — and reads public content only:
+`may_read` gives it no org's, group's or `members` channel. What it can still do, and how:
+
+* act as an org: mint a token for it, or export, search or import as it from the CLI, or
+  change a group as its owner. For an org without admins of its own (a new one) that is
+  setting it up; for one with admins it is a break-glass step with a reason, written to the
+  audit log with the act and shown to those admins until they acknowledge it
+  (`usecases.membership.break_glass`). A minted token reads what the org reads: in node
+  custody its sealed items opened, in client custody only their sealed form;
+* add a member org, which then reads `members` (the org list shows it, the log records it);
+* with the data directory AND the key secret outside it (node custody), open the org keys
+  the node holds and so the sealed items of those orgs, without any tool of ours: no policy
+  binds whoever runs their own code on the files. Client custody removes that power: the
+  node never holds those private keys.
 """
 
 from __future__ import annotations
@@ -13,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tabadol.domain.audience import AudienceKind
-from tabadol.domain.model import Collection, Group, Principal, PrincipalKind, Role
+from tabadol.domain.model import Collection, Group, Org, Principal, PrincipalKind, Role
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +80,17 @@ def visibility(
             c.id for c in collections if may_read(principal, c, anonymous_public=anonymous_public)
         )
     )
+
+
+def may_see_identity(collection: Collection, org: Org, *, authored_here: bool) -> bool:
+    """Whether a reader of `collection` may fetch `org`'s identity (its directory record)
+    there: where it can read an item the org published (`authored_here`, decided inside the
+    query with the reader's visibility), so every author it reads resolves and an org that
+    published nothing it can see stays unseen; and in `members`, every member org's, since
+    the directory is the members' to read (the key directory lists them all)."""
+    if collection.kind is AudienceKind.MEMBERS and org.member:
+        return True
+    return authored_here
 
 
 def may_delete(principal: Principal, collection: Collection, author_org_id: int) -> bool:

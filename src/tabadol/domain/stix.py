@@ -15,7 +15,7 @@ from typing import Any
 
 from tabadol.domain.errors import InvalidObject, TimestampError
 from tabadol.domain.extensions import NEW_SDO, SEALED_EXTENSION, SEALED_TYPE
-from tabadol.domain.sealed import CONTENT, is_sealed, wrapper_id
+from tabadol.domain.sealed import CONTENT, LEGACY_PROPERTY, is_sealed, wrapper_id
 from tabadol.domain.timestamps import parse_us
 from tabadol.domain.tlp import TLP, strictest_granular_tlp, strictest_tlp
 
@@ -25,6 +25,8 @@ _TYPE = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9]$", re.ASCII)
 # not pass as another id.
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 _IDENTIFIER = re.compile(rf"^([a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9])--({_UUID})$", re.ASCII)
+# The previous release's sealed form (domain/sealed.py), by the name callers knew it under.
+SEALED_PROPERTY = LEGACY_PROPERTY
 _PROPERTY_NAME = re.compile(r"^[a-z0-9_]{3,250}$", re.ASCII)
 
 SCO_TYPES = frozenset(

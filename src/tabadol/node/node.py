@@ -14,7 +14,7 @@ from typing import Any
 
 from nacl.signing import SigningKey
 
-from tabadol.config import Settings, load_settings, write_settings
+from tabadol.config import CONFIG_FILE, Settings, load_settings, write_settings
 from tabadol.crypto import keyfiles
 from tabadol.crypto.signing import key_id, sign
 from tabadol.crypto.wrapping import load_or_create_secret
@@ -26,6 +26,7 @@ from tabadol.domain.paging import PageTokens
 from tabadol.node.changes import ChangeSignal
 from tabadol.node.documents import DocumentCache
 from tabadol.node.guards import PeerGuards
+from tabadol.private_files import private_directory, tighten
 from tabadol.storage.contract import Store
 from tabadol.storage.opening import open_store
 
@@ -76,7 +77,7 @@ def init_node(data_dir: Path, settings: Settings | None = None) -> None:
     """Create a data directory: settings file, node key, database with its public channels."""
     if keyfiles.exists(data_dir / KEYS_DIR):
         raise InvalidInput(f"{data_dir} is already a tabadol data directory")
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_directory(data_dir)
     settings = settings or Settings()
     write_settings(data_dir, settings)
     effective = load_settings(data_dir)  # with TABADOL_* overrides, as open_node reads them
@@ -106,6 +107,8 @@ def open_node(data_dir: Path, clock: Clock = system_clock, **overrides: Any) -> 
     if not keyfiles.exists(keys_dir):
         raise InvalidInput(f"{data_dir} is not a tabadol data directory (run `tabadol init`)")
     settings = load_settings(data_dir, **overrides)
+    for path, mode in ((data_dir, 0o700), (keys_dir, 0o700), (data_dir / CONFIG_FILE, 0o600)):
+        tighten(path, mode)  # a directory made by an older version, under umask 022
     node_id = node_id_of(keyfiles.node_public_key(keys_dir))
     secret_path = key_secret_path(data_dir, settings, node_id)
     if not secret_path.exists():

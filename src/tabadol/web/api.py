@@ -86,9 +86,18 @@ class TokenCreated(TokenOut):
     token: str = Field(description="The secret. Shown once: it is stored hashed.")
 
 
+_BREAK_GLASS = Field(
+    default=None,
+    max_length=500,
+    description="The node operator acting for an org that has its own admins: the reason of"
+    " this break-glass step, recorded and shown to those admins (refused without one).",
+)
+
+
 class TokenIn(BaseModel):
     role: str = Field(default="publisher", description="admin, publisher or reader.")
     label: str = Field(default="", max_length=200)
+    break_glass: str | None = _BREAK_GLASS
 
 
 class GroupOut(BaseModel):
@@ -102,11 +111,13 @@ class GroupOut(BaseModel):
 class GroupIn(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     owner: str = Field(description="The organization that owns the group.")
+    break_glass: str | None = _BREAK_GLASS
 
 
 class MemberIn(BaseModel):
     org: str
     owner: bool = False
+    break_glass: str | None = _BREAK_GLASS
 
 
 class WhoAmI(BaseModel):
@@ -185,7 +196,9 @@ def list_tokens(request: Request, principal: Caller, org: str) -> list[dict[str,
 def create_token(request: Request, principal: Caller, org: str, body: TokenIn) -> dict[str, object]:
     """Create a token for `org`: its admins and the operator may. The secret is shown once."""
     node = _node(request)
-    token, secret = api_tokens.create_token(node, principal, org, body.role, body.label)
+    token, secret = api_tokens.create_token(
+        node, principal, org, body.role, body.label, break_glass=body.break_glass
+    )
     return {**_token_out(lookup.org_names(node), token), "token": secret}
 
 
@@ -206,17 +219,28 @@ def list_groups(request: Request, principal: Caller) -> list[GroupOut]:
 @router.post("/groups", response_model=GroupOut, status_code=201)
 def create_group(request: Request, principal: Caller, body: GroupIn) -> GroupOut:
     node = _node(request)
-    return _group_out(node, sharing_groups.create_group(node, principal, body.name, body.owner))
+    group = sharing_groups.create_group(
+        node, principal, body.name, body.owner, break_glass=body.break_glass
+    )
+    return _group_out(node, group)
 
 
 @router.post("/groups/{group}/members", response_model=GroupOut)
 def add_member(request: Request, principal: Caller, group: str, body: MemberIn) -> GroupOut:
     node = _node(request)
-    updated = sharing_groups.add_group_member(node, principal, group, body.org, owner=body.owner)
+    updated = sharing_groups.add_group_member(
+        node, principal, group, body.org, owner=body.owner, break_glass=body.break_glass
+    )
     return _group_out(node, updated)
 
 
 @router.delete("/groups/{group}/members/{org}", response_model=GroupOut)
-def remove_member(request: Request, principal: Caller, group: str, org: str) -> GroupOut:
+def remove_member(
+    request: Request, principal: Caller, group: str, org: str, break_glass: str | None = None
+) -> GroupOut:
+    """`break_glass`: the operator's reason, when it acts for owners that have admins."""
     node = _node(request)
-    return _group_out(node, sharing_groups.remove_group_member(node, principal, group, org))
+    updated = sharing_groups.remove_group_member(
+        node, principal, group, org, break_glass=break_glass
+    )
+    return _group_out(node, updated)

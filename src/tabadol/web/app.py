@@ -20,7 +20,7 @@ from tabadol.domain.errors import TabadolError
 from tabadol.node.node import Node
 from tabadol.sync.loop import SyncManager
 from tabadol.text import extract
-from tabadol.web import api, federation_api, search_api, taxii, trust_api
+from tabadol.web import api, break_glass_api, federation_api, search_api, taxii, trust_api
 from tabadol.web.errors import on_http_error, on_tabadol_error, on_unexpected, on_validation_error
 
 
@@ -57,6 +57,7 @@ def create_app(open_node: Callable[[], Node]) -> FastAPI:
     app.include_router(taxii.router)
     app.include_router(api.router)
     app.include_router(trust_api.router)
+    app.include_router(break_glass_api.router)
     app.include_router(search_api.router)
     app.include_router(federation_api.router)
     app.add_exception_handler(TabadolError, on_tabadol_error)

@@ -11,11 +11,13 @@ that record it and appends them in the SAME transaction (with a signed tree head
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Protocol
 
 from tabadol.storage.contract.audit import AuditStore
 from tabadol.storage.contract.directory import Bearer, Channel, GroupDirectory, OrgDirectory
 from tabadol.storage.contract.federation import (
+    DirectoryRecord,
     FeedStore,
     PeerStore,
     RemoteGroup,
@@ -26,6 +28,7 @@ from tabadol.storage.contract.federation import (
 from tabadol.storage.contract.keys import KeyStore
 from tabadol.storage.contract.objects import (
     AuditBuilder,
+    ContentMatch,
     Correlation,
     NewVersion,
     ObjectStore,
@@ -41,7 +44,9 @@ __all__ = [
     "AuditStore",
     "Bearer",
     "Channel",
+    "ContentMatch",
     "Correlation",
+    "DirectoryRecord",
     "FeedStore",
     "GroupDirectory",
     "KeyStore",
@@ -76,5 +81,11 @@ class Store(
     Protocol,
 ):
     """Every role of the storage, on one database."""
+
+    def backup(self, target: Path) -> bool:
+        """Write a consistent copy of the whole database (objects, directory, keys, audit
+        log) to the new file `target` (0600) while the node runs, and return True; False
+        where the database is not a file of the node's (PostgreSQL: `pg_dump` backs it up)."""
+        ...
 
     def close(self) -> None: ...

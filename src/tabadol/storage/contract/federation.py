@@ -11,7 +11,16 @@ from tabadol.domain.audit import AuditEvent
 from tabadol.domain.federation import FeedFilter, FeedRow, Peer
 from tabadol.domain.keys import OrgKey
 from tabadol.storage.contract.directory import Channel
-from tabadol.storage.contract.objects import NewVersion
+from tabadol.storage.contract.objects import NewVersion, StoredRow
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryRecord:
+    """An org's STIX identity as its home node published it (signed by that node's key):
+    kept here as received, to be served where the org's items are read."""
+
+    version_us: int  # its `modified`
+    body: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +31,7 @@ class RemoteOrg:
     name: str
     member: bool
     keys: Sequence[OrgKey]  # with their history (org_id is ignored)
+    record: DirectoryRecord | None = None  # its identity, checked (None: the peer sent none)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +120,13 @@ class PeerStore(Protocol):
         *,
         audit: Sequence[AuditEvent] = (),
     ) -> list[str]:
-        """Take in a peer's directory in one transaction; return what was refused."""
+        """Take in a peer's directory in one transaction; return what was refused. An org's
+        directory record replaces the one kept only when it is a later version."""
+        ...
+
+    def directory_record(self, org_id: int) -> StoredRow | None:
+        """The directory record kept for an org a peer hosts (`date_added`: when it was
+        taken in), or None."""
         ...
 
 

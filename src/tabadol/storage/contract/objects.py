@@ -17,6 +17,9 @@ class WriteOutcome(Enum):
     STORED = "stored"
     EXISTS = "exists"  # the same (collection, id, version): an idempotent no-op
     OWNED_BY_OTHER = "owned-by-other"  # another org published this id in this collection
+    # the version another org published here, with the same content (`ContentMatch`): an
+    # idempotent no-op, as EXISTS is for the org's own
+    COPY_OF_OTHER = "copy-of-other"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +78,11 @@ class Correlation:
     author_org: int
 
 
+# Whether a version to write has the content of a stored version's body (the use case's rule:
+# the storage knows bytes, not STIX). Asked, inside the write, for a version another org
+# published at the same (id, version), and for an object without timestamps against its
+# latest stored version (its content is its version).
+ContentMatch = Callable[[NewVersion, bytes], bool]
 StatusBuilder = Callable[[list[tuple[WriteOutcome, int]]], StatusRecord]
 AuditBuilder = Callable[[list[tuple[WriteOutcome, int]]], Sequence[AuditEvent]]
 
@@ -90,15 +98,22 @@ class ObjectStore(Protocol):
         now: int,
         status_of: StatusBuilder | None = None,
         audit_of: AuditBuilder | None = None,
+        same_content: ContentMatch | None = None,
     ) -> list[tuple[WriteOutcome, int]]:
         """Store versions in ONE transaction (with the status and audit entries, if asked);
-        return each version's outcome and version (µs). Acknowledge only after this returns."""
+        return each version's outcome and version (µs). Acknowledge only after this returns.
+        With `same_content`, a copy of what another org published here is COPY_OF_OTHER,
+        and an object without timestamps identical to its latest version is EXISTS."""
         ...
 
     def query_objects(
         self, visible: Visibility, flt: ObjectFilter, after: int | None, limit: int
     ) -> list[StoredRow]: ...
     def authors_of(self, collection_id: int, stix_id: str) -> set[int]: ...
+    def authored_in(self, visible: Visibility, author_org: int) -> bool:
+        """Whether `author_org` published any version the visibility lets through."""
+        ...
+
     def delete_versions(
         self,
         collection_id: int,

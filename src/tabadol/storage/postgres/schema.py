@@ -211,4 +211,15 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER search_index_document BEFORE INSERT OR UPDATE ON search_index
         FOR EACH ROW EXECUTE FUNCTION search_index_document();
     """,
+    # 4: as SQLite's migration 6: the directory records of orgs hosted by peers, and the
+    # index that finds whether an org published anything in a reader's channels
+    """
+    CREATE TABLE directory_records (
+        org_id BIGINT PRIMARY KEY REFERENCES orgs(id),
+        version_us BIGINT NOT NULL,
+        received BIGINT NOT NULL,
+        body BYTEA NOT NULL
+    );
+    CREATE INDEX objects_by_author ON objects(author_org, collection_id);
+    """,
 ]

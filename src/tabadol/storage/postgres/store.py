@@ -8,6 +8,7 @@ their write lock (`connections.py`), and search (`tsvector('simple')` instead of
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 from tabadol.domain.policy import Visibility
@@ -58,6 +59,10 @@ class PostgresStore(SqlStore):
             connections.listen(on_commit)
         self._db = _Database(connections)
         self._head_signer = head_signer
+
+    def backup(self, target: Path) -> bool:  # noqa: ARG002 (the contract's signature)
+        """The database lives on the PostgreSQL server: `pg_dump` backs it up (README)."""
+        return False
 
     def search(
         self, visible: Visibility, query: SearchQuery, flt: SearchFilter, limit: int, offset: int

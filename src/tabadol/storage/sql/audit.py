@@ -108,10 +108,14 @@ def find_entries_txn(
     after: int | None,
     limit: int,
 ) -> list[AuditEntry]:
-    where, params = ["1 = 1"], []  # a boolean on both engines (PostgreSQL refuses `1 AND`)
+    where: list[str] = ["1 = 1"]  # a boolean on both engines (PostgreSQL refuses `1 AND`)
+    params: list[object] = []
+    for column, pattern in (("action", action), ("actor", actor)):
+        if pattern is not None:
+            clause, values = text_match(column, pattern)
+            where.append(clause)
+            params += values
     for clause, value in (
-        ("action = ?", action),
-        ("actor = ?", actor),
         ("at >= ?", since),
         ("at < ?", until),
         ("position > ?", after),
@@ -125,6 +129,17 @@ def find_entries_txn(
         (*params, limit),
     ).fetchall()
     return [_entry(row) for row in rows]
+
+
+def text_match(column: str, pattern: str) -> tuple[str, list[object]]:
+    """`column` equal to `pattern`, or, when it ends with `*`, starting with what comes
+    before it (`token.*`, `org:Pardis CERT*`). A prefix is compared with `substr`, not LIKE:
+    LIKE ignores ASCII case on SQLite and not on PostgreSQL, and `_` and `%` would need
+    escaping; `substr` is exact, on both, in characters."""
+    if not pattern.endswith("*"):
+        return f"{column} = ?", [pattern]
+    prefix = pattern[:-1]
+    return f"substr({column}, 1, ?) = ?", [len(prefix), prefix]
 
 
 def heads_txn(conn: Connection) -> list[TreeHead]:

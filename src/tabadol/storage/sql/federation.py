@@ -13,6 +13,7 @@ from tabadol.domain.federation import ChangeOp, FeedFilter, FeedRow, Peer
 from tabadol.domain.keys import Custody, OrgKey
 from tabadol.storage.contract import (
     Channel,
+    DirectoryRecord,
     NewVersion,
     RemoteGroup,
     RemoteOrg,
@@ -156,6 +157,8 @@ def merge_directory_txn(
             )
         by_identity[org.identity_id] = org_id
         refused += _merge_keys_txn(conn, org_id, org.keys)
+        if org.record is not None:
+            _merge_record_txn(conn, org_id, org.record, now)
     for group in groups:
         refused += _merge_group_txn(conn, peer_id, group, channel_of)
     conn.execute("UPDATE peers SET directory_version = ? WHERE id = ?", (version, peer_id))
@@ -200,6 +203,18 @@ def _merge_keys_txn(conn: Connection, org_id: int, keys: Sequence[OrgKey]) -> li
                     (key.revoked_at, key.revoked_reason, key.key_id),
                 )
     return refused
+
+
+def _merge_record_txn(conn: Connection, org_id: int, record: DirectoryRecord, now: int) -> None:
+    """Keep an org's directory record as its node sent it: a later version replaces the one
+    kept, an older one (a stale relay) changes nothing."""
+    conn.execute(
+        "INSERT INTO directory_records(org_id, version_us, received, body) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (org_id) DO UPDATE SET version_us = excluded.version_us,"
+        " received = excluded.received, body = excluded.body"
+        " WHERE excluded.version_us > directory_records.version_us",
+        (org_id, record.version_us, now, record.body),
+    )
 
 
 def _merge_group_txn(

@@ -4,10 +4,10 @@ the tombstones, and the node's position counter that orders the change feed."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from tabadol.storage.contract import NewVersion, WriteOutcome
+from tabadol.storage.contract import ContentMatch, NewVersion, WriteOutcome
 from tabadol.storage.engine import Connection
 
 _ID_CHUNK = 5000  # ids per IN (...) query, well under SQLite's variable limit
@@ -21,6 +21,10 @@ class _Known:
     versions: set[int]
     first: int | None = None  # the stored first/last before this batch, if any
     last: int | None = None
+    bodies: dict[int, bytes] = field(default_factory=dict)  # by version: those to compare
+
+
+Outcome = tuple[WriteOutcome, int]
 
 
 def _known_versions_txn(
@@ -60,6 +64,38 @@ _INSERT_OBJECT = (
 )
 
 
+def _compared_bodies_txn(
+    conn: Connection,
+    collection_id: int,
+    author_org: int,
+    versions: Sequence[NewVersion],
+    known: dict[str, _Known],
+) -> None:
+    """Read into `known` the stored bodies a content comparison may need: the version
+    another org published at the same version, and the latest of an object without
+    timestamps. Only ids already stored here are read (a relay, a re-post): rare."""
+    wanted: dict[str, set[int]] = {}
+    for version in versions:
+        entry = known.get(version.stix_id)
+        if entry is None:
+            continue
+        if version.version_us is None:
+            wanted.setdefault(version.stix_id, set()).add(max(entry.versions))
+        elif entry.owner != author_org and version.version_us in entry.versions:
+            wanted.setdefault(version.stix_id, set()).add(version.version_us)
+    ids = list(wanted)
+    for start in range(0, len(ids), _ID_CHUNK):
+        chunk = ids[start : start + _ID_CHUNK]
+        rows = conn.execute(
+            "SELECT stix_id, version_us, body FROM objects WHERE collection_id = ?"
+            f" AND stix_id IN ({','.join('?' * len(chunk))})",
+            (collection_id, *chunk),
+        )
+        for stix_id, version_us, body in rows:
+            if version_us in wanted[stix_id]:
+                known[stix_id].bodies[version_us] = bytes(body)
+
+
 def write_batch_txn(
     conn: Connection,
     collection_id: int,
@@ -67,13 +103,16 @@ def write_batch_txn(
     versions: Sequence[NewVersion],
     date_added: int,
     via_peer: int | None = None,
-) -> tuple[list[tuple[WriteOutcome, int]], int]:
+    same_content: ContentMatch | None = None,
+) -> tuple[list[Outcome], int]:
     """Decide each version's outcome from one look-up of the envelope's ids, then insert
     the new ones with `executemany` and fix the first/last flags of what was there before.
     Measured: about twice as fast as a SELECT and an INSERT per object. Returns the outcomes
-    and the next free position."""
+    and the next free position. `same_content`: see `ObjectStore.write_versions`."""
     known = _known_versions_txn(conn, collection_id, list({v.stix_id for v in versions}))
-    outcomes, planned = _plan_batch(known, author_org, versions, date_added)
+    if same_content is not None:
+        _compared_bodies_txn(conn, collection_id, author_org, versions, known)
+    outcomes, planned = _plan_batch(known, author_org, versions, date_added, same_content)
     bounds = _retire_old_bounds_txn(conn, collection_id, known, planned)
     latest = [p for p in planned if p.version_us == bounds[p.version.stix_id][1]]
     _index_latest_txn(conn, latest)
@@ -84,25 +123,47 @@ def write_batch_txn(
     return outcomes, date_added + len(planned)
 
 
+def _existing_outcome(
+    entry: _Known, author_org: int, version: NewVersion, version_us: int, same: ContentMatch | None
+) -> Outcome | None:
+    """The outcome of a version of an id the collection holds, or None: store it. An object
+    without timestamps is compared with its latest version (its content is its version)."""
+    timeless = version.version_us is None
+    target = max(entry.versions) if timeless else version_us
+    body = entry.bodies.get(target)
+    identical = same is not None and body is not None and same(version, body)
+    if entry.owner == author_org:
+        if target in entry.versions and (identical or not timeless):
+            return WriteOutcome.EXISTS, target
+        return None
+    if identical:
+        return WriteOutcome.COPY_OF_OTHER, target
+    return WriteOutcome.OWNED_BY_OTHER, version_us
+
+
 def _plan_batch(
-    known: dict[str, _Known], author_org: int, versions: Sequence[NewVersion], date_added: int
-) -> tuple[list[tuple[WriteOutcome, int]], list[_Planned]]:
+    known: dict[str, _Known],
+    author_org: int,
+    versions: Sequence[NewVersion],
+    date_added: int,
+    same: ContentMatch | None = None,
+) -> tuple[list[Outcome], list[_Planned]]:
     """Each version's outcome (`known` takes in the ones to store), and the ones to store,
     at consecutive positions from `date_added`."""
-    outcomes: list[tuple[WriteOutcome, int]] = []
+    outcomes: list[Outcome] = []
     planned: list[_Planned] = []
     for version in versions:
         version_us = version.version_us if version.version_us is not None else date_added
         entry = known.get(version.stix_id)
-        if entry is not None and entry.owner != author_org:
-            outcomes.append((WriteOutcome.OWNED_BY_OTHER, version_us))
-            continue
-        if entry is not None and version_us in entry.versions:
-            outcomes.append((WriteOutcome.EXISTS, version_us))
-            continue
-        if entry is None:
+        if entry is not None:
+            outcome = _existing_outcome(entry, author_org, version, version_us, same)
+            if outcome is not None:
+                outcomes.append(outcome)
+                continue
+        else:
             entry = known[version.stix_id] = _Known(author_org, set())
         entry.versions.add(version_us)
+        entry.bodies[version_us] = version.body  # a later copy in this batch compares with it
         planned.append(_Planned(version, version_us, date_added))
         outcomes.append((WriteOutcome.STORED, version_us))
         date_added += 1

@@ -16,6 +16,7 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from tabadol.private_files import create_private, tighten
 from tabadol.storage.engine import Connection
 from tabadol.storage.errors import IntegrityViolation, StorageUnavailable
 from tabadol.storage.sqlite.schema import MIGRATIONS
@@ -65,12 +66,23 @@ def open_read_only(path: Path) -> Iterator[Connection]:
         yield conn
 
 
+def _make_private(path: Path) -> None:
+    """The database file exists 0600 before SQLite opens it, so the -wal and -shm files
+    SQLite creates take that mode too (it gives them the database's); files left by an older
+    version are tightened."""
+    if not path.exists():
+        create_private(path)
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        tighten(file)
+
+
 class Connections:
     """Owns the connections to one SQLite file."""
 
     def __init__(self, path: Path, on_commit: Callable[[], None] | None = None) -> None:
         self.path = path
         self._on_commit = on_commit
+        _make_private(path)
         self._writer = _open(path, read_only=False)
         mode = self._writer.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if mode != "wal":
@@ -147,6 +159,15 @@ class Connections:
             with self._readers_lock:
                 self._readers.append(conn)
         return conn
+
+    def backup(self, target: Path) -> None:
+        """A consistent copy of the database into a new file `target` (0600), while the node
+        runs: SQLite's online backup API, copying every page in one step from a reader's
+        snapshot, so no write is half in it and writers go on meanwhile (WAL)."""
+        create_private(target)
+        with closing(sqlite3.connect(target)) as copy:
+            self.reader().backup(copy)
+        tighten(target)
 
     def close(self) -> None:
         self._closing = True

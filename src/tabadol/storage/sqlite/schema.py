@@ -180,4 +180,17 @@ MIGRATIONS: list[str] = [
     CREATE INDEX tombstones_by_position ON tombstones(deleted_at);
     CREATE INDEX tombstones_by_version ON tombstones(collection_id, stix_id, version_us);
     """,
+    # 6: the directory records (STIX identities) of orgs hosted by peers, as their nodes
+    # signed them, served where the orgs' items are read; and whether an org published
+    # anything a reader sees in a channel (which decides whether its identity is served there)
+    # found by an index rather than a scan of the channel
+    """
+    CREATE TABLE directory_records (
+        org_id INTEGER PRIMARY KEY REFERENCES orgs(id),
+        version_us INTEGER NOT NULL,
+        received INTEGER NOT NULL,
+        body BLOB NOT NULL
+    );
+    CREATE INDEX objects_by_author ON objects(author_org, collection_id);
+    """,
 ]

@@ -25,8 +25,13 @@ class SQLiteStore(SqlStore):
         head_signer: HeadSigner | None = None,
         on_commit: Callable[[], None] | None = None,
     ) -> None:
-        self._db = Connections(path, on_commit)
+        self._connections = Connections(path, on_commit)
+        self._db = self._connections
         self._head_signer = head_signer
+
+    def backup(self, target: Path) -> bool:
+        self._connections.backup(target)
+        return True
 
     def search(
         self, visible: Visibility, query: SearchQuery, flt: SearchFilter, limit: int, offset: int

@@ -36,6 +36,7 @@ TABLES = (
     Table("collections", "id, uuid, kind, ref, title, description", "id", serial="id"),
     Table("org_keys", "key_id, org_id, purpose, public_key, created, valid_until, revoked_at,"
           " revoked_reason, wrapped_private", "created"),
+    Table("directory_records", "org_id, version_us, received, body", "org_id"),
     Table("objects", "seq, collection_id, stix_id, type, spec_version, version_us, date_added,"
           " is_first, is_last, author_org, created_by_ref, tlp, tlp_defaulted, body, sealed,"
           " via_peer", "seq", serial="seq"),

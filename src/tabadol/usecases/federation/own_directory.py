@@ -13,10 +13,13 @@ import orjson
 from tabadol.crypto.canonical import canonical
 from tabadol.crypto.directory_doc import DOCUMENT_TYPE, GROUPS_TYPE, sign_document
 from tabadol.crypto.signing import b64url
+from tabadol.domain.directory_record import disagreement
 from tabadol.domain.federation import Peer
 from tabadol.domain.keys import OrgKey
+from tabadol.domain.model import Org
 from tabadol.domain.timestamps import format_us
 from tabadol.node.node import Node
+from tabadol.usecases.trust.directory_record import latest_records
 from tabadol.usecases.trust.key_directory import key_record
 
 OWN = "own"  # the key of this node's own document in `node.documents` (groups: a peer id)
@@ -31,20 +34,16 @@ def own_document(node: Node) -> dict[str, Any]:
         return cached
     orgs = node.store.list_orgs()
     hosted = [org for org in orgs if org.hosted_here]
-    keys_by_org: dict[int, list[OrgKey]] = {}
+    listedby_org: dict[int, list[OrgKey]] = {}
     for key in node.store.org_keys():
-        keys_by_org.setdefault(key.org_id, []).append(key)
+        listedby_org.setdefault(key.org_id, []).append(key)
+    records = latest_records(node, [org for org in hosted if org.member])
     body: dict[str, Any] = {
         "type": DOCUMENT_TYPE,
         "node_id": node.node_id,
         "node_key": b64url(bytes(node.node_key.verify_key)),
         "orgs": [
-            {
-                "identity_id": org.identity_id,
-                "name": org.name,
-                "member": org.member,
-                "keys": [key_record(k) for k in keys_by_org.get(org.id, [])],
-            }
+            _org_entry(org, listedby_org.get(org.id, []), records.get(org.identity_id))
             for org in hosted
         ],
         "peers": [
@@ -58,6 +57,23 @@ def own_document(node: Node) -> dict[str, Any]:
     document["relayed"] = [orjson.loads(doc) for doc in node.store.received_directories()]
     node.documents.put(OWN, size, document)
     return document
+
+
+def _org_entry(org: Org, keys: list[OrgKey], record: dict[str, Any] | None) -> dict[str, Any]:
+    """An org as the directory lists it, with its directory record (its STIX identity, as
+    stored and signed here) when that record lists the same keys: one published before a key
+    change it has not caught up with yet is left out, the directory is rebuilt once it has."""
+    listed = [key_record(k) for k in keys]
+    entry: dict[str, Any] = {
+        "identity_id": org.identity_id,
+        "name": org.name,
+        "member": org.member,
+        "keys": listed,
+    }
+    agrees = record is not None and not disagreement(record, org.identity_id, org.name, listed)
+    if agrees:
+        entry["record"] = record
+    return entry
 
 
 def groups_document(node: Node, peer: Peer) -> dict[str, Any]:

@@ -33,7 +33,9 @@ from tabadol.domain.timestamps import parse_us
 from tabadol.node.node import Node, collection_uuid, node_id_of
 from tabadol.storage.contract import Channel, RemoteGroup, RemoteOrg
 from tabadol.usecases.federation.own_directory import OWN
+from tabadol.usecases.federation.peer_records import with_records
 from tabadol.usecases.membership.ids import group_uuid_of, org_identity_id
+from tabadol.usecases.membership.names import remote_name_problem
 
 
 def take_in(
@@ -95,7 +97,8 @@ def _merge(node: Node, peer: Peer, document: dict[str, Any]) -> list[str]:
     try:
         if node_id_of(unb64url(str(document.get("node_key")))) != peer.node_id:
             raise DirectoryError("the document names another node")
-        orgs = [_remote_org(item, node.node_key_id) for item in document.get("orgs", [])]
+        items = list(document.get("orgs", []))
+        orgs = [_remote_org(item, node.node_key_id) for item in items]
         groups = [_remote_group(item) for item in document.get("groups", [])]
         version = int(document.get("version", 0))
     except (
@@ -108,17 +111,9 @@ def _merge(node: Node, peer: Peer, document: dict[str, Any]) -> list[str]:
         InvalidEncryptionKey,
     ) as exc:
         raise DirectoryError(f"the directory of {peer.node_id} is malformed: {exc}") from None
-    unbound = [
-        f"{o.identity_id}: not an org created on {peer.node_id}"
-        for o in orgs
-        if o.identity_id != org_identity_id(peer.node_id, o.name)
-    ] + [
-        f"group {g.uuid}: not a group created on {peer.node_id}"
-        for g in groups
-        if g.uuid != group_uuid_of(peer.node_id, g.name)
-    ]
-    orgs = [o for o in orgs if o.identity_id == org_identity_id(peer.node_id, o.name)]
-    groups = [g for g in groups if g.uuid == group_uuid_of(peer.node_id, g.name)]
+    orgs, bad_records = with_records(orgs, items, peer)
+    orgs, groups, unbound = _admissible(node, peer, orgs, groups)
+    unbound = bad_records + unbound
     channels = {
         g.uuid: Channel(collection_uuid(node, f"group:{g.uuid}"), g.name, f"Sharing group {g.name}")
         for g in groups
@@ -151,6 +146,35 @@ def _merge(node: Node, peer: Peer, document: dict[str, Any]) -> list[str]:
             node.clock(),
         )
     return refused
+
+
+def _admissible(
+    node: Node, peer: Peer, orgs: list[RemoteOrg], groups: list[RemoteGroup]
+) -> tuple[list[RemoteOrg], list[RemoteGroup], list[str]]:
+    """The orgs and groups to take in, and the refusals of the others: those not created on
+    the peer (their ids derive from its node id and their names), and those whose names hold
+    bidi controls or look like the name of another org or group the node knows (issue 14:
+    an Arabic-letter twin of a Persian name is not a second member)."""
+    refused = {
+        o.identity_id: f"{o.identity_id}: not an org created on {peer.node_id}"
+        for o in orgs
+        if o.identity_id != org_identity_id(peer.node_id, o.name)
+    } | {
+        g.uuid: f"group {g.uuid}: not a group created on {peer.node_id}"
+        for g in groups
+        if g.uuid != group_uuid_of(peer.node_id, g.name)
+    }
+    known = {o.identity_id: o.name for o in node.store.list_orgs()}
+    known |= {g.uuid: g.name for g in node.store.list_groups()}
+    for ref, name in [(o.identity_id, o.name) for o in orgs] + [(g.uuid, g.name) for g in groups]:
+        problem = remote_name_problem(name, [n for i, n in known.items() if i != ref])
+        if problem is not None and ref not in refused:
+            refused[ref] = f"{ref}: {problem}"
+    return (
+        [o for o in orgs if o.identity_id not in refused],
+        [g for g in groups if g.uuid not in refused],
+        list(refused.values()),
+    )
 
 
 def _time(value: Any) -> int | None:

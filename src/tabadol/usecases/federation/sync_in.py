@@ -225,6 +225,13 @@ class _FederationRules:
             raise Refused("an item from a peer must be signed by its author")
 
 
+def _origin_node(node: Node, author: Org, peer: Peer) -> str:
+    """The node an item was published on: its author's home node, as this node's directory
+    knows it (never what the entry or the object says), whichever peer relayed it."""
+    home = node.store.peer_by_id(author.home_peer) if author.home_peer is not None else None
+    return home.node_id if home is not None else peer.node_id
+
+
 def _admit(
     node: Node,
     known: _Directory,
@@ -237,7 +244,16 @@ def _admit(
     """One batch (one author, one channel) through the admission every publish goes
     through, with the federation's rules around it; the puts by their index in the page."""
     objects = [entry.get("object") for _, entry, _ in batch]
-    env = open_envelope(node, author, collection, objects, known.orgs, ORG_SIGNS, from_peer=True)
+    env = open_envelope(
+        node,
+        author,
+        collection,
+        objects,
+        known.orgs,
+        ORG_SIGNS,
+        from_peer=True,
+        origin_node=_origin_node(node, author, peer),
+    )
     admission = admit_all(env, objects, _FederationRules(batch))
     for refusal in admission.refusals:
         _, entry, _ = batch[refusal.index]

@@ -9,14 +9,26 @@ from tabadol.domain.errors import Forbidden, InvalidInput, NotFound
 from tabadol.domain.model import Principal, PrincipalKind, Role, Token
 from tabadol.domain.policy import may_manage_org
 from tabadol.node.node import Node
+from tabadol.usecases.membership.break_glass import break_glass_event
 from tabadol.usecases.membership.lookup import require_org
+from tabadol.usecases.membership.names import check_text
 from tabadol.usecases.membership.principals import NODE_ADMIN_ROLE, TOKEN_PREFIX, hash_secret
 
 
 def create_token(
-    node: Node, actor: Principal, org_name: str | None, role: str, label: str = ""
+    node: Node,
+    actor: Principal,
+    org_name: str | None,
+    role: str,
+    label: str = "",
+    *,
+    break_glass: str | None = None,
 ) -> tuple[Token, str]:
-    """A new token; the secret is returned once and only its hash is stored."""
+    """A new token; the secret is returned once and only its hash is stored. The operator
+    minting one for an org that has its own admins takes a break-glass step (`break_glass`:
+    the reason), recorded with the token and shown to those admins."""
+    steps: list[AuditEvent] = []
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     if org_name is None:
         if actor.kind is not PrincipalKind.NODE_ADMIN:
             raise Forbidden("only the node's operator creates node-admin tokens")
@@ -31,24 +43,39 @@ def create_token(
             role = Role(role).value
         except ValueError:
             raise InvalidInput(f"role must be one of {', '.join(r.value for r in Role)}") from None
-        org_id = org.id
-    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        org_id, org_name = org.id, org.name
+        steps = break_glass_event(
+            node, actor, org, "token.create", break_glass, role=role, prefix=secret[:10]
+        )
+    label = check_text("the label", label)
     event = AuditEvent(
         "token.create",
         actor_of(actor),
         detail={"org": org_name, "role": role, "prefix": secret[:10], "label": label[:200]},
     )
     token = node.store.create_token(
-        org_id, role, label[:200], hash_secret(secret), secret[:10], node.clock(), audit=[event]
+        org_id,
+        role,
+        label[:200],
+        hash_secret(secret),
+        secret[:10],
+        node.clock(),
+        audit=[event, *steps],
     )
     return token, secret
 
 
 def list_tokens(node: Node, actor: Principal, org_name: str | None) -> list[Token]:
+    """The tokens of `org_name`; without one, every token the caller manages: all of them
+    (the operator's own and every org's hosted here) for the operator, its org's for an
+    org's admin."""
     if org_name is None:
-        if actor.kind is not PrincipalKind.NODE_ADMIN:
-            raise Forbidden("only the node's operator lists node-admin tokens")
-        return node.store.list_tokens(None)
+        if actor.kind is PrincipalKind.NODE_ADMIN:
+            hosted = [o.id for o in node.store.list_orgs() if o.hosted_here]
+            return [t for org_id in (None, *hosted) for t in node.store.list_tokens(org_id)]
+        if actor.org_id is None or not may_manage_org(actor, actor.org_id):
+            raise Forbidden("you manage no tokens")
+        return node.store.list_tokens(actor.org_id)
     org = require_org(node, org_name)
     if not may_manage_org(actor, org.id):
         raise Forbidden(f"you may not manage the tokens of {org.name!r}")

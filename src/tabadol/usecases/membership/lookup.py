@@ -1,4 +1,8 @@
-"""Finding an org or a channel by what the caller names, or a clear NotFound."""
+"""Finding an org or a channel by what the caller names, or a clear NotFound.
+
+A name is found by any spelling a reader takes for it (`text.names`): typed on the Arabic
+keyboard (ي, ك) for a Persian name (ی, ک), in another case, with or without ZWNJ.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,11 @@ from tabadol.domain.audience import AudienceKind
 from tabadol.domain.errors import NotFound
 from tabadol.domain.model import Collection, Org
 from tabadol.node.node import Node
+from tabadol.text.names import look_alike
 
 
 def require_org(node: Node, name: str) -> Org:
-    org = node.store.org_by_name(name)
+    org = find_org(node, name)
     if org is None:
         raise NotFound(f"no organization named {name!r}")
     return org
@@ -23,8 +28,13 @@ def collection_by_kind(node: Node, kind: AudienceKind, ref: int | None = None) -
 
 
 def find_org(node: Node, name: str) -> Org | None:
-    """The org of that name, or None: for a caller that creates it when it is missing."""
-    return node.store.org_by_name(name)
+    """The org of that name (or of a name that looks like it, when only one does), or None:
+    for a caller that creates it when it is missing."""
+    exact = node.store.org_by_name(name)
+    if exact is not None:
+        return exact
+    alike = [org for org in node.store.list_orgs() if look_alike(name, org.name)]
+    return alike[0] if len(alike) == 1 else None
 
 
 def org_names(node: Node) -> dict[int, str]:

@@ -8,13 +8,18 @@ from tabadol.domain.model import Group, Principal, PrincipalKind
 from tabadol.domain.policy import may_create_group, may_manage_group, may_see_group
 from tabadol.node.node import Node, collection_uuid
 from tabadol.storage.contract import Channel
+from tabadol.text.names import look_alike
+from tabadol.usecases.membership.break_glass import break_glass_event, break_glass_for_owners
 from tabadol.usecases.membership.ids import group_uuid_of
 from tabadol.usecases.membership.lookup import require_org
 from tabadol.usecases.membership.names import check_channel_name
 
 
-def create_group(node: Node, actor: Principal, name: str, owner_name: str) -> Group:
-    """A sharing group owned by `owner_name`; its channel is titled after the group."""
+def create_group(
+    node: Node, actor: Principal, name: str, owner_name: str, *, break_glass: str | None = None
+) -> Group:
+    """A sharing group owned by `owner_name`; its channel is titled after the group. The
+    operator creating one for an org that has its own admins takes a break-glass step."""
     name = check_channel_name(node, "group", name)
     owner = require_org(node, owner_name)
     if not may_create_group(actor) or (
@@ -26,11 +31,18 @@ def create_group(node: Node, actor: Principal, name: str, owner_name: str) -> Gr
     group_uuid = group_uuid_of(node.node_id, name)
     channel = Channel(collection_uuid(node, f"group:{group_uuid}"), name, f"Sharing group {name}.")
     event = AuditEvent("group.create", actor_of(actor), detail={"group": name, "owner": owner.name})
-    return node.store.create_group(group_uuid, name, owner.id, node.clock(), channel, audit=[event])
+    steps = break_glass_event(node, actor, owner, "group.create", break_glass, group=name)
+    return node.store.create_group(
+        group_uuid, name, owner.id, node.clock(), channel, audit=[event, *steps]
+    )
 
 
 def require_group(node: Node, actor: Principal, name: str) -> Group:
+    """The group of that name (or the one visible group whose name looks like it)."""
     group = node.store.group_by_name(name)
+    if group is None:
+        alike = [g for g in list_groups(node, actor) if look_alike(name, g.name)]
+        group = alike[0] if len(alike) == 1 else None
     if group is None or not may_see_group(actor, group):
         raise NotFound(f"no group named {name!r}")
     return group
@@ -48,8 +60,15 @@ def _group_to_change(node: Node, actor: Principal, group_name: str) -> Group:
 
 
 def add_group_member(
-    node: Node, actor: Principal, group_name: str, org_name: str, *, owner: bool = False
+    node: Node,
+    actor: Principal,
+    group_name: str,
+    org_name: str,
+    *,
+    owner: bool = False,
+    break_glass: str | None = None,
 ) -> Group:
+    """Add an org to a group (the operator acting for owners with admins: break-glass)."""
     group = _group_to_change(node, actor, group_name)
     org = require_org(node, org_name)
     if not org.member:
@@ -60,13 +79,24 @@ def add_group_member(
         actor_of(actor),
         detail={"group": group.name, "org": org.name, "owner": owner},
     )
-    node.store.set_group_member(group.id, org.id, owner, now=node.clock(), audit=[event])
+    steps = break_glass_for_owners(
+        node, actor, group.owners, "group.add-member", break_glass, group.name
+    )
+    node.store.set_group_member(group.id, org.id, owner, now=node.clock(), audit=[event, *steps])
     updated = node.store.group_by_id(group.id)
     assert updated is not None
     return updated
 
 
-def remove_group_member(node: Node, actor: Principal, group_name: str, org_name: str) -> Group:
+def remove_group_member(
+    node: Node,
+    actor: Principal,
+    group_name: str,
+    org_name: str,
+    *,
+    break_glass: str | None = None,
+) -> Group:
+    """Remove an org from a group (the operator acting for owners with admins: break-glass)."""
     group = _group_to_change(node, actor, group_name)
     org = require_org(node, org_name)
     if org.id in group.owners and len(group.owners) == 1:
@@ -74,7 +104,12 @@ def remove_group_member(node: Node, actor: Principal, group_name: str, org_name:
     event = AuditEvent(
         "group.remove-member", actor_of(actor), detail={"group": group.name, "org": org.name}
     )
-    if not node.store.remove_group_member(group.id, org.id, now=node.clock(), audit=[event]):
+    steps = break_glass_for_owners(
+        node, actor, group.owners, "group.remove-member", break_glass, group.name
+    )
+    if not node.store.remove_group_member(
+        group.id, org.id, now=node.clock(), audit=[event, *steps]
+    ):
         raise NotFound(f"{org.name!r} is not a member of {group.name!r}")
     updated = node.store.group_by_id(group.id)
     assert updated is not None

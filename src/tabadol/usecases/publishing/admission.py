@@ -24,6 +24,7 @@ from tabadol.crypto.object_signature import (
     set_signature,
 )
 from tabadol.crypto.sealed_object import parse_sealed, seal_object
+from tabadol.domain.attestation import attested, without_attestation
 from tabadol.domain.audience import tlp_allows
 from tabadol.domain.errors import (
     CanonicalizationError,
@@ -35,7 +36,7 @@ from tabadol.domain.errors import (
 from tabadol.domain.extensions import NODE_OBJECTS
 from tabadol.domain.keys import Custody, KeyPurpose, OrgKey
 from tabadol.domain.sealed import LEGACY_PROPERTY, clear_extras, inner_id, is_legacy
-from tabadol.domain.stix import SCO_TYPES, CheckedObject, check_object
+from tabadol.domain.stix import CheckedObject, check_object
 from tabadol.domain.stix_rules import check_rules
 from tabadol.domain.timestamps import format_us, parse_us
 from tabadol.domain.tlp import TLP
@@ -138,14 +139,16 @@ def _signing_key(env: Envelope, checked: CheckedObject, signature: ObjectSignatu
 
 
 def _fill_defaults(env: Envelope, checked: CheckedObject) -> None:
-    """Complete an unsigned object before the node signs it: author and TLP marking."""
+    """Complete an unsigned object before the node signs it: its TLP marking when it has
+    none. Authorship stays as posted (no `created_by_ref` is added): a member relays
+    other producers' objects (a MISP instance's identity, its relationships), and who
+    published the item is the node's provenance entry, not a rewrite of the author."""
     obj = checked.obj
-    if checked.created_by_ref is None and checked.type not in SCO_TYPES:
-        obj["created_by_ref"] = env.org.identity_id
     if checked.tlp is None and checked.type != "marking-definition":
-        # the channel's default, not a stricter granular TLP: that one marks its part only
-        default = env.node.channel_defaults.for_kind(env.collection.kind)
-        obj["object_marking_refs"] = [*obj.get("object_marking_refs", []), default.marking_id]
+        # the channel's default or what a container passes on (`unmarked_tlp`), not a
+        # stricter granular TLP: that one marks its part only
+        level = unmarked_tlp(env, checked)
+        obj["object_marking_refs"] = [*obj.get("object_marking_refs", []), level.marking_id]
 
 
 def _check_sealed(env: Envelope, checked: CheckedObject) -> None:
@@ -212,11 +215,20 @@ def is_standard_marking(checked: CheckedObject) -> bool:
     return True
 
 
+def unmarked_tlp(env: Envelope, checked: CheckedObject) -> TLP:
+    """The TLP of an object with no object-level TLP: its channel's default, or stricter,
+    the TLP of a container of the same envelope that lists it (a MISP event's report
+    passing its TLP to the attributes it lists: `domain.containment`)."""
+    default = env.node.channel_defaults.for_kind(env.collection.kind)
+    inherited = env.inherited.get(checked.id)
+    return default if inherited is None else max(default, inherited)
+
+
 def marking_tlp(env: Envelope, checked: CheckedObject) -> TLP:
-    """The TLP that bounds the object: its object-level TLP (or the channel's default when it
-    has none) and every TLP of its granular markings, the strictest deciding. The node serves
+    """The TLP that bounds the object: its object-level TLP (or, when it has none,
+    `unmarked_tlp`) and every TLP of its granular markings, the strictest deciding. The node serves
     an object whole, so a TLP:RED part makes a TLP:RED item (sealed, never in `members`)."""
-    tlp = checked.tlp or env.node.channel_defaults.for_kind(env.collection.kind)
+    tlp = checked.tlp or unmarked_tlp(env, checked)
     granular = checked.granular_tlp
     return tlp if granular is None else max(tlp, granular)
 
@@ -228,8 +240,10 @@ def admit(env: Envelope, checked: CheckedObject) -> Admitted:
     _check_named_author(env, checked)
     tlp = marking_tlp(env, checked)
     if not tlp_allows(tlp, env.collection.kind):
+        taken = checked.tlp is None and checked.id in env.inherited
         raise Refused(
             f"{tlp.label} may not be shared with the audience {env.collection.kind.value!r}"
+            + (" (the TLP of the report or grouping listing it in this envelope)" if taken else "")
         )
     obj = checked.obj
     try:
@@ -305,6 +319,8 @@ def finish(env: Envelope, item: Admitted) -> NewVersion:
             raise Refused(str(exc)) from None
         attach_signature(obj, key, key_id)
         version_us = parse_us(obj["modified"])  # an observable's item is dated when sealed
+    # the node's statement, outside the signature: who published it, where, for whom
+    obj = attested(obj, env.attestation(item.tlp))
     body, stems = ("", "") if item.seal else index_forms(searchable_text(obj))
     # sealed items keep their content, observables included, from the node's files
     found = frozenset() if item.seal else frozenset(observables(obj))
@@ -313,7 +329,7 @@ def finish(env: Envelope, item: Admitted) -> NewVersion:
         type=obj["type"],
         spec_version=checked.spec_version,
         version_us=version_us,
-        created_by_ref=obj.get("created_by_ref", checked.created_by_ref),
+        created_by_ref=checked.created_by_ref,
         tlp=item.tlp.label,
         tlp_defaulted=checked.tlp is None,
         body=_encode(obj),
@@ -376,7 +392,9 @@ def _pass_rules(
     admitted, refusals = [], admission.refusals
     for index, obj in enumerate(objects):
         try:
-            checked = check_object(obj)
+            # the node's own entries are its statement, never a member's or a peer's: a
+            # relayed or re-posted object carries those of the node it was read from
+            checked = check_object(without_attestation(obj))
             check_semantics(checked)
             if is_standard_marking(checked):
                 admission.standard.append((index, checked.id))

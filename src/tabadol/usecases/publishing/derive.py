@@ -53,12 +53,25 @@ _PATTERNS = {
 
 
 def _id(kind: str, source: str, indicator: Indicator) -> str:
-    return f"{kind}--{uuid.uuid5(_NAMESPACE, f'{source}|{indicator.type}|{indicator.value}')}"
+    """The same id each time an indicator is derived from the same source (deriving again
+    stores nothing new): a UUIDv4 whose random bits come from a hash of the source and the
+    value. STIX 2.1 asks SDO and SRO ids to be UUIDv4 (stix2-validator's strict mode checks
+    the version; UUIDv5 is for SCOs)."""
+    digest = uuid.uuid5(_NAMESPACE, f"{source}|{indicator.type}|{indicator.value}").bytes
+    return f"{kind}--{uuid.UUID(bytes=digest, version=4)}"
 
 
-def _derived(source: Mapping[str, Any], indicator: Indicator, stamp: str) -> list[dict[str, Any]]:
-    """The indicator (or vulnerability, for a CVE) and its relationship to the source."""
-    common: dict[str, Any] = {"spec_version": "2.1", "created": stamp, "modified": stamp}
+def _derived(
+    source: Mapping[str, Any], indicator: Indicator, stamp: str, author: str
+) -> list[dict[str, Any]]:
+    """The indicator (or vulnerability, for a CVE) and its relationship to the source, by
+    the org that derives them (their author: the node does not fill `created_by_ref`)."""
+    common: dict[str, Any] = {
+        "spec_version": "2.1",
+        "created": stamp,
+        "modified": stamp,
+        "created_by_ref": author,
+    }
     markings = [
         ref for ref in source.get("object_marking_refs", []) if strictest_tlp([ref]) is not None
     ]
@@ -69,6 +82,7 @@ def _derived(source: Mapping[str, Any], indicator: Indicator, stamp: str) -> lis
             "type": "vulnerability",
             "id": _id("vulnerability", source["id"], indicator),
             "name": indicator.value,
+            "description": f"{indicator.value}, named in {source['id']}.",
             "external_references": [{"source_name": "cve", "external_id": indicator.value}],
             **common,
         }
@@ -78,6 +92,7 @@ def _derived(source: Mapping[str, Any], indicator: Indicator, stamp: str) -> lis
             "type": "indicator",
             "id": _id("indicator", source["id"], indicator),
             "name": f"{indicator.type} {indicator.value}",
+            "description": f"The {indicator.type} {indicator.value} named in {source['id']}.",
             "pattern": _PATTERNS[indicator.type].format(value),
             "pattern_type": "stix",
             "valid_from": stamp,
@@ -90,6 +105,7 @@ def _derived(source: Mapping[str, Any], indicator: Indicator, stamp: str) -> lis
         "relationship_type": "derived-from",
         "source_ref": target["id"],
         "target_ref": source["id"],
+        "description": f"Derived by its publisher from the text of {source['id']}.",
         **common,
     }
     return [target, link]
@@ -112,8 +128,9 @@ def derive_indicators(
         raise Forbidden("the node cannot read this sealed object for you: derive on the client")
     stamp = source.get("created") or source.get("modified")
     found = extract(searchable_text(source))
-    objects = [obj for indicator in found for obj in _derived(source, indicator, stamp)]
     assert principal.org is not None
+    author = principal.org.identity_id
+    objects = [obj for indicator in found for obj in _derived(source, indicator, stamp, author)]
     if principal.org.custody is Custody.NODE:
         objects += _listing_them(source, objects, node.clock())
     return publish_objects(node, principal, collection, objects)

@@ -11,9 +11,14 @@ from typing import Any
 from nacl.signing import SigningKey
 
 from tabadol.crypto.object_signature import read_signature
+from tabadol.domain.attestation import Entries, audience_entry, provenance_entry
+from tabadol.domain.audience import AudienceKind
+from tabadol.domain.containment import inherited_tlps
 from tabadol.domain.errors import InvalidInput, Refused, SignatureError
+from tabadol.domain.extensions import AUDIENCE_EXTENSION, PROVENANCE_EXTENSION
 from tabadol.domain.keys import KeyPurpose, OrgKey
 from tabadol.domain.model import Collection, Org
+from tabadol.domain.tlp import TLP
 from tabadol.node.node import Node
 from tabadol.usecases.publishing.recipients import audience_orgs
 from tabadol.usecases.publishing.signers import Signer
@@ -34,11 +39,33 @@ class Envelope:
     now: int
     jcs_exact: bool  # the decoder saw no float, big integer or non-ASCII key
     from_peer: bool = False  # synced from a peer: sealed to the audience as its author saw it
+    origin_node: str = ""  # the node the items were published on (this one unless synced)
     posted_identities: dict[str, dict[str, Any]] = field(default_factory=dict)  # id -> object
+    # id -> the TLP an unmarked object takes from the envelope's containers that list it
+    inherited: dict[str, TLP] = field(default_factory=dict)
     _namespaces: tuple[str, ...] | None = None  # this node's id and its peers' (org ids)
     _relayable: frozenset[str] | None = None  # the envelope's identities a member may name
     _signing_key: tuple[SigningKey, str] | None = None
     _recipients: dict[str, bytes] | None = None
+    _attestations: dict[TLP, Entries] = field(default_factory=dict)
+
+    def attestation(self, tlp: TLP) -> Entries:
+        """What the node attests on each version it stores from this envelope: who
+        published it and where (provenance), for which audience at which TLP (audience).
+        Built once per TLP for the envelope; the entries are shared, never changed."""
+        entries = self._attestations.get(tlp)
+        if entries is None:
+            kind, ref = self.collection.kind, self.collection.ref
+            owner = group = None
+            if kind is AudienceKind.ORG and ref is not None:
+                owner = self.orgs_by_id.get(ref)
+            if kind is AudienceKind.GROUP and ref is not None:
+                group = self.node.store.group_by_id(ref)
+            entries = self._attestations[tlp] = {
+                PROVENANCE_EXTENSION: provenance_entry(self.org, self.origin_node),
+                AUDIENCE_EXTENSION: audience_entry(self.collection, owner, group, tlp),
+            }
+        return entries
 
     def signing_key(self) -> tuple[SigningKey, str]:
         """The key the node signs with for this envelope (loaded once per envelope: building
@@ -88,9 +115,11 @@ def open_envelope(
     encrypt: bool = False,
     jcs_exact: bool = False,
     from_peer: bool = False,
+    origin_node: str | None = None,
 ) -> Envelope:
     """The envelope of `objects` published by `org` into `collection` (`orgs`: every org
-    this node knows, as the caller read them)."""
+    this node knows, as the caller read them; `origin_node`: the node they were published
+    on, when they come from a peer)."""
     return Envelope(
         node=node,
         org=org,
@@ -103,6 +132,8 @@ def open_envelope(
         now=node.clock(),
         jcs_exact=jcs_exact,
         from_peer=from_peer,
+        origin_node=origin_node or node.node_id,
+        inherited=inherited_tlps(objects),
         posted_identities={
             o["id"]: o
             for o in objects

@@ -22,6 +22,7 @@ from tabadol.node.node import Node
 from tabadol.storage.contract import NewVersion, StatusRecord, WriteOutcome
 from tabadol.usecases.publishing.admission import Admission, Refusal, admit_all
 from tabadol.usecases.publishing.envelope import open_envelope
+from tabadol.usecases.publishing.relayed import RELAYED_MESSAGE, RelayedCopies
 from tabadol.usecases.publishing.signers import ORG_SIGNS, Signer
 
 _OUTCOME_MESSAGES = {
@@ -71,6 +72,8 @@ class Publication:
     now: int
     actor: str  # who the audit log says did it
     action: str  # "publish", or "directory.publish" when the node signs an org's record
+    # what the envelope's versions that collide with another member's objects were found
+    copies: RelayedCopies = field(default_factory=RelayedCopies)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,8 +128,9 @@ def status_record(
         # named as the caller sent it; an object the node sealed says where it is served
         sealed_as = f" (sealed: {version.stix_id})" if posted != version.stix_id else ""
         if outcome is WriteOutcome.OWNED_BY_OTHER:
-            message = "another organization publishes this id here"
-            failed.append((posted, shown, message + sealed_as))
+            failed.append((posted, shown, publication.copies.refusal(version) + sealed_as))
+        elif outcome is WriteOutcome.COPY_OF_OTHER:
+            successes.append((posted, shown, RELAYED_MESSAGE + sealed_as))
         else:
             successes.append((posted, shown, _OUTCOME_MESSAGES.get(outcome, "") + sealed_as))
     p = publication
@@ -201,5 +205,6 @@ def publish_objects(
         env.now,
         partial(status_record, publication, prepared),
         partial(audit_events, publication, prepared),
+        same_content=publication.copies,
     )
     return status_record(publication, prepared, outcomes)

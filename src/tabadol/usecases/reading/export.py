@@ -12,8 +12,9 @@ from tabadol.domain.model import Principal, Role
 from tabadol.domain.policy import Visibility
 from tabadol.domain.stix import new_bundle_id
 from tabadol.node.node import Node
+from tabadol.usecases.membership.break_glass import record_break_glass
 from tabadol.usecases.membership.lookup import require_org
-from tabadol.usecases.membership.principals import org_principal
+from tabadol.usecases.membership.principals import OPERATOR, org_principal
 from tabadol.usecases.reading.lookup import find_collection
 from tabadol.usecases.reading.read import Page, visible, with_content
 
@@ -25,12 +26,16 @@ def export_objects(
     *,
     all_versions: bool = False,
     page: int = 2000,
+    break_glass: str | None = None,
 ) -> Iterator[bytes]:
-    """The JSON of every object `org_name` may read (in one collection, or all)."""
-    principal = org_principal(node, require_org(node, org_name), Role.READER)
+    """The JSON of every object `org_name` may read (in one collection, or all). The
+    operator exporting as an org that has its own admins is a break-glass step."""
+    org = require_org(node, org_name)
+    principal = org_principal(node, org, Role.READER)
     vis = visible(node, principal)
     if collection_ref is not None:
         vis = vis.narrowed_to(find_collection(node, principal, collection_ref, write=False).id)
+    record_break_glass(node, OPERATOR, org, "export", break_glass, collection=collection_ref)
     flt = ObjectFilter(versions=VersionFilter(last=not all_versions, all=all_versions))
     event = AuditEvent(
         "export",

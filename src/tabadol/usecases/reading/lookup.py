@@ -1,10 +1,12 @@
-"""A collection named the way a person names it on the command line: by id or by title."""
+"""A collection named the way a person names it on the command line: by id or by title (in
+any spelling a reader takes for it: `text.names`)."""
 
 from __future__ import annotations
 
 from tabadol.domain.errors import InvalidInput, NotFound
 from tabadol.domain.model import Collection, Principal
 from tabadol.node.node import Node
+from tabadol.text.names import look_alike
 from tabadol.usecases.reading.read import list_collections
 
 
@@ -13,6 +15,7 @@ def find_collection(node: Node, principal: Principal, ref: str, *, write: bool) 
     views = [v for v in list_collections(node, principal) if (v.can_write if write else v.can_read)]
     exact = [v for v in views if v.collection.uuid == ref]
     named = exact or [v for v in views if v.collection.title == ref]
+    named = named or [v for v in views if look_alike(v.collection.title, ref)]
     if not named:
         raise NotFound(
             f"no collection {ref!r} that {principal.org.name if principal.org else 'you'} may use"

@@ -14,6 +14,7 @@ import orjson
 
 from tabadol.crypto.object_signature import read_signature, verify_object
 from tabadol.crypto.sealed_object import open_object, parse_sealed
+from tabadol.domain.attestation import carry_attestation
 from tabadol.domain.audit import AuditEvent, actor_of
 from tabadol.domain.errors import (
     Forbidden,
@@ -41,6 +42,7 @@ from tabadol.node.keyring import decryption_key_of
 from tabadol.node.node import Node
 from tabadol.storage.contract import StatusRecord as StatusRecord  # re-exported: TAXII status
 from tabadol.storage.contract import StoredRow
+from tabadol.usecases.reading.authors import record_matches, served_identity
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +167,8 @@ def _opened(node: Node, principal: Principal, row: StoredRow) -> StoredRow:
                     return row  # the org's client holds the key: it opens the item itself
                 inner = open_object(sealed, decryption_key_of(node, key))
                 _check_inner(node, sealed, inner)
-                return replace(row, body=orjson.dumps(inner))
+                # the node's provenance and audience are on the sealed form it stored
+                return replace(row, body=orjson.dumps(carry_attestation(sealed, inner)))
     except (SealingError, InvalidObject, SignatureError, ValueError, TypeError):
         pass  # tampered, or content its author should not have sealed: serve it sealed
     return row  # not a recipient (e.g. joined the group after the item was sealed)
@@ -264,6 +267,12 @@ def _one_object(
         # the node's own: resolvable in every collection the reader can read, one version
         return Page([_standard_row(stix_id)], False, None)
     flt = _object_filter(params, stix_id, default_last=default_last)
+    if stix_id.startswith("identity--") and not exists(node, vis, stix_id):
+        # an org's identity, served where the reader reads what the org published
+        served = served_identity(node, collection, vis, stix_id)
+        if isinstance(served, StoredRow):  # a peer's org: the record its node signed
+            return Page([served] if record_matches(flt, served) else [], False, None)
+        vis = served if served is not None else vis
     page = _page(node, vis, flt, params, f"{endpoint}:{collection.uuid}:{stix_id}")
     if not page.rows and "next" not in params and not exists(node, vis, stix_id):
         raise NotFound("no such object")

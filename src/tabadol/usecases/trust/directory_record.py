@@ -6,10 +6,17 @@ identity parses as plain STIX 2.1."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
 from tabadol.domain.audience import AudienceKind
 from tabadol.domain.errors import InvalidInput
 from tabadol.domain.extensions import DIRECTORY_EXTENSION, PROPERTY_EXTENSION
+from tabadol.domain.filters import ObjectFilter
 from tabadol.domain.model import Org, Role
+from tabadol.domain.policy import Visibility
 from tabadol.domain.timestamps import format_us
 from tabadol.node.node import Node
 from tabadol.usecases.membership.lookup import collection_by_kind
@@ -48,3 +55,18 @@ def publish_directory_record(node: Node, org: Org, created: int | None = None) -
     status = publish_objects(node, principal, members, [identity], signer=NODE_SIGNS_DIRECTORY)
     if status.failures:
         raise InvalidInput(f"the identity of {org.name!r} was refused: {status.failures[0][2]}")
+
+
+def latest_records(node: Node, orgs: Sequence[Org]) -> dict[str, dict[str, Any]]:
+    """The latest stored directory record of each of these orgs hosted here, by identity id:
+    what this node's signed directory carries to its peers, so that they serve it."""
+    if not orgs:
+        return {}
+    members = collection_by_kind(node, AudienceKind.MEMBERS)
+    rows = node.store.query_objects(
+        Visibility(frozenset({members.id})),
+        ObjectFilter(ids=frozenset(org.identity_id for org in orgs)),
+        None,
+        len(orgs),
+    )
+    return {row.stix_id: orjson.loads(row.body) for row in rows}

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tabadol.crypto.signing import b64url
+from tabadol.crypto.signing import b64url, key_id
 from tabadol.domain.errors import Forbidden, InvalidInput
 from tabadol.domain.keys import KeyPurpose, OrgKey
 from tabadol.domain.model import Collection, Org, Principal
@@ -33,8 +33,11 @@ def key_record(key: OrgKey) -> dict[str, Any]:
     }
 
 
-def key_directory(node: Node) -> dict[str, Any]:
-    """Every org's public keys with their history, and the node key: what a verifier needs."""
+def key_directory(node: Node, org_name: str | None = None) -> dict[str, Any]:
+    """Every org's public keys with their history (only `org_name`'s, if given), the node
+    key, and the node keys of its peers (each signs the directory records of its own orgs,
+    which this node serves as they came): what a verifier needs."""
+    only = require_org(node, org_name).id if org_name else None
     by_org: dict[int, list[OrgKey]] = {}
     for key in node.store.org_keys():
         by_org.setdefault(key.org_id, []).append(key)
@@ -52,6 +55,15 @@ def key_directory(node: Node) -> dict[str, Any]:
                 "keys": [key_record(k) for k in by_org.get(org.id, [])],
             }
             for org in node.store.list_orgs()
+            if only is None or org.id == only
+        ],
+        "peers": [
+            {
+                "node_id": peer.node_id,
+                "key_id": key_id(peer.public_key),
+                "public_key": b64url(peer.public_key),
+            }
+            for peer in node.store.peers()
         ],
     }
 

@@ -3,7 +3,8 @@
 Needs no node: the objects (a bundle, an export, a TAXII response) and the key directory
 (`GET /api/v1/keys` or `tabadol key list --json`). The same rules as the node's ingest: a
 known key, of the org the object claims, valid at the object's version time, and an
-Ed25519 signature over the RFC 8785 form without the signature property.
+Ed25519 signature over the RFC 8785 form without the signature and the node's attested
+entries; and the publisher the node's provenance entry names is the signer.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from typing import Any
 
 from tabadol.crypto.object_signature import read_signature, verify_object
 from tabadol.crypto.signing import unb64url
+from tabadol.domain.attestation import attestation_of
 from tabadol.domain.errors import InvalidInput, SignatureError, TimestampError
+from tabadol.domain.extensions import PROVENANCE_EXTENSION
 from tabadol.domain.timestamps import parse_us
 
 
@@ -75,6 +78,12 @@ def _load_directory(directory: Mapping[str, Any]) -> dict[str, KnownKey]:
             known,
             KnownKey(node["key_id"], unb64url(node["public_key"]), "node", "the node", None, False),
         )
+    for peer in directory.get("peers", []):  # a peer's node key signs its orgs' records
+        owner = f"node {peer['node_id']}"
+        _add(
+            known,
+            KnownKey(peer["key_id"], unb64url(peer["public_key"]), "node", owner, None, False),
+        )
     for org in directory.get("organizations", []):
         for key in org.get("keys", []):
             if key.get("purpose") != "sign":
@@ -92,6 +101,12 @@ def _load_directory(directory: Mapping[str, Any]) -> dict[str, KnownKey]:
                 ),
             )
     return known
+
+
+def _publisher(obj: Mapping[str, Any]) -> Any:
+    """The publisher the node's provenance entry names (None: the object carries none)."""
+    entry = attestation_of(obj).get(PROVENANCE_EXTENSION)
+    return entry.get("publisher_ref") if entry is not None else None
 
 
 def verify_one(obj: Mapping[str, Any], known: Mapping[str, KnownKey]) -> Verdict:
@@ -112,6 +127,13 @@ def verify_one(obj: Mapping[str, Any], known: Mapping[str, KnownKey]) -> Verdict
             return Verdict(stix_id, None, "the node key signs only the directory (identities)")
     elif claimed in orgs and claimed != key.owner:
         return Verdict(stix_id, None, f"signed by {key.owner_name}, but created by {claimed}")
+    elif _publisher(obj) not in (None, key.owner):
+        return Verdict(
+            stix_id,
+            None,
+            f"signed by {key.owner_name}, but the node's provenance names {_publisher(obj)}"
+            " as its publisher",
+        )
     version = _time(obj.get("modified")) or _time(obj.get("created"))
     if key.ends is not None and (version is None or key.ends <= version):
         what = "revoked" if key.revoked else "retired"

@@ -7,7 +7,14 @@ from collections.abc import Sequence
 
 from tabadol.domain.audit import AuditEvent
 from tabadol.domain.federation import FeedFilter, FeedRow, Peer
-from tabadol.storage.contract import Channel, RemoteGroup, RemoteOrg, SyncDelete, SyncPut
+from tabadol.storage.contract import (
+    Channel,
+    RemoteGroup,
+    RemoteOrg,
+    StoredRow,
+    SyncDelete,
+    SyncPut,
+)
 from tabadol.storage.engine import Connection
 from tabadol.storage.sql import federation as fed_sql
 from tabadol.storage.sql.roles.role import SqlRole
@@ -24,8 +31,15 @@ SELECT
   (SELECT count(*) || ':' || coalesce(sum(group_id * 1000003 + org_id * 7 + owner), 0)
      FROM group_members),
   (SELECT count(*) || ':' || coalesce(sum(directory_version % 1000003), 0)
-     || ':' || coalesce(sum(paused), 0) || ':' || coalesce(sum(id * removed), 0) FROM peers)
+     || ':' || coalesce(sum(paused), 0) || ':' || coalesce(sum(id * removed), 0) FROM peers),
+  (SELECT coalesce(sum((SELECT max(o.date_added + 0) FROM objects o
+       WHERE o.collection_id = c.id AND o.stix_id = g.identity_id)), 0)
+     FROM orgs g, collections c WHERE c.kind = 'members' AND g.home_peer IS NULL)
 """
+# The last part: the directory records of the orgs hosted here (their identities in
+# `members`, found by id: one index look-up per org; `+ 0` keeps SQLite from walking the
+# channel's date_added index newest first for the max instead). The node publishes them after
+# the keys they list changed; the signed directory carries them, so it is rebuilt then.
 
 
 class SqlPeers(SqlRole):
@@ -140,6 +154,21 @@ class SqlPeers(SqlRole):
             return refused
 
         return self._db.run_write(txn)
+
+    def directory_record(self, org_id: int) -> StoredRow | None:
+        row = (
+            self._db.reader()
+            .execute(
+                "SELECT r.received, g.identity_id, r.version_us, r.body FROM directory_records r"
+                " JOIN orgs g ON g.id = r.org_id WHERE r.org_id = ?",
+                (org_id,),
+            )
+            .fetchone()
+        )
+        if row is None:
+            return None
+        received, identity_id, version_us, body = row
+        return StoredRow(received, identity_id, version_us, "2.1", bytes(body))
 
 
 class SqlFeed(SqlRole):

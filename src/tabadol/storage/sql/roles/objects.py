@@ -12,6 +12,7 @@ from tabadol.domain.filters import ObjectFilter
 from tabadol.domain.policy import Visibility
 from tabadol.storage.contract import (
     AuditBuilder,
+    ContentMatch,
     Correlation,
     NewVersion,
     StatusBuilder,
@@ -52,13 +53,19 @@ class SqlObjects(SqlRole):
         now: int,
         status_of: StatusBuilder | None = None,
         audit_of: AuditBuilder | None = None,
+        same_content: ContentMatch | None = None,
     ) -> list[tuple[WriteOutcome, int]]:
         def txn(conn: Connection) -> list[tuple[WriteOutcome, int]]:
             last_added = conn.execute(
                 "SELECT value FROM counters WHERE name = 'date_added'"
             ).fetchone()[0]
             outcomes, next_added = write_batch_txn(
-                conn, collection_id, author_org, versions, max(now, last_added + 1)
+                conn,
+                collection_id,
+                author_org,
+                versions,
+                max(now, last_added + 1),
+                same_content=same_content,
             )
             conn.execute(
                 "UPDATE counters SET value = ? WHERE name = 'date_added'", (next_added - 1,)
@@ -125,6 +132,20 @@ class SqlObjects(SqlRole):
             (collection_id, stix_id),
         )
         return {r[0] for r in rows}
+
+    def authored_in(self, visible: Visibility, author_org: int) -> bool:
+        if visible.empty:
+            return False
+        where, params = in_clause("collection_id", visible.collection_ids)
+        row = (
+            self._db.reader()
+            .execute(
+                f"SELECT 1 FROM objects WHERE author_org = ? AND {where} LIMIT 1",
+                (author_org, *params),
+            )
+            .fetchone()
+        )
+        return row is not None
 
     def delete_versions(
         self,
