@@ -15,6 +15,7 @@ from stix2validator import ValidationOptions, validate_instance
 
 from tabadol.domain.filters import ObjectFilter
 from tabadol.domain.model import Role
+from tabadol.domain.sealed import wrapper_id
 from tabadol.domain.tlp import STANDARD_MARKINGS, TLP, TLP2_MARKING_IDS
 from tabadol.usecases.membership.principals import org_principal
 from tabadol.usecases.reading import read
@@ -242,7 +243,8 @@ def test_a_granular_red_part_seals_the_whole_object(
     assert status["success_count"] == 1, status
     principal = org_principal(node, community.orgs["B"], Role.READER)
     vis = read.visible(node, principal)
-    (row,) = node.store.query_objects(vis, ObjectFilter(ids=frozenset({obj["id"]})), None, 5)
+    sealed_id = wrapper_id(obj["id"])  # stored and served as a tabadol-sealed item
+    (row,) = node.store.query_objects(vis, ObjectFilter(ids=frozenset({sealed_id})), None, 5)
     assert row.sealed
     assert row.tlp == "TLP:RED"
     assert word.encode() not in row.body
@@ -250,10 +252,10 @@ def test_a_granular_red_part_seals_the_whole_object(
         search = client.get("/api/v1/search", params={"q": word}, headers=community.auth(org))
         assert search.json()["hits"] == []
     for org in ("C", "G"):
-        assert get(client, community, "AB group", f"objects/{obj['id']}/", org).status_code == 404
+        assert get(client, community, "AB group", f"objects/{sealed_id}/", org).status_code == 404
         changes = client.get("/api/v1/changes", headers=community.auth(org))
-        assert obj["id"] not in changes.text
-    (opened,) = get(client, community, "AB group", f"objects/{obj['id']}/", "B").json()["objects"]
+        assert obj["id"].partition("--")[2] not in changes.text
+    (opened,) = get(client, community, "AB group", f"objects/{sealed_id}/", "B").json()["objects"]
     assert opened["content"] == f"secret {word}"
     assert opened["granular_markings"] == red_part()
     assert opened["object_marking_refs"] == [TLP.AMBER.marking_id]  # the group's default

@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from tabadol.domain.timestamps import format_us, parse_us
+from tabadol.domain.tlp import TLP
 from tabadol.node.node import Node, init_node, open_node
 from tabadol.usecases.membership import api_tokens, organizations
 from tabadol.usecases.membership.principals import OPERATOR
@@ -71,6 +72,10 @@ class Version:
             "created": format_us(CREATED_US),
             "modified": self.stamp,
             "name": f"{self.type} {self.stix_id[-4:]}",
+            # AMBER: stored in clear in the org's channel (unmarked would take its default,
+            # AMBER+STRICT, and be stored as a sealed item of another id and type); the
+            # model is about paging and filters, sealed items have their own tests
+            "object_marking_refs": [TLP.AMBER.marking_id],
         }
         if self.type == "indicator":
             obj |= {

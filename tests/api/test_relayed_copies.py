@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from tabadol.domain.sealed import wrapper_id
 from tabadol.domain.tlp import TLP
 from tabadol.usecases.publishing.relayed import (
     NEW_VERSION_REFUSAL,
@@ -144,4 +145,5 @@ def test_a_sealed_copy_cannot_be_compared(client: TestClient, community: Communi
     assert post(client, community, "A", [copy.deepcopy(indicator)], "AB group")["failures"] == []
     status = post(client, community, "B", [indicator], "AB group")
     (failure,) = status["failures"]
-    assert failure["message"] == SEALED_REFUSAL
+    assert failure["id"] == indicator["id"]  # as posted; the message names its sealed item
+    assert failure["message"] == f"{SEALED_REFUSAL} (sealed: {wrapper_id(indicator['id'])})"

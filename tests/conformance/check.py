@@ -72,6 +72,13 @@ def content_hash(obj: Any) -> str:
     return hashlib.sha256(canonical(obj)).hexdigest()
 
 
+def is_previous_sealed_form(obj: dict[str, Any]) -> bool:
+    """The previous release's sealed form (`x_tabadol_sealed` on the inner type), which this
+    release never writes: an item stored before it, or relayed by a peer still on it, served
+    as its author signed it (only the author could re-seal it). Counted, not held."""
+    return OLD_SEALED in obj and obj.get("type") != SEALED_TYPE
+
+
 def is_sealed_form(obj: dict[str, Any]) -> bool:
     """tabadol's wire form of an end-to-end encrypted item (either release's)."""
     return obj.get("type") == SEALED_TYPE or OLD_SEALED in obj
@@ -276,7 +283,9 @@ class Ledger:
             verdict = judge.verdict(entry.obj)
             held = verdict
             if not verdict.accepted:
-                held = verdict.beyond(judge.verdict(b) for b in self.baselines(entry.obj))
+                own = [entry.obj] if is_previous_sealed_form(entry.obj) else []
+                baselines = own or self.baselines(entry.obj)
+                held = verdict.beyond(judge.verdict(b) for b in baselines)
             out.append(Judged(entry, verdict, held))
         return out
 

@@ -17,10 +17,11 @@ from typer.testing import CliRunner
 from tabadol.cli.main import app
 from tabadol.client.remote import ClientKeys
 from tabadol.crypto.object_signature import attach_signature
-from tabadol.crypto.sealed_object import SEALED_PROPERTY, seal_object
+from tabadol.crypto.sealed_object import seal_object
 from tabadol.domain.extensions import AUDIENCE_EXTENSION
 from tabadol.domain.keys import Custody, KeyPurpose
 from tabadol.domain.model import Role
+from tabadol.domain.sealed import is_sealed, wrapper_id
 from tabadol.domain.tlp import TLP
 from tabadol.node.node import Node, init_node, open_node
 from tabadol.usecases.membership import organizations, sharing_groups
@@ -70,7 +71,7 @@ def _sealed_for_k(node: Node, held: ClientKeys, obj: dict[str, Any]) -> dict[str
     assert org is not None
     key = node.store.current_keys([org.id], KeyPurpose.ENCRYPT)[org.id]
     sealed = seal_object(obj, {key.key_id: key.public_key})
-    attach_signature(sealed, held.signing, held.sign_id, legacy=True)
+    attach_signature(sealed, held.signing, held.sign_id)
     return sealed
 
 
@@ -112,10 +113,11 @@ def exported(tmp_path: Path, held: ClientKeys) -> tuple[Path, dict[str, dict[str
     out = tmp_path / "export.json"
     code, text = tabadol("export", "--org", "Org K", "-o", out, "--data", source)
     assert code == 0, text
-    ids = {obj["id"] for obj in items.values()}
+    # K's own item stays sealed (K keeps its keys): exported as its sealed item
+    ids = {obj["id"] for obj in items.values()} | {wrapper_id(items["own"]["id"])}
     bundle = json.loads(out.read_text())
     bundle["objects"] = [o for o in bundle["objects"] if o["id"] in ids]
-    assert len(bundle["objects"]) == len(ids)
+    assert len(bundle["objects"]) == len(items)
     assert all(AUDIENCE_EXTENSION in o["extensions"] for o in bundle["objects"])
     out.write_text(json.dumps(bundle))
     return out, items
@@ -137,7 +139,7 @@ def test_import_elsewhere_keeps_each_audience(
     assert "1 refused" in text, text
     assert "the group 'KB group', not known here" in text
     where = _where(target)
-    assert where[items["own"]["id"]] == {"Org K"}
+    assert where[wrapper_id(items["own"]["id"])] == {"Org K"}
     assert where[items["KA group"]["id"]] == {"KA group"}
     assert where[items["members"]["id"]] == {"members"}
     assert where[items["public"]["id"]] == {"public"}
@@ -222,4 +224,4 @@ def test_an_explicit_target_may_narrow_never_widen(
     where = _where(target)
     assert where[members_item["id"]] == {"KA group"}
     assert where[group_item["id"]] == {"Org K"}
-    assert SEALED_PROPERTY not in group_item
+    assert not is_sealed(group_item)

@@ -15,6 +15,7 @@ import pytest
 from tabadol.config import Settings
 from tabadol.domain.errors import Forbidden
 from tabadol.domain.keys import KeyPurpose
+from tabadol.domain.sealed import wrapper_id
 from tabadol.domain.tlp import TLP
 from tabadol.node import keyring
 from tabadol.usecases.membership import sharing_groups
@@ -49,10 +50,11 @@ def test_each_node_holds_exactly_what_its_orgs_may_read(trio: dict[str, FedNode]
     a.publish("Org A1", "Org A1", [own])
     a.publish("Org A1", "AB group", [group, red])
     everyone = {members["id"], public["id"]}
-    wait_until(lambda: everyone | {group["id"], red["id"]} <= b.received(), "B converges")
+    sealed = wrapper_id(red["id"])  # a RED item travels as its tabadol-sealed item
+    wait_until(lambda: everyone | {group["id"], sealed} <= b.received(), "B converges")
     wait_until(lambda: everyone <= c.received(), "C converges")
-    assert own["id"] not in b.received() | c.received()
-    assert b.received() == everyone | {group["id"], red["id"]}
+    assert wrapper_id(own["id"]) not in b.received() | c.received()
+    assert b.received() == everyone | {group["id"], sealed}
     # the group is not even named to C: neither A's directory nor B's relay of it shows it
     assert c.node.store.group_by_name("AB group") is None
     assert c.received() == everyone
@@ -161,7 +163,9 @@ def test_member_applications_follow_the_stream_and_resume(pair: dict[str, FedNod
                 got += [e for e in orjson.loads(line[5:])["changes"] if e["op"] == "put"]
             if {i["id"] for i in items[:2]} <= {e["id"] for e in got}:
                 break
-    assert hidden["id"] in {e["id"] for e in got}  # A1's own channel is A1's to read
+    # A1's own channel is A1's to read: the feed names the stored sealed item, opened for A1
+    (entry,) = [e for e in got if e["id"] == wrapper_id(hidden["id"])]
+    assert entry["object"]["content"] == "A1 only"
     a.publish("Org A1", "members", [items[2]])
     resumed = httpx.get(
         f"{a.url}/api/v1/changes", params={"after": last_id}, headers=a.auth("Org A1")
@@ -305,7 +309,8 @@ def test_nodes_on_postgresql_sync_like_nodes_on_sqlite(tmp_path: Path) -> None:
         red = note("RED on PostgreSQL", object_marking_refs=[TLP.RED.marking_id])
         a.publish("Org A1", "members", items)
         a.publish("Org A1", "G", [red])
-        wait_until(lambda: {o["id"] for o in [*items, red]} <= b.received(), "B converges")
+        arrived = {o["id"] for o in items} | {wrapper_id(red["id"])}
+        wait_until(lambda: arrived <= b.received(), "B converges")
         assert [o["content"] for o in b.read("Org B1", "G")] == ["RED on PostgreSQL"]
     finally:
         for node in nodes:

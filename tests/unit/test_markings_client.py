@@ -37,7 +37,8 @@ def test_the_client_posts_standard_markings_untouched_and_seals_red_parts() -> N
         assert _prepare(dict(standard), keys, TLP.GREEN, False, None) == standard
     recipients = {keys.encrypt_id: bytes(keys.encryption.public_key)}
     sealed = _prepare(_note(), keys, None, False, recipients)
-    assert "x_tabadol_sealed" in sealed
+    assert sealed["type"] == "tabadol-sealed"
+    assert sealed["sealed_ref"].startswith("note--")
     assert "content" not in sealed
     with pytest.raises(InvalidInput):
         _prepare(_note(), keys, None, False, None)  # `public`: cannot be sealed

@@ -105,26 +105,38 @@ def test_only_what_the_node_did_is_held_against_it() -> None:
     ledger.add_emitted(_signed(relayed, "k1"), "TAXII objects")
     posted = _indicator()
     ledger.add_posted(posted)
-    ledger.add_emitted({**posted, "x_tabadol_sealed": {}}, "TAXII objects")
+    ledger.add_emitted({**posted, "x_tabadol_added": {}}, "TAXII objects")
     made = _indicator(x_node_note="made here")
     ledger.add_emitted(made, "member feed")
     judged = _judged(ledger)
     assert judged[relayed["id"]].verdict.refused_by(PARSE)
     assert judged[relayed["id"]].verdict.refused_by(VALIDATOR)
     assert judged[relayed["id"]].held.accepted
-    assert judged[posted["id"]].held.reasons[PARSE] == ("unexpected property x_tabadol_sealed",)
+    assert judged[posted["id"]].held.reasons[PARSE] == ("unexpected property x_tabadol_added",)
     assert judged[made["id"]].held.reasons[PARSE] == ("unexpected property x_node_note",)
 
 
 def test_a_sealed_form_posted_by_the_client_excuses_nothing() -> None:
-    """The client CLI's sealed form is tabadol's, not a producer's: it is no baseline."""
-    sealed = {**_indicator(), SEALED_PROPERTY: {"alg": "x"}}
-    del sealed["pattern"]
+    """The client CLI's sealed item is tabadol's, not a producer's: it is no baseline, and
+    what it carries beyond the tabadol-sealed type is held."""
+    sealed = {"type": "tabadol-sealed", "id": _indicator()["id"], "x_extra": 1}
     ledger = Ledger()
     ledger.add_posted(sealed)
     ledger.add_emitted(sealed, "TAXII objects")
     assert ledger.baselines(sealed) == []
     assert not _judged(ledger)[sealed["id"]].held.accepted
+
+
+def test_the_previous_releases_sealed_form_is_counted_not_held() -> None:
+    """This release never writes `x_tabadol_sealed`: an item in that form was stored before
+    or relayed by a peer on the previous release, and only its author could re-seal it."""
+    sealed = {**_indicator(), SEALED_PROPERTY: {"alg": "x"}}
+    del sealed["pattern"]
+    ledger = Ledger()
+    ledger.add_emitted(sealed, "peer feed")
+    judged = _judged(ledger)[sealed["id"]]
+    assert not judged.verdict.accepted
+    assert judged.held.accepted
 
 
 def test_a_new_version_the_node_makes_keeps_its_producers_baseline() -> None:

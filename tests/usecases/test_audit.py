@@ -21,6 +21,7 @@ from tabadol.crypto.canonical import canonical
 from tabadol.crypto.signing import b64url, unb64url
 from tabadol.domain.audit import AuditEntry, head_payload
 from tabadol.domain.errors import InvalidInput
+from tabadol.domain.sealed import wrapper_id
 from tabadol.domain.timestamps import format_us
 from tabadol.node.node import Node
 from tabadol.storage.errors import IntegrityViolation
@@ -183,7 +184,7 @@ def test_reading_a_red_object_is_audited(client: TestClient, community: Communit
     assert client.get(url, headers=community.auth("A", "reader")).status_code == 200
     (entry,) = since(community.node, start)
     assert (entry.action, entry.actor) == ("read.restricted", actor(community, "A", "reader"))
-    assert list(entry.object_ids) == [red["id"]]
+    assert list(entry.object_ids) == [wrapper_id(red["id"])]  # stored as its sealed item
 
 
 # --- one transaction, one signed head -------------------------------------------------------------

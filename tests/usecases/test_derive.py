@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from nacl.public import PrivateKey
 from nacl.signing import SigningKey
 from starlette.testclient import TestClient
@@ -11,10 +12,12 @@ from starlette.testclient import TestClient
 from tabadol.client.remote import ClientKeys
 from tabadol.crypto.object_signature import attach_signature, read_signature
 from tabadol.domain.attestation import without_attestation
+from tabadol.domain.extensions import SEALED_TYPE
 from tabadol.domain.keys import Custody
+from tabadol.domain.sealed import wrapper_id
 from tabadol.domain.timestamps import parse_us
 from tabadol.domain.tlp import TLP
-from tabadol.usecases.membership import api_tokens, organizations
+from tabadol.usecases.membership import api_tokens, organizations, sharing_groups
 from tabadol.usecases.membership.principals import OPERATOR
 
 from ..api.test_search import note, post
@@ -108,3 +111,30 @@ def test_an_org_keeping_its_keys_gets_no_new_version_of_its_source(
     assert {f["id"] for f in status.json()["failures"]}.isdisjoint({source["id"]})
     [latest] = [o for o in objects(client, community, "A", "members") if o["id"] == source["id"]]
     assert without_attestation(latest) == source
+
+
+@pytest.mark.parametrize("named_by", ["its own id", "the sealed item's id"])
+def test_indicators_are_derived_from_a_sealed_report_and_stay_sealed(
+    client: TestClient, community: Community, named_by: str
+) -> None:
+    """A's RED note is a `tabadol-sealed` item that the node opens for A: derived by either
+    id, its indicators and the note's new version are sealed to the group like the note, and
+    B opens them linked to the note's own id."""
+    source = note(TEXT, object_marking_refs=[TLP.RED.marking_id])
+    post(client, community, "A", "AB group", [source])
+    asked = source["id"] if named_by == "its own id" else wrapper_id(source["id"])
+    status = derive(client, community, "A", "AB group", asked)
+    assert status.status_code == 201, status.text
+    assert status.json()["success_count"] == 11
+    assert all("(sealed: tabadol-sealed--" in s["message"] for s in status.json()["successes"])
+    sharing_groups.add_group_member(
+        community.node, OPERATOR, "AB group", "Org C", break_glass="test"
+    )
+    assert {o["type"] for o in objects(client, community, "C", "AB group")} == {SEALED_TYPE}
+    seen = objects(client, community, "B", "AB group")
+    links = [o for o in seen if o["type"] == "relationship"]
+    assert len(links) == 5
+    assert {link["target_ref"] for link in links} == {source["id"]}
+    [latest] = [o for o in seen if o["id"] == source["id"]]
+    assert len(latest["object_refs"]) == 6
+    assert derive(client, community, "C", "AB group", source["id"]).status_code == 403

@@ -25,11 +25,13 @@ from typer.testing import CliRunner
 from tabadol.cli.main import app as cli_app
 from tabadol.client.remote import load_keyfile
 from tabadol.crypto.object_signature import attach_signature
-from tabadol.crypto.sealed_object import SEALED_PROPERTY, open_object, seal_object
+from tabadol.crypto.sealed_object import open_object, seal_object
 from tabadol.crypto.sealing import x25519_key_id
 from tabadol.crypto.signing import b64url, unb64url
 from tabadol.domain.errors import InvalidInput, KeysUnavailable, SealingError
+from tabadol.domain.extensions import SEALED_TYPE
 from tabadol.domain.keys import KeyPurpose
+from tabadol.domain.sealed import is_sealed, wrapper_id
 from tabadol.node import keyring
 from tabadol.node.node import Node, open_node
 from tabadol.usecases.membership import lookup, sharing_groups
@@ -48,6 +50,7 @@ TLP = {
 }
 RED, GREEN, CLEAR = TLP["RED"], TLP["GREEN"], TLP["CLEAR"]
 PHRASE = "گزارش محرمانه: نفوذ به شبکه‌ی وزارت"
+STAMP = "2026-01-05T00:00:00.000Z"  # dates the item of an object without timestamps
 ROOT = "/taxii2/root/collections"
 
 
@@ -120,15 +123,24 @@ def enc_key_ids(node: Node, *names: str) -> set[str]:
 
 def flip_ciphertext(sealed: dict[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(sealed)
-    raw = bytearray(unb64url(out[SEALED_PROPERTY]["ciphertext"]))
+    raw = bytearray(unb64url(out["ciphertext"]))
     raw[len(raw) // 2] ^= 0x01
-    out[SEALED_PROPERTY]["ciphertext"] = b64url(bytes(raw))
+    out["ciphertext"] = b64url(bytes(raw))
     return out
 
 
 TAMPERINGS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "one ciphertext byte": flip_ciphertext,
     "moved to another id": lambda s: {**copy.deepcopy(s), "id": stix_id(s["type"])},
+    "moved to another object": lambda s: {**copy.deepcopy(s), "sealed_ref": stix_id("report")},
+    "moved to another version": lambda s: {
+        **copy.deepcopy(s),
+        "modified": "2026-02-01T00:00:00.000Z",
+    },
+    "moved to another author": lambda s: {
+        **copy.deepcopy(s),
+        "created_by_ref": stix_id("identity"),
+    },
     "marking downgraded": lambda s: {**copy.deepcopy(s), "object_marking_refs": [CLEAR]},
 }
 
@@ -144,12 +156,12 @@ def test_red_report_plaintext_and_private_keys_are_nowhere_in_the_data_dir(data_
         obj = publish_red(client, com)
         control = make_indicator(marking=GREEN, description=new_marker())
         post(client, com, "members", [control])
-        body = read(client, com, "AB group", "A", obj["id"]).json()
+        body = read(client, com, "AB group", "A", wrapper_id(obj["id"])).json()
         assert body["objects"][0]["description"] == obj["description"]
-        is_sealed, row = stored(node, obj["id"])
-        assert is_sealed
+        sealed, row = stored(node, wrapper_id(obj["id"]))
+        assert sealed
         assert "description" not in row
-        assert SEALED_PROPERTY in row
+        assert row["type"] == SEALED_TYPE
         held = {}
         for key in node.store.org_keys():
             if not key.held_by_node:
@@ -200,13 +212,13 @@ def test_which_posts_are_sealed(
     obj = report(new_marker(), marking and TLP[marking])
     headers = {"X-Tabadol-Encrypt": "true"} if encrypt else {}
     assert post(client, community, title, [obj], **headers)["success_count"] == 1
-    is_sealed, row = stored(community.node, obj["id"])
-    assert is_sealed is sealed
+    found, row = stored(community.node, wrapper_id(obj["id"]) if sealed else obj["id"])
+    assert found is sealed
     assert (obj["description"] in orjson.dumps(row).decode()) is not sealed
     if sealed:
         audience = {"AB group": "AB", "Org A": "A", "members": "ABC"}[title]
         expected = enc_key_ids(community.node, *(f"Org {n}" for n in audience))
-        assert set(row[SEALED_PROPERTY]["recipients"]) == expected
+        assert set(row["recipients"]) == expected
 
 
 def test_encrypt_header_on_public_is_refused(client: TestClient, community: Community) -> None:
@@ -227,11 +239,11 @@ def test_recipients_read_the_plaintext_with_a_verifying_signature(
     """A and B get the opened report from both read endpoints, signed by A, verifiable."""
     obj = publish_red(client, community)
     listed = read(client, community, "AB group", reader).json()["objects"]
-    one = read(client, community, "AB group", reader, obj["id"]).json()["objects"]
+    one = read(client, community, "AB group", reader, wrapper_id(obj["id"])).json()["objects"]
     assert len(one) == 1
     keys = client.get("/api/v1/keys", headers=community.auth(reader)).json()
     for got in (next(o for o in listed if o["id"] == obj["id"]), one[0]):
-        assert SEALED_PROPERTY not in got
+        assert not is_sealed(got)
         assert got["description"] == obj["description"]
         (verdict,) = verify_all([got], keys)
         assert verdict.ok, verdict.problem
@@ -249,8 +261,8 @@ def test_outsiders_see_nothing(client: TestClient, community: Community, outside
     missing = client.get(f"{ROOT}/{uuid.uuid4()}/objects/", headers=community.auth(outsider))
     for path in (
         "objects/",
-        f"objects/{obj['id']}/",
-        f"objects/{obj['id']}/versions/",
+        f"objects/{wrapper_id(obj['id'])}/",
+        f"objects/{wrapper_id(obj['id'])}/versions/",
         "manifest/",
     ):
         response = client.get(f"{base}/{path}", headers=community.auth(outsider))
@@ -268,16 +280,15 @@ def test_a_later_member_gets_only_the_sealed_form(client: TestClient, community:
     )
     after = publish_red(client, community)
     listed = {o["id"]: o for o in read(client, community, "AB group", "C").json()["objects"]}
-    (one,) = read(client, community, "AB group", "C", before["id"]).json()["objects"]
-    for got in (listed[before["id"]], one):
-        assert SEALED_PROPERTY in got
+    sealed_id = wrapper_id(before["id"])
+    (one,) = read(client, community, "AB group", "C", sealed_id).json()["objects"]
+    for got in (listed[sealed_id], one):
+        assert got["type"] == SEALED_TYPE
         assert "description" not in got
         assert before["description"] not in json.dumps(got, ensure_ascii=False)
-        assert set(got[SEALED_PROPERTY]["recipients"]) == enc_key_ids(
-            community.node, "Org A", "Org B"
-        )
+        assert set(got["recipients"]) == enc_key_ids(community.node, "Org A", "Org B")
     assert listed[after["id"]]["description"] == after["description"]
-    (opened,) = read(client, community, "AB group", "C", after["id"]).json()["objects"]
+    (opened,) = read(client, community, "AB group", "C", wrapper_id(after["id"])).json()["objects"]
     assert opened["description"] == after["description"]
 
 
@@ -289,7 +300,7 @@ def test_tampered_sealed_objects_do_not_open(how: str) -> None:
     key = PrivateKey.generate()
     public = bytes(key.public_key)
     obj = report(new_marker())
-    sealed = seal_object(obj, {x25519_key_id(public): public})
+    sealed = seal_object(obj, {x25519_key_id(public): public}, stamp=STAMP)
     assert open_object(sealed, key) == obj
     with pytest.raises(SealingError):
         open_object(TAMPERINGS[how](sealed), key)
@@ -304,7 +315,7 @@ def test_tampered_stored_item_is_refused_and_never_opened(
     form, never altered plaintext."""
     node = community.node
     obj = publish_red(client, community)
-    _, sealed = stored(node, obj["id"])
+    _, sealed = stored(node, wrapper_id(obj["id"]))
     (a_key,) = [k for k in node.store.org_keys() if k.key_id in enc_key_ids(node, "Org A")]
     private = keyring.decryption_key_of(node, a_key)
     assert open_object(sealed, private)["description"] == obj["description"]
@@ -315,15 +326,19 @@ def test_tampered_stored_item_is_refused_and_never_opened(
     assert again["successes"][0]["message"] == "this version was already stored"
     status = post(client, community, "AB group", [bad])
     assert status["success_count"] == 0
-    assert "signature does not verify" in status["failures"][0]["message"]
+    # the id is derived from sealed_ref (checked before any signature); the rest is signed
+    moved = how in ("moved to another id", "moved to another object")
+    reason = "derived from its sealed_ref" if moved else "signature does not verify"
+    assert reason in status["failures"][0]["message"]
     if how == "one ciphertext byte":
         db = node.data_dir / node.settings.database
         with closing(sqlite3.connect(db)) as conn, conn:
             conn.execute(
-                "UPDATE objects SET body = ? WHERE stix_id = ?", (orjson.dumps(bad), obj["id"])
+                "UPDATE objects SET body = ? WHERE stix_id = ?",
+                (orjson.dumps(bad), wrapper_id(obj["id"])),
             )
-        (got,) = read(client, community, "AB group", "A", obj["id"]).json()["objects"]
-        assert SEALED_PROPERTY in got
+        (got,) = read(client, community, "AB group", "A", wrapper_id(obj["id"])).json()["objects"]
+        assert got["type"] == SEALED_TYPE
         assert "description" not in got
 
 
@@ -401,7 +416,7 @@ def test_client_custody_publish_read_and_fetch(custody: ClientCustody, tmp_path:
     keys = load_keyfile(custody.keyfile)
     private = [bytes(keys.signing), bytes(keys.encryption)]  # never sent to the node
     assert not leaks(data, [*needles(obj["description"]), *private])
-    path = f"{ROOT}/{custody.collections['AK group']}/objects/{obj['id']}/"
+    path = f"{ROOT}/{custody.collections['AK group']}/objects/{wrapper_id(obj['id'])}/"
     (by_a,) = custody.get("A", path)["objects"]
     assert by_a["description"] == obj["description"]
     assert by_a["object_marking_refs"] == [RED]
@@ -409,7 +424,7 @@ def test_client_custody_publish_read_and_fetch(custody: ClientCustody, tmp_path:
     assert verdict.ok, verdict.problem
     assert verdict.signer == "Org K"
     (by_k,) = custody.get("K", path)["objects"]
-    assert SEALED_PROPERTY in by_k
+    assert by_k["type"] == SEALED_TYPE
     assert "description" not in by_k
     fetched = tmp_path / "fetched.json"
     _, err = tabadol(
@@ -431,13 +446,13 @@ def test_operator_with_the_secret_cannot_open_a_client_custody_item(
     obj = report(new_marker(), marking=None)
     assert "1 stored, 0 refused" in custody.cli_publish(obj, "Org K", tmp_path)
     with open_node(custody.server.data_dir) as node:
-        _, sealed = stored(node, obj["id"])
+        _, sealed = stored(node, wrapper_id(obj["id"]))
         k_keys = node.store.org_keys(lookup.require_org(node, "Org K").id)
         assert len(k_keys) == 2
         assert all(
             not k.held_by_node and node.store.wrapped_private(k.key_id) is None for k in k_keys
         )
-        assert set(sealed[SEALED_PROPERTY]["recipients"]) == enc_key_ids(node, "Org K")
+        assert set(sealed["recipients"]) == enc_key_ids(node, "Org K")
         held = [k for k in node.store.org_keys() if k.held_by_node]
         assert held  # A's keys: the operator unwraps them all, and none opens the item
         for key in held:
@@ -455,7 +470,9 @@ def test_client_custody_refusals(custody: ClientCustody) -> None:
     keys = load_keyfile(custody.keyfile)
     signed = report(new_marker())
     attach_signature(signed, keys.signing, keys.sign_id)
-    own_only = seal_object(signed, {keys.encrypt_id: bytes(keys.encryption.public_key)})
+    own_only = seal_object(
+        signed, {keys.encrypt_id: bytes(keys.encryption.public_key)}, stamp=STAMP
+    )
     attach_signature(own_only, keys.signing, keys.sign_id)
     cases = [
         (signed, "must arrive end-to-end encrypted"),
@@ -486,7 +503,7 @@ def read_as_a(data_dir: Path, com: Community, obj: dict[str, Any]) -> Any:
         open_node(data_dir, clock=StepClock()) as node,
         TestClient(create_app(lambda: node), raise_server_exceptions=False) as client,
     ):
-        return read(client, com, "AB group", "A", obj["id"])
+        return read(client, com, "AB group", "A", wrapper_id(obj["id"]))
 
 
 @pytest.mark.parametrize("change", ["removed", "replaced"])
@@ -553,7 +570,7 @@ def test_client_seals_unmarked_items_whose_channel_default_is_restricted(
     )  # fmt: skip
     assert "1 stored, 0 refused" in out
     with open_node(custody.server.data_dir) as node:
-        sealed, body = stored(node, obj["id"])
+        sealed, body = stored(node, wrapper_id(obj["id"]))
     assert sealed
     assert body["object_marking_refs"] == [
         "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003"

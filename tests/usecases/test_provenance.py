@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from tabadol.client.remote import ClientKeys
 from tabadol.crypto.object_signature import attach_signature
-from tabadol.crypto.sealed_object import SEALED_PROPERTY, open_object, seal_object
+from tabadol.crypto.sealed_object import open_object, seal_object
 from tabadol.domain.attestation import carry_attestation, without_attestation
 from tabadol.domain.extensions import (
     AUDIENCE_EXTENSION,
@@ -23,6 +23,7 @@ from tabadol.domain.extensions import (
 )
 from tabadol.domain.keys import KeyPurpose
 from tabadol.domain.model import Org
+from tabadol.domain.sealed import is_wrapper
 from tabadol.domain.tlp import TLP
 from tabadol.usecases.trust import key_directory
 from tabadol.usecases.trust.verify import verify_all
@@ -124,12 +125,12 @@ def test_a_client_custody_publication_carries_provenance_and_audience(
     attach_signature(restricted, held.signing, held.sign_id)
     key = community.node.store.current_keys([org.id], KeyPurpose.ENCRYPT)[org.id]
     sealed = seal_object(restricted, {key.key_id: key.public_key})
-    attach_signature(sealed, held.signing, held.sign_id, legacy=True)
+    attach_signature(sealed, held.signing, held.sign_id)
     assert _post(client, community, "K", "members", [plain])["success_count"] == 1
     assert _post(client, community, "K", "Org K", [sealed])["success_count"] == 1
     stored_plain = _read(client, community, "K", "members", plain["id"])
     stored_sealed = _read(client, community, "K", "Org K", restricted["id"])
-    assert SEALED_PROPERTY in stored_sealed  # the client holds the key: served sealed
+    assert is_wrapper(stored_sealed)  # the client holds the key: served sealed
     community.orgs["K"] = org
     _check_attestation(community, stored_plain, org, "members", TLP.GREEN)
     _check_attestation(community, stored_sealed, org, "Org K", TLP.RED)

@@ -19,12 +19,13 @@ from tabadol.cli.main import app
 from tabadol.client.remote import ClientKeys
 from tabadol.crypto.canonical import canonical
 from tabadol.crypto.object_signature import attach_signature
-from tabadol.crypto.sealed_object import SEALED_PROPERTY, open_object, routing_of, seal_object
+from tabadol.crypto.sealed_object import open_object, seal_object
 from tabadol.crypto.sealing import seal
 from tabadol.crypto.signing import b64url
 from tabadol.domain.errors import Forbidden, InvalidInput, KeysUnavailable, SealingError
 from tabadol.domain.keys import Custody, KeyPurpose
 from tabadol.domain.model import Org
+from tabadol.domain.sealed import inner_routing, is_sealed, wrapper_id
 from tabadol.domain.tlp import TLP
 from tabadol.node import keyring
 from tabadol.node.node import init_node, open_node
@@ -38,6 +39,7 @@ from ..usecases.test_signatures import _post, _read
 
 TAXII = "application/taxii+json;version=2.1"
 RED = TLP.RED.marking_id
+STAMP = "2026-01-05T00:00:00.000Z"
 
 
 @pytest.fixture
@@ -64,12 +66,12 @@ def _audience_keys(com: Community, *names: str) -> dict[str, bytes]:
 def _sealed_raw(
     held: ClientKeys, org: Org, recipients: dict[str, bytes], plaintext: bytes
 ) -> dict[str, Any]:
-    """A sealed form, validly signed by K, around any bytes K chooses."""
-    routing = routing_of(make_indicator(created_by_ref=org.identity_id, marking=RED))
-    sealed = seal(plaintext, recipients, canonical(routing))
-    obj = dict(routing)
-    obj[SEALED_PROPERTY] = {
-        "alg": "XChaCha20-Poly1305+X25519-SealedBox",
+    """A sealed item, validly signed by K, around any bytes K chooses."""
+    obj = seal_object(
+        make_indicator(created_by_ref=org.identity_id, marking=RED), recipients, stamp=STAMP
+    )
+    sealed = seal(plaintext, recipients, canonical(inner_routing(obj)))
+    obj |= {
         "nonce": b64url(sealed.nonce),
         "ciphertext": b64url(sealed.ciphertext),
         "key_commitment": b64url(sealed.commitment),
@@ -92,7 +94,7 @@ def test_a_sealed_item_with_garbage_inside_cannot_break_a_channel(
     obj = _sealed_raw(held, org, _audience_keys(community, "Org A", "Org K"), plaintext)
     assert _post(client, community, "K", "AK group", [obj])["success_count"] == 1
     (served,) = [o for o in _read(client, community, "A", "AK group") if o["id"] == obj["id"]]
-    assert SEALED_PROPERTY in served
+    assert is_sealed(served)
 
 
 def test_sealed_content_not_signed_by_its_author_is_not_served_as_plaintext(
@@ -105,17 +107,18 @@ def test_sealed_content_not_signed_by_its_author_is_not_served_as_plaintext(
     assert a_key is not None
     inner = make_indicator(created_by_ref=org.identity_id, marking=RED)
     inner["x_tabadol_signature"] = {"alg": "Ed25519", "key_id": a_key.key_id, "value": "A" * 86}
-    obj = seal_object(inner, _audience_keys(community, "Org A", "Org K"))
+    obj = seal_object(inner, _audience_keys(community, "Org A", "Org K"), stamp=STAMP)
     attach_signature(obj, held.signing, held.sign_id)
     assert _post(client, community, "K", "AK group", [obj])["success_count"] == 1
     (served,) = [o for o in _read(client, community, "A", "AK group") if o["id"] == obj["id"]]
-    assert SEALED_PROPERTY in served
+    assert is_sealed(served)
     properly = make_indicator(created_by_ref=org.identity_id, marking=RED)
     attach_signature(properly, held.signing, held.sign_id)
-    good = seal_object(properly, _audience_keys(community, "Org A", "Org K"))
+    good = seal_object(properly, _audience_keys(community, "Org A", "Org K"), stamp=STAMP)
     attach_signature(good, held.signing, held.sign_id)
     _post(client, community, "K", "AK group", [good])
-    opened = [o for o in _read(client, community, "A", "AK group") if o["id"] == good["id"]]
+    opened = [o for o in _read(client, community, "A", "AK group") if o["id"] == properly["id"]]
+    assert wrapper_id(properly["id"]) == good["id"]
     assert opened[0]["pattern"] == properly["pattern"]
 
 
@@ -125,12 +128,13 @@ def test_the_key_commitment_stops_one_ciphertext_opening_two_ways(community: Com
     from tabadol.crypto.sealing import x25519_key_id
 
     recipients = {x25519_key_id(bytes(k.public_key)): bytes(k.public_key) for k in (a, b)}
-    obj = seal_object(make_indicator(), recipients)
-    other = seal_object(make_indicator(id=obj["id"]), recipients)
+    inner = make_indicator()
+    obj = seal_object(inner, recipients, stamp=STAMP)
+    other = seal_object(make_indicator(id=inner["id"]), recipients, stamp=STAMP)
     # give b the content key of another item: the commitment no longer matches
     kid_b = x25519_key_id(bytes(b.public_key))
-    obj[SEALED_PROPERTY]["recipients"][kid_b] = other[SEALED_PROPERTY]["recipients"][kid_b]
-    assert open_object(obj, a)["id"] == obj["id"]
+    obj["recipients"][kid_b] = other["recipients"][kid_b]
+    assert open_object(obj, a)["id"] == inner["id"]
     with pytest.raises(SealingError):
         open_object(obj, b)
 

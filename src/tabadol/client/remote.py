@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,13 +22,15 @@ from nacl.signing import SigningKey
 
 from tabadol.client.pins import check_directory, load_pins, save_pins
 from tabadol.crypto.object_signature import attach_signature
-from tabadol.crypto.sealed_object import SEALED_PROPERTY, open_object, seal_object
+from tabadol.crypto.sealed_object import open_object, seal_object
 from tabadol.crypto.sealing import x25519_key_id
 from tabadol.crypto.signing import b64url, key_id, unb64url
 from tabadol.domain import strict_json
 from tabadol.domain.attestation import carry_attestation
 from tabadol.domain.errors import InvalidInput, KeyChanged, SealingError
 from tabadol.domain.extensions import NODE_OBJECTS
+from tabadol.domain.sealed import is_sealed
+from tabadol.domain.timestamps import format_us
 from tabadol.domain.tlp import TLP, strictest_granular_tlp, strictest_tlp
 from tabadol.usecases.trust.verify import Verdict, verify_all
 
@@ -190,8 +193,9 @@ def _prepare(
         return obj
     if not recipients:
         raise InvalidInput("this collection's items cannot be encrypted (public)")
-    sealed = seal_object(obj, recipients)
-    attach_signature(sealed, keys.signing, keys.sign_id, legacy=True)  # sealed: older form
+    # dates the item of an observable, which has no timestamp of its own
+    sealed = seal_object(obj, recipients, stamp=format_us(time.time_ns() // 1000))
+    attach_signature(sealed, keys.signing, keys.sign_id)
     return sealed
 
 
@@ -258,7 +262,7 @@ def fetch(
     objects: list[dict[str, Any]] = []
     outer: list[dict[str, Any]] = []
     for obj in remote.objects(collection):
-        if SEALED_PROPERTY in obj:
+        if is_sealed(obj):  # either form
             outer.append(obj)
             # not ours, tampered, or not a JSON object inside: keep the sealed form
             with contextlib.suppress(SealingError, ValueError, TypeError):

@@ -9,7 +9,8 @@ the objects it emits parse with the reference STIX library's defaults:
 It reads that form and the older custom property `x_tabadol_signature` (same value without
 `extension_type`): objects stored before, peers running older code and members' clients that
 still write it keep verifying, since a signature cannot be moved without its author
-re-signing. Sealed forms (crypto/sealed_object.py) keep the older property. Either form covers
+re-signing. Sealed items (crypto/sealed_object.py) are signed in the extension form too; the
+previous release's sealed form carried the older property. Either form covers
 the RFC 8785 canonical JSON of the object without its signature (canonical.signing_payload).
 """
 
@@ -36,7 +37,8 @@ class ObjectSignature:
 
 
 def signature_property(key_id: str, signature: bytes) -> dict[str, str]:
-    """The value of the older `x_tabadol_signature` (directory documents, sealed forms)."""
+    """The value of the older `x_tabadol_signature` (directory documents; the previous
+    release's objects and sealed forms)."""
     return {"alg": ALGORITHM, "key_id": key_id, "value": b64url(signature)}
 
 
@@ -44,7 +46,8 @@ def set_signature(
     obj: dict[str, Any], key_id: str, signature: bytes, *, legacy: bool = False
 ) -> None:
     """Put a signature made over `signing_payload(obj)` on `obj` in place (the extension
-    form, or `x_tabadol_signature` when `legacy`), replacing any it carried. A new
+    form, or `x_tabadol_signature` when `legacy`: what the previous release wrote, which the
+    node no longer writes on objects), replacing any it carried. A new
     `extensions` dict is made: the caller's nested one is never changed."""
     bare = unsigned(obj)
     obj.clear()

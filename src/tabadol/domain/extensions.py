@@ -150,12 +150,18 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "description": (
             "An end-to-end encrypted STIX object: in clear only its routing metadata; the"
             " whole signed object is the ciphertext, readable by the holders of the named"
-            " X25519 keys. Generic clients parse it and skip it."
+            " X25519 keys. Generic clients parse it and skip it. `sealed_ref` is the id of"
+            " the object inside; the item's uuid is the first 16 bytes of SHA-256(the bytes"
+            " of the UUID 611a7ecf-c1d0-40a1-8b9a-c375c41ebe0e, then that id in UTF-8) as a"
+            " version-4 UUID. The associated data of the ciphertext is"
+            " the RFC 8785 form of the item's spec_version, created, modified, created_by_ref"
+            " and object_marking_refs with `sealed_ref` as id and its type as type."
         ),
         "type": "object",
         "properties": {
             "type": {"const": SEALED_TYPE},
-            "sealed_type": {"type": "string", "pattern": "^[a-z0-9-]+$"},
+            "id": {"type": "string", "pattern": "^tabadol-sealed--[0-9a-f-]{36}$"},
+            "sealed_ref": {"type": "string", "pattern": "^[a-z0-9-]+--[0-9a-f-]{36}$"},
             "alg": {"const": "XChaCha20-Poly1305+X25519-SealedBox"},
             "nonce": {"type": "string", "pattern": _B64URL},
             "ciphertext": {"type": "string", "pattern": _B64URL},
@@ -168,7 +174,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         },
         "required": [
             "type",
-            "sealed_type",
+            "id",
+            "sealed_ref",
             "alg",
             "nonce",
             "ciphertext",

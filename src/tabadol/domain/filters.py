@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from tabadol.domain.errors import InvalidFilter
+from tabadol.domain.sealed import lookup_ids
 from tabadol.domain.stix import is_identifier
 from tabadol.domain.timestamps import parse_filter_timestamp
 
@@ -110,7 +111,7 @@ def parse_object_filter(
         added_after=(
             parse_filter_timestamp("added_after", added_after) if added_after is not None else None
         ),
-        ids=frozenset(ids),
+        ids=frozenset(found for value in ids for found in lookup_ids(value)),
         types=frozenset(_values(params, "match[type]")),
         versions=parse_versions(params, default_last),
         spec_versions=frozenset(_values(params, "match[spec_version]")),

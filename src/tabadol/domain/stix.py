@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from tabadol.domain.errors import InvalidObject, TimestampError
+from tabadol.domain.extensions import NEW_SDO, SEALED_EXTENSION, SEALED_TYPE
+from tabadol.domain.sealed import CONTENT, LEGACY_PROPERTY, is_sealed, wrapper_id
 from tabadol.domain.timestamps import parse_us
 from tabadol.domain.tlp import TLP, strictest_granular_tlp, strictest_tlp
 
@@ -23,9 +25,8 @@ _TYPE = re.compile(r"^[a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9]$", re.ASCII)
 # not pass as another id.
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 _IDENTIFIER = re.compile(rf"^([a-z0-9](?:[a-z0-9]|-(?!-))*[a-z0-9])--({_UUID})$", re.ASCII)
-# An end-to-end encrypted object keeps its type-specific properties in the ciphertext
-# (the name is crypto.sealed_object.SEALED_PROPERTY; domain does not import crypto).
-SEALED_PROPERTY = "x_tabadol_sealed"
+# The previous release's sealed form (domain/sealed.py), by the name callers knew it under.
+SEALED_PROPERTY = LEGACY_PROPERTY
 _PROPERTY_NAME = re.compile(r"^[a-z0-9_]{3,250}$", re.ASCII)
 
 SCO_TYPES = frozenset(
@@ -76,6 +77,7 @@ _REQUIRED: dict[str, tuple[str, ...]] = {
     "marking-definition": (),
     "language-content": ("object_ref", "object_modified", "contents"),
     "extension-definition": ("name", "schema", "version", "extension_types"),
+    SEALED_TYPE: CONTENT,  # an end-to-end encrypted item (domain/sealed.py)
 }
 _TIMESTAMP_PROPERTIES = (
     "valid_from",
@@ -136,10 +138,14 @@ def check_object(obj: object) -> CheckedObject:
     if spec_version != "2.1":
         raise InvalidObject(f"'spec_version' must be '2.1', not {spec_version!r}")
     version_us = _check_timestamps(obj, stix_type, is_sco)
-    sealed = SEALED_PROPERTY in obj
-    for name in () if sealed else _REQUIRED.get(stix_type, ()):
+    sealed = is_sealed(obj)
+    # the previous release's sealed form keeps the type's own properties in its ciphertext
+    legacy_sealed = sealed and stix_type != SEALED_TYPE
+    for name in () if legacy_sealed else _REQUIRED.get(stix_type, ()):
         if name not in obj:
             raise InvalidObject(f"a {stix_type} requires {name!r}")
+    if stix_type == SEALED_TYPE:
+        _check_sealed_item(obj)
     _check_properties(obj)
     created_by_ref = obj.get("created_by_ref")
     if created_by_ref is not None and not is_identifier(created_by_ref, "identity"):
@@ -155,6 +161,30 @@ def check_object(obj: object) -> CheckedObject:
         sealed=sealed,
         granular_tlp=strictest_granular_tlp(obj.get("granular_markings")),
     )
+
+
+def _check_sealed_item(obj: dict[str, Any]) -> None:
+    """A `tabadol-sealed` item names what it holds (`sealed_ref`, from which its own id is
+    derived) and its own definition (STIX 2.1 section 7.3: a new SDO's `extensions` names it
+    with `extension_type` "new-sdo")."""
+    held = obj.get("sealed_ref")
+    if not is_identifier(held) or is_identifier(held, SEALED_TYPE):
+        raise InvalidObject(
+            f"'sealed_ref' must be the id of the object inside (not of a {SEALED_TYPE})"
+        )
+    assert isinstance(held, str)
+    if obj["id"] != wrapper_id(held):
+        raise InvalidObject(
+            f"the id of a {SEALED_TYPE} is derived from its sealed_ref: {wrapper_id(held)}"
+        )
+    extensions = obj.get("extensions")
+    if not isinstance(extensions, dict) or extensions.get(SEALED_EXTENSION) != {
+        "extension_type": NEW_SDO
+    }:
+        raise InvalidObject(
+            f"a {SEALED_TYPE} names its definition: extensions[{SEALED_EXTENSION!r}]"
+            f" = {{'extension_type': {NEW_SDO!r}}}"
+        )
 
 
 def _timestamp(obj: dict[str, Any], name: str) -> int:

@@ -23,7 +23,7 @@ from tabadol.crypto.object_signature import (
     read_signature,
     set_signature,
 )
-from tabadol.crypto.sealed_object import extra_properties, parse_sealed, seal_object
+from tabadol.crypto.sealed_object import parse_sealed, seal_object
 from tabadol.domain.attestation import attested, without_attestation
 from tabadol.domain.audience import tlp_allows
 from tabadol.domain.errors import (
@@ -35,8 +35,10 @@ from tabadol.domain.errors import (
 )
 from tabadol.domain.extensions import NODE_OBJECTS
 from tabadol.domain.keys import Custody, KeyPurpose, OrgKey
+from tabadol.domain.sealed import LEGACY_PROPERTY, clear_extras, inner_id, is_legacy
 from tabadol.domain.stix import CheckedObject, check_object
 from tabadol.domain.stix_rules import check_rules
+from tabadol.domain.timestamps import format_us, parse_us
 from tabadol.domain.tlp import TLP
 from tabadol.storage.contract import NewVersion
 from tabadol.text.fields import searchable_text
@@ -73,8 +75,9 @@ def _check_authorship(env: Envelope, checked: CheckedObject) -> None:
             raise Refused(
                 f"created_by_ref names {other.name!r}: nobody publishes as another organization"
             )
-    if checked.type == "identity" and not env.signer.speaks_for_directory:
-        other = env.hosted.get(checked.id)
+    held = inner_id(checked.obj)  # a sealed item: the id of what it holds
+    if held.startswith("identity--") and not env.signer.speaks_for_directory:
+        other = env.hosted.get(held)
         if other is not None and other.id != env.org.id:
             raise Refused(f"this identity belongs to {other.name!r}")
         if other is not None:
@@ -149,11 +152,23 @@ def _fill_defaults(env: Envelope, checked: CheckedObject) -> None:
 
 
 def _check_sealed(env: Envelope, checked: CheckedObject) -> None:
-    extra = extra_properties(checked.obj)
+    """A sealed item carries nothing in clear but routing, ciphertext and signature, holds
+    no object the node defines, arrives in the previous release's form only from a peer, and
+    (from a member) is sealed to exactly the audience's current keys."""
+    extra = clear_extras(checked.obj)
     if extra:
         raise Refused(
             "a sealed object carries only routing metadata in clear; found "
             + ", ".join(sorted(extra))
+        )
+    if inner_id(checked.obj) in NODE_OBJECTS:
+        raise Refused("the node's own objects (TLP markings, tabadol's extensions) are not sealed")
+    if is_legacy(checked.obj) and not env.from_peer:
+        # a peer relays its author's sealed form as signed (only the author can re-seal it);
+        # a member's client seals in this release's form, which generic STIX clients parse
+        raise Refused(
+            f"the sealed form with {LEGACY_PROPERTY} is taken from peers only: seal into a"
+            " tabadol-sealed item (tabadol publish of this release)"
         )
     try:
         sealed = parse_sealed(checked.obj)
@@ -295,23 +310,25 @@ def finish(env: Envelope, item: Admitted) -> NewVersion:
         raise Refused(item.refusal)
     checked = item.checked
     obj = checked.obj
+    version_us = checked.version_us
     if item.seal and not checked.sealed:
         key, key_id = env.signing_key()
         try:
-            obj = seal_object(obj, env.recipients())
+            obj = seal_object(obj, env.recipients(), stamp=format_us(env.now))
         except SealingError as exc:
             raise Refused(str(exc)) from None
-        attach_signature(obj, key, key_id, legacy=True)  # the sealed form keeps its format
+        attach_signature(obj, key, key_id)
+        version_us = parse_us(obj["modified"])  # an observable's item is dated when sealed
     # the node's statement, outside the signature: who published it, where, for whom
     obj = attested(obj, env.attestation(item.tlp))
     body, stems = ("", "") if item.seal else index_forms(searchable_text(obj))
     # sealed items keep their content, observables included, from the node's files
     found = frozenset() if item.seal else frozenset(observables(obj))
     return NewVersion(
-        stix_id=checked.id,
-        type=checked.type,
+        stix_id=obj["id"],  # a sealed item: the wrapper's (domain/sealed.py)
+        type=obj["type"],
         spec_version=checked.spec_version,
-        version_us=checked.version_us,
+        version_us=version_us,
         created_by_ref=checked.created_by_ref,
         tlp=item.tlp.label,
         tlp_defaulted=checked.tlp is None,

@@ -24,6 +24,7 @@ from tabadol.crypto.canonical import unsigned
 from tabadol.domain.errors import Forbidden, NotFound
 from tabadol.domain.keys import Custody
 from tabadol.domain.model import Principal
+from tabadol.domain.sealed import is_sealed, lookup_ids
 from tabadol.domain.timestamps import format_us, parse_us
 from tabadol.domain.tlp import strictest_tlp
 from tabadol.node.node import Node
@@ -115,13 +116,15 @@ def derive_indicators(
 ) -> StatusRecord:
     """Publish the indicators in `stix_id`'s text as STIX, linked to it, as its publisher."""
     collection = readable_collection(node, principal, collection_uuid)
+    # a sealed source is found by its own id or by the sealed item's (domain/sealed.py)
     page = get_object(node, principal, collection_uuid, stix_id, {})
     if not page.rows:
         raise NotFound("no such object")
-    if principal.org_id not in node.store.authors_of(collection.id, stix_id):
+    authors = {a for i in lookup_ids(stix_id) for a in node.store.authors_of(collection.id, i)}
+    if principal.org_id not in authors:
         raise Forbidden("indicators are derived by the organization that published the object")
     source = orjson.loads(page.rows[-1].body)
-    if "x_tabadol_sealed" in source:
+    if is_sealed(source):
         raise Forbidden("the node cannot read this sealed object for you: derive on the client")
     stamp = source.get("created") or source.get("modified")
     found = extract(searchable_text(source))

@@ -83,6 +83,7 @@ class Prepared:
     versions: list[NewVersion]
     texts: list[str]
     failures: list[Failure]
+    posted_ids: list[str] = field(default_factory=list)  # each version's id as sent
     standard: list[tuple[str, str]] = field(default_factory=list)  # node's TLP markings: (id, text)
 
 
@@ -108,8 +109,9 @@ def prepare(objects: Sequence[Any], admission: Admission) -> Prepared:
     failures = [_failure(objects, refusal) for refusal in admission.refusals]
     versions = [version for _, version in admission.versions]
     texts = [_version_text(objects[index]) for index, _ in admission.versions]
+    posted = [_label(objects[index], "id") for index, _ in admission.versions]
     standard = [(stix_id, _version_text(objects[index])) for index, stix_id in admission.standard]
-    return Prepared(versions, texts, failures, standard)
+    return Prepared(versions, texts, failures, posted_ids=posted, standard=standard)
 
 
 def status_record(
@@ -118,17 +120,19 @@ def status_record(
     """The TAXII status of the envelope, once the storage said what became of each version."""
     successes = [(stix_id, text, STANDARD_MESSAGE) for stix_id, text in prepared.standard]
     failed = list(prepared.failures)
-    for version, text, (outcome, version_us) in zip(
-        prepared.versions, prepared.texts, outcomes, strict=True
+    for version, text, posted, (outcome, version_us) in zip(
+        prepared.versions, prepared.texts, prepared.posted_ids, outcomes, strict=True
     ):
         # the object's own timestamp text where it has one (formatting costs ~2 us each)
         shown = text if version.version_us is not None else format_us(version_us)
+        # named as the caller sent it; an object the node sealed says where it is served
+        sealed_as = f" (sealed: {version.stix_id})" if posted != version.stix_id else ""
         if outcome is WriteOutcome.OWNED_BY_OTHER:
-            failed.append((version.stix_id, shown, publication.copies.refusal(version)))
+            failed.append((posted, shown, publication.copies.refusal(version) + sealed_as))
         elif outcome is WriteOutcome.COPY_OF_OTHER:
-            successes.append((version.stix_id, shown, RELAYED_MESSAGE))
+            successes.append((posted, shown, RELAYED_MESSAGE + sealed_as))
         else:
-            successes.append((version.stix_id, shown, _OUTCOME_MESSAGES.get(outcome, "")))
+            successes.append((posted, shown, _OUTCOME_MESSAGES.get(outcome, "") + sealed_as))
     p = publication
     return StatusRecord(p.status_id, p.principal.org_id, p.now, p.total, successes, failed)
 

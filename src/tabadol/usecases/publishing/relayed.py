@@ -18,8 +18,8 @@ from typing import Any
 import orjson
 
 from tabadol.crypto.canonical import unsigned
-from tabadol.domain.extensions import NODE_ATTESTED, SEALED_TYPE
-from tabadol.domain.stix import SEALED_PROPERTY
+from tabadol.domain.extensions import NODE_ATTESTED
+from tabadol.domain.sealed import is_sealed
 from tabadol.storage.contract import NewVersion
 
 RELAYED_MESSAGE = "already published here by another member: identical, nothing stored"
@@ -55,7 +55,7 @@ class RelayedCopies:
     def __call__(self, version: NewVersion, stored: bytes) -> bool:
         key = (version.stix_id, version.version_us)
         new, old = relayed_content(version.body), relayed_content(stored)
-        if version.sealed or SEALED_PROPERTY in old or old.get("type") == SEALED_TYPE:
+        if version.sealed or is_sealed(old):  # either sealed form
             self._differences[key] = SEALED_REFUSAL
             return False
         if new == old:

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from tabadol.crypto.object_signature import read_signature, verify_object
-from tabadol.crypto.sealed_object import open_object
+from tabadol.crypto.sealed_object import open_object, parse_sealed
 from tabadol.domain.attestation import carry_attestation
 from tabadol.domain.audit import AuditEvent, actor_of
 from tabadol.domain.errors import (
@@ -34,6 +34,7 @@ from tabadol.domain.filters import (
 from tabadol.domain.keys import KeyPurpose
 from tabadol.domain.model import Collection, Principal
 from tabadol.domain.policy import Visibility, may_delete, may_read, may_write, visibility
+from tabadol.domain.sealed import lookup_ids
 from tabadol.domain.stix import check_object
 from tabadol.domain.timestamps import parse_us
 from tabadol.domain.tlp import TLP
@@ -159,8 +160,8 @@ def _opened(node: Node, principal: Principal, row: StoredRow) -> StoredRow:
         return row
     try:
         sealed = orjson.loads(row.body)
-        recipients = sealed.get("x_tabadol_sealed", {}).get("recipients", {})
-        for key in node.store.keys_by_id(recipients).values():
+        recipients = parse_sealed(sealed).sealed_keys  # either form (domain/sealed.py)
+        for key in node.store.keys_by_id(list(recipients)).values():
             if key.org_id == principal.org.id and key.purpose is KeyPurpose.ENCRYPT:
                 if not key.held_by_node:
                     return row  # the org's client holds the key: it opens the item itself
@@ -175,8 +176,12 @@ def _opened(node: Node, principal: Principal, row: StoredRow) -> StoredRow:
 
 def _check_inner(node: Node, outer: dict[str, Any], inner: dict[str, Any]) -> None:
     """What the node serves as plaintext must be valid STIX signed by the same org that
-    signed the sealed form: the node never vouches for content it could not check at ingest."""
-    check_object(inner)
+    signed the sealed form: the node never vouches for content it could not check at ingest,
+    nor serves as plaintext one of its own objects (a TLP marking) under another's name."""
+    if inner.get("id") in NODE_OBJECTS:
+        raise SealingError("the node's own objects are never sealed")
+    if check_object(inner).sealed:
+        raise SealingError("a sealed item holds an object, not another sealed item")
     outer_signature, inner_signature = read_signature(outer), read_signature(inner)
     if outer_signature is None or inner_signature is None:
         raise SignatureError("a sealed item and its content are both signed")
@@ -219,7 +224,7 @@ def _object_filter(params: Mapping[str, str], stix_id: str, default_last: bool) 
     flt = parse_object_filter(params, allow_id_type=False, default_last=default_last)
     return ObjectFilter(
         added_after=flt.added_after,
-        ids=frozenset({stix_id}),
+        ids=lookup_ids(stix_id),  # a sealed object is also found by the id it was posted with
         versions=flt.versions,
         spec_versions=flt.spec_versions,
     )
@@ -243,7 +248,7 @@ def _standard_or_stored(row: StoredRow) -> StoredRow:
 
 
 def exists(node: Node, vis: Visibility, stix_id: str) -> bool:
-    probe = ObjectFilter(ids=frozenset({stix_id}), versions=VersionFilter(last=False, all=True))
+    probe = ObjectFilter(ids=lookup_ids(stix_id), versions=VersionFilter(last=False, all=True))
     return bool(node.store.query_objects(vis, probe, None, 1))
 
 
@@ -316,17 +321,23 @@ def delete_object(
         raise NotFound("no such object")
     if node.store.org_by_identity(stix_id) is not None:
         raise Forbidden("an organization's identity is the node's directory record")
-    authors = node.store.authors_of(collection.id, stix_id)
+    stored = {i: node.store.authors_of(collection.id, i) for i in sorted(lookup_ids(stix_id))}
+    stored = {stored_id: authors for stored_id, authors in stored.items() if authors}
+    authors = set().union(*stored.values())
     if not all(may_delete(principal, collection, author) for author in authors):
         raise Forbidden("only the organization that published an object deletes it")
     flt = _object_filter(params, stix_id, default_last=False)
     event = AuditEvent(
         "delete",
         actor_of(principal),
-        object_ids=[stix_id],
+        object_ids=sorted(stored),
         detail={"collection": collection.uuid, "filter": dict(params)},
     )
-    deleted = node.store.delete_versions(collection.id, stix_id, flt, node.clock(), audit=[event])
+    deleted = 0
+    for stored_id in stored:  # one id, but for an object stored in both sealed forms
+        deleted += node.store.delete_versions(
+            collection.id, stored_id, flt, node.clock(), audit=[event] if not deleted else []
+        )
     if deleted == 0:
         raise NotFound("no version of this object matches the filter")
     return deleted
