@@ -37,8 +37,10 @@ def _knows(node: FedNode, org: str) -> bool:
 def test_each_node_holds_exactly_what_its_orgs_may_read(trio: dict[str, FedNode]) -> None:
     a, b, c = trio["A"], trio["B"], trio["C"]
     wait_until(lambda: _knows(a, "Org B1") and _knows(b, "Org A1"), "the directories")
-    sharing_groups.create_group(a.node, OPERATOR, "AB group", "Org A1")
-    sharing_groups.add_group_member(a.node, OPERATOR, "AB group", "Org B1")
+    sharing_groups.create_group(a.node, OPERATOR, "AB group", "Org A1", break_glass="test setup")
+    sharing_groups.add_group_member(
+        a.node, OPERATOR, "AB group", "Org B1", break_glass="test setup"
+    )
     wait_until(lambda: b.node.store.group_by_name("AB group") is not None, "the group at B")
     members = note("GREEN for every member")
     public = note("CLEAR for everyone")
@@ -180,14 +182,16 @@ def test_a_group_that_gains_a_member_elsewhere_sends_its_backlog(
     on A); the main cursor had gone past them, so B reads the new channel from its start."""
     a, b = pair["A"], pair["B"]
     wait_until(lambda: _knows(a, "Org B1"), "A knows B1")
-    sharing_groups.create_group(a.node, OPERATOR, "Later group", "Org A1")
+    sharing_groups.create_group(a.node, OPERATOR, "Later group", "Org A1", break_glass="test setup")
     before = [note(f"before B1 joined {i}") for i in range(5)]
     a.publish("Org A1", "Later group", before)
     marker = note("after, in members")
     a.publish("Org A1", "members", [marker])
     wait_until(lambda: marker["id"] in b.received(), "B is past the group items")
     assert not {o["id"] for o in before} & b.received()
-    sharing_groups.add_group_member(a.node, OPERATOR, "Later group", "Org B1")
+    sharing_groups.add_group_member(
+        a.node, OPERATOR, "Later group", "Org B1", break_glass="test setup"
+    )
     wait_until(lambda: {o["id"] for o in before} <= b.received(), "the backlog at B")
     wait_until(lambda: len(b.read("Org B1", "Later group")) == 5, "B1 reads the group at B")
 
@@ -229,8 +233,8 @@ def test_an_open_member_stream_follows_access_as_it_changes(tmp_path: Path) -> N
     the members channel still is. Positions out of range are a 400, not a 500."""
     a = FedNode("A", tmp_path / "A").setup("Org A1", "Org A2").start()
     try:
-        sharing_groups.create_group(a.node, OPERATOR, "G", "Org A1")
-        sharing_groups.add_group_member(a.node, OPERATOR, "G", "Org A2")
+        sharing_groups.create_group(a.node, OPERATOR, "G", "Org A1", break_glass="test setup")
+        sharing_groups.add_group_member(a.node, OPERATOR, "G", "Org A2", break_glass="test setup")
         got: list[str] = []
         with httpx.stream(
             "GET", f"{a.url}/api/v1/stream", headers=a.auth("Org A2"), timeout=10
@@ -243,7 +247,9 @@ def test_an_open_member_stream_follows_access_as_it_changes(tmp_path: Path) -> N
                     got += [e["id"] for e in orjson.loads(line[5:])["changes"]]
                 if first["id"] in got:
                     break
-            sharing_groups.remove_group_member(a.node, OPERATOR, "G", "Org A2")
+            sharing_groups.remove_group_member(
+                a.node, OPERATOR, "G", "Org A2", break_glass="test setup"
+            )
             hidden = note("to the group, after A2 left")
             shared = note("to every member")
             a.publish("Org A1", "G", [hidden])
@@ -302,8 +308,8 @@ def test_nodes_on_postgresql_sync_like_nodes_on_sqlite(tmp_path: Path) -> None:
         a.peer_with(b)
         b.peer_with(a)
         wait_until(lambda: _knows(a, "Org B1"), "A knows B1")
-        sharing_groups.create_group(a.node, OPERATOR, "G", "Org A1")
-        sharing_groups.add_group_member(a.node, OPERATOR, "G", "Org B1")
+        sharing_groups.create_group(a.node, OPERATOR, "G", "Org A1", break_glass="test setup")
+        sharing_groups.add_group_member(a.node, OPERATOR, "G", "Org B1", break_glass="test setup")
         wait_until(lambda: b.node.store.group_by_name("G") is not None, "the group at B")
         items = [note(f"on PostgreSQL {i}") for i in range(50)]
         red = note("RED on PostgreSQL", object_marking_refs=[TLP.RED.marking_id])

@@ -38,8 +38,12 @@ def test_synced_items_name_their_origin_node_and_keep_their_audience(tmp_path: P
         for x, y in ((a, c), (c, a), (b, c), (c, b)):
             x.peer_with(y)
         wait_until(lambda: _knows(b, "Org A1") and _knows(a, "Org C1"), "the directories")
-        group = sharing_groups.create_group(a.node, OPERATOR, "AC group", "Org A1")
-        sharing_groups.add_group_member(a.node, OPERATOR, "AC group", "Org C1")
+        group = sharing_groups.create_group(
+            a.node, OPERATOR, "AC group", "Org A1", break_glass="test setup"
+        )
+        sharing_groups.add_group_member(
+            a.node, OPERATOR, "AC group", "Org C1", break_glass="test setup"
+        )
         wait_until(lambda: c.node.store.group_by_name("AC group") is not None, "C knows the group")
         green = note("green from A")
         grouped = note(f"for the group {uuid.uuid4()}")
