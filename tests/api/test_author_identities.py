@@ -28,7 +28,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 def _url(com: Community, title: str, stix: str = "", tail: str = "") -> str:
-    path = f"{stix}/{tail}" if stix else ""
+    path = f"{stix}/{tail}/" if tail else (f"{stix}/" if stix else "")
     return f"/taxii2/root/collections/{com.collections[title]}/objects/{path}"
 
 

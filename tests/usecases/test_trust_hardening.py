@@ -68,7 +68,11 @@ def _sealed_raw(
 ) -> dict[str, Any]:
     """A sealed item, validly signed by K, around any bytes K chooses."""
     obj = seal_object(
-        make_indicator(created_by_ref=org.identity_id, marking=RED), recipients, stamp=STAMP
+        make_indicator(
+            created_by_ref=org.identity_id, marking=RED, description="An address of the campaign."
+        ),
+        recipients,
+        stamp=STAMP,
     )
     sealed = seal(plaintext, recipients, canonical(inner_routing(obj)))
     obj |= {
@@ -105,14 +109,18 @@ def test_sealed_content_not_signed_by_its_author_is_not_served_as_plaintext(
     org, held = hostile
     a_key = keyring.current_key(community.node, community.orgs["A"], KeyPurpose.SIGN)
     assert a_key is not None
-    inner = make_indicator(created_by_ref=org.identity_id, marking=RED)
+    inner = make_indicator(
+        created_by_ref=org.identity_id, marking=RED, description="An address of the campaign."
+    )
     inner["x_tabadol_signature"] = {"alg": "Ed25519", "key_id": a_key.key_id, "value": "A" * 86}
     obj = seal_object(inner, _audience_keys(community, "Org A", "Org K"), stamp=STAMP)
     attach_signature(obj, held.signing, held.sign_id)
     assert _post(client, community, "K", "AK group", [obj])["success_count"] == 1
     (served,) = [o for o in _read(client, community, "A", "AK group") if o["id"] == obj["id"]]
     assert is_sealed(served)
-    properly = make_indicator(created_by_ref=org.identity_id, marking=RED)
+    properly = make_indicator(
+        created_by_ref=org.identity_id, marking=RED, description="An address of the campaign."
+    )
     attach_signature(properly, held.signing, held.sign_id)
     good = seal_object(properly, _audience_keys(community, "Org A", "Org K"), stamp=STAMP)
     attach_signature(good, held.signing, held.sign_id)
