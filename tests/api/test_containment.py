@@ -4,7 +4,6 @@ unmarked, so a TLP:RED event never leaves its attributes at a channel's TLP:GREE
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
@@ -12,22 +11,12 @@ from starlette.testclient import TestClient
 
 from tabadol.domain.containment import inherited_tlps
 from tabadol.domain.tlp import TLP, TLP2_MARKING_IDS, strictest_tlp
-from tabadol.web.media import TAXII_21
 
 from ..conftest import Community, make_indicator
 from ..misp import misp_event, to_stix
+from .test_relayed_copies import post
 
 RED, AMBER, GREEN = (TLP2_MARKING_IDS[t] for t in (TLP.RED, TLP.AMBER, TLP.GREEN))
-
-
-def _post(client: TestClient, com: Community, org: str, title: str, objects: list[Any]) -> Any:
-    response = client.post(
-        f"/taxii2/root/collections/{com.collections[title]}/objects/",
-        content=json.dumps({"objects": objects}),
-        headers={**com.auth(org), "Content-Type": TAXII_21},
-    )
-    assert response.status_code == 202, response.text
-    return response.json()
 
 
 def _read(client: TestClient, com: Community, org: str, title: str) -> list[dict[str, Any]]:
@@ -83,7 +72,7 @@ def test_a_red_misp_event_is_refused_whole_in_members(
 ) -> None:
     objects = to_stix(misp_event("red-members", "CERT Pardis", tlp="tlp:red"))
     listed = _listed(objects)
-    status = _post(client, community, "A", "members", objects)
+    status = post(client, community, "A", objects, "members")
     stored = [s["id"] for s in status.get("successes", []) if s.get("message") == "stored"]
     # none of the event's content is left behind at the channel's TLP:GREEN; only the MISP
     # org's identity, which the event names as its author but does not list, is stored
@@ -98,7 +87,7 @@ def test_a_red_misp_event_in_a_group_is_red_throughout(
     client: TestClient, community: Community
 ) -> None:
     objects = to_stix(misp_event("red-group", "CERT Pardis", tlp="tlp:red"))
-    status = _post(client, community, "A", "AB group", objects)
+    status = post(client, community, "A", objects, "AB group")
     assert status["failure_count"] == 0, status["failures"]
     read = {o["id"]: o for o in _read(client, community, "B", "AB group")}  # opened by the node
     for obj in objects:
