@@ -3,9 +3,9 @@ the tombstones, and the node's position counter that orders the change feed."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from tabadol.storage.contract import ContentMatch, NewVersion, WriteOutcome
 from tabadol.storage.engine import Connection
@@ -27,20 +27,28 @@ class _Known:
 Outcome = tuple[WriteOutcome, int]
 
 
+def _rows_of_ids_txn(
+    conn: Connection, columns: str, collection_id: int, stix_ids: list[str]
+) -> Iterator[tuple[Any, ...]]:
+    """`columns` of every stored version of `stix_ids` in the collection, read in chunks of
+    ids (the engines bound the parameters of one statement)."""
+    for start in range(0, len(stix_ids), _ID_CHUNK):
+        chunk = stix_ids[start : start + _ID_CHUNK]
+        yield from conn.execute(
+            f"SELECT {columns} FROM objects WHERE collection_id = ?"
+            f" AND stix_id IN ({','.join('?' * len(chunk))})",
+            (collection_id, *chunk),
+        )
+
+
 def _known_versions_txn(
     conn: Connection, collection_id: int, stix_ids: list[str]
 ) -> dict[str, _Known]:
     known: dict[str, _Known] = {}
-    for start in range(0, len(stix_ids), _ID_CHUNK):
-        chunk = stix_ids[start : start + _ID_CHUNK]
-        rows = conn.execute(
-            "SELECT stix_id, author_org, version_us FROM objects WHERE collection_id = ?"
-            f" AND stix_id IN ({','.join('?' * len(chunk))})",
-            (collection_id, *chunk),
-        )
-        for stix_id, owner, version_us in rows:
-            entry = known.setdefault(stix_id, _Known(owner, set()))
-            entry.versions.add(version_us)
+    columns = "stix_id, author_org, version_us"
+    for stix_id, owner, version_us in _rows_of_ids_txn(conn, columns, collection_id, stix_ids):
+        entry = known.setdefault(stix_id, _Known(owner, set()))
+        entry.versions.add(version_us)
     for entry in known.values():
         entry.first, entry.last = min(entry.versions), max(entry.versions)
     return known
@@ -83,17 +91,10 @@ def _compared_bodies_txn(
             wanted.setdefault(version.stix_id, set()).add(max(entry.versions))
         elif entry.owner != author_org and version.version_us in entry.versions:
             wanted.setdefault(version.stix_id, set()).add(version.version_us)
-    ids = list(wanted)
-    for start in range(0, len(ids), _ID_CHUNK):
-        chunk = ids[start : start + _ID_CHUNK]
-        rows = conn.execute(
-            "SELECT stix_id, version_us, body FROM objects WHERE collection_id = ?"
-            f" AND stix_id IN ({','.join('?' * len(chunk))})",
-            (collection_id, *chunk),
-        )
-        for stix_id, version_us, body in rows:
-            if version_us in wanted[stix_id]:
-                known[stix_id].bodies[version_us] = bytes(body)
+    columns = "stix_id, version_us, body"
+    for stix_id, version_us, body in _rows_of_ids_txn(conn, columns, collection_id, list(wanted)):
+        if version_us in wanted[stix_id]:
+            known[stix_id].bodies[version_us] = bytes(body)
 
 
 def write_batch_txn(
