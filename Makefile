@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 HAZM   := .venv-hazm/.installed
 
-.PHONY: demo test lint bench bench-trust bench-text bench-federation bench-postgres clean
+.PHONY: demo test chromium messages lint bench bench-trust bench-text bench-federation bench-postgres clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,10 +22,20 @@ $(HAZM): tests/peers/hazm-requirements.txt
 demo: $(STAMP)  ## install, create the demo community (SQLite) and serve it
 	$(BIN)/tabadol demo --data demo-data
 
-test: $(STAMP) $(HAZM)  ## install and run the whole test suite (what CI runs)
+test: $(STAMP) $(HAZM) chromium  ## install and run the whole test suite (what CI runs)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/python -m pytest -q
+
+# The browser tests (tests/browser) drive Debian's Chromium through Playwright: no browser
+# download, ever (never `playwright install`).
+chromium:
+	command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+LOCALES := src/tabadol/web/locales
+messages: $(STAMP)  ## extract the interface strings into the catalogues (then translate the new ones)
+	$(BIN)/pybabel extract -F babel.cfg -o $(LOCALES)/tabadol.pot --no-location --sort-output --omit-header src
+	$(BIN)/pybabel update -i $(LOCALES)/tabadol.pot -d $(LOCALES) -D tabadol --no-fuzzy-matching --ignore-pot-creation-date
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

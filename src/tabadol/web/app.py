@@ -25,9 +25,11 @@ from tabadol.sync.loop import SyncManager
 from tabadol.text import extract
 from tabadol.web import (
     api,
+    assets,
     break_glass_api,
     docs,
     federation_api,
+    pages,
     search_api,
     taxii,
     trust_api,
@@ -92,7 +94,7 @@ def create_app(open_node: Callable[[], Node]) -> FastAPI:
         description="STIX 2.1 exchange between member organizations: TAXII 2.1 and native API.",
         lifespan=lifespan,
         openapi_url="/api/v1/openapi.json",
-        docs_url=None,  # web.docs serves it, with a CSP of its own
+        docs_url=None,  # web.docs serves it, with its assets from the node
         redoc_url=None,
         # No redirect to the path with a slash: Starlette builds its Location from `Host`.
         redirect_slashes=False,
@@ -105,6 +107,8 @@ def create_app(open_node: Callable[[], Node]) -> FastAPI:
         search_api.router,
         federation_api.router,
         docs.router,
+        pages.router,
+        assets.router,
     ]
     for router in routers:
         app.include_router(router)

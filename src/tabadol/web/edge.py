@@ -4,10 +4,11 @@ line, and a last-resort 500 in the error format.
 It wraps the whole application, Starlette's error middleware included, so that a 500 or a
 413 written before any route ran carries the same headers as a 200.
 
-Headers: `nosniff`, a CSP that allows nothing (the API serves JSON; the docs page sets its
-own), no framing, no referrer, same-origin isolation, and `Cache-Control: no-store` on every
-response — most routes serve content restricted to their caller, and a cache in front is the
-wrong place to tell which. HSTS when the node itself speaks HTTPS.
+Headers: `nosniff`, a CSP that allows nothing (the API serves JSON; pages and the docs page
+set their own, `web.templating`), no framing, no referrer, same-origin isolation, and
+`Cache-Control: no-store` on every response but static files (`web.assets`) — most routes
+serve content restricted to their caller, and a cache in front is the wrong place to tell
+which. HSTS when the node itself speaks HTTPS.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import logging
 import re
 import time
 import uuid
+from urllib.parse import quote
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -39,6 +41,7 @@ SECURITY_HEADERS = {
 }
 HSTS = "max-age=31536000"
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_ENROL_SECRET = re.compile(r"^/+enrol/+[^/]+", re.I)
 
 
 def request_id(scope: Scope) -> str:
@@ -53,9 +56,14 @@ def request_id(scope: Scope) -> str:
 
 
 def _path(scope: Scope) -> str:
-    """The path as sent (percent-encoded: one line, whatever it names), never the query."""
+    """The path as sent (percent-encoded: one line, whatever it names), never the query,
+    and never the secret of an enrolment link: `/enrol/<secret>` is logged `/enrol/…`."""
+    decoded = str(scope["path"])
+    enrol = _ENROL_SECRET.match(decoded)  # matched decoded: `/%65nrol/…` routes there too
+    if enrol is not None:
+        return "/enrol/…" + quote(decoded[enrol.end() :])
     raw = scope.get("raw_path")
-    return raw.decode("latin-1") if isinstance(raw, bytes) else str(scope["path"])
+    return raw.decode("latin-1") if isinstance(raw, bytes) else decoded
 
 
 class Edge:
