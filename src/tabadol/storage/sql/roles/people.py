@@ -241,11 +241,15 @@ class SqlPeople(SqlRole):
                 return False
             person_id = int(row[0])
             conn.execute(
-                "UPDATE people SET password_hash = ?,"
-                " totp_wrapped = coalesce(?, totp_wrapped), status = CASE status"
+                "UPDATE people SET password_hash = ?, status = CASE status"
                 " WHEN 'invited' THEN 'active' ELSE status END WHERE id = ?",
-                (redemption.password_hash, redemption.totp_wrapped, person_id),
+                (redemption.password_hash, person_id),
             )
+            if redemption.totp_wrapped is not None:
+                conn.execute(
+                    "UPDATE people SET totp_wrapped = ?, totp_last_step = NULL WHERE id = ?",
+                    (redemption.totp_wrapped, person_id),
+                )
             conn.execute(
                 "UPDATE person_sessions SET revoked = ? WHERE person_id = ? AND revoked IS NULL",
                 (now, person_id),
