@@ -4,6 +4,9 @@ in its own transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
 from tabadol.domain.audit import AuditEvent
@@ -19,7 +22,16 @@ from tabadol.domain.people import (
 )
 from tabadol.storage.contract import NewLink, NewPasskey, NewSession, Redemption, Store
 
-from .test_storage_contract import T0, open_store, setup_orgs, store  # noqa: F401
+from .test_storage_contract import BACKENDS, T0, setup_orgs
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A store on this test's database, SQLite or PostgreSQL."""
+    opened = BACKENDS[request.param](tmp_path)()
+    yield opened
+    opened.close()
+
 
 S = 1_000_000  # a second, in µs
 
@@ -97,7 +109,8 @@ def test_a_link_redeems_once_before_it_expires(store: Store) -> None:
     )
     assert store.redeem_link(link.id, T0 + 2 * S, Redemption("hash-2")) is False
     secrets = store.person_secrets(person_id)
-    assert secrets is not None and secrets.password_hash == "hash-1"
+    assert secrets is not None
+    assert secrets.password_hash == "hash-1"
     late = store.add_link(person_id, NewLink(LinkPurpose.RESET, b"late", T0 + 10 * S), T0 + 3 * S)
     assert store.redeem_link(late.id, T0 + 10 * S, Redemption("hash-3")) is False
     assert _actions(store) == ["person.enrol"]
@@ -109,7 +122,8 @@ def test_a_newer_link_replaces_the_unused_ones(store: Store) -> None:
     store.add_link(person_id, _link(b"second", LinkPurpose.RESET), T0 + S)
     assert store.link_by_secret(b"ali@pardis.example") is None
     found = store.link_by_secret(b"second")
-    assert found is not None and found[0].purpose is LinkPurpose.RESET
+    assert found is not None
+    assert found[0].purpose is LinkPurpose.RESET
 
 
 def test_redeeming_with_a_passkey_registers_it_and_ends_sessions(store: Store) -> None:
@@ -125,9 +139,11 @@ def test_redeeming_with_a_passkey_registers_it_and_ends_sessions(store: Store) -
     assert (stored.credential_id, stored.public_key, stored.sign_count) == (b"cred-1", b"public", 3)
     assert store.passkey_by_credential(b"cred-1") == stored
     ended = store.session_by_id(session.id)
-    assert ended is not None and ended.revoked == T0 + S
+    assert ended is not None
+    assert ended.revoked == T0 + S
     person = store.person_by_id(person_id)
-    assert person is not None and person.passkey_count == 1
+    assert person is not None
+    assert person.passkey_count == 1
 
 
 def test_session_bearer_is_the_session_its_person_org_and_groups(store: Store) -> None:
@@ -147,7 +163,8 @@ def test_session_bearer_is_the_session_its_person_org_and_groups(store: Store) -
     )
     store.set_person_role(person.id, Role.PUBLISHER, T0 + S)
     changed = store.session_bearer(b"sess")
-    assert changed is not None and changed.person.role is Role.PUBLISHER
+    assert changed is not None
+    assert changed.person.role is Role.PUBLISHER
     assert store.session_bearer(b"other") is None
 
 
@@ -159,7 +176,8 @@ def test_sessions_are_touched_listed_and_revoked(store: Store) -> None:
     store.touch_session(one.id, T0 + 90 * S)
     store.touch_session(one.id, T0 + 10 * S)
     touched = store.session_by_id(one.id)
-    assert touched is not None and touched.last_seen == T0 + 90 * S
+    assert touched is not None
+    assert touched.last_seen == T0 + 90 * S
     assert [s.id for s in store.list_sessions(person_id)] == [one.id, two.id]
     event = AuditEvent("person.session.revoke", "p")
     assert store.revoke_sessions(person_id, T0 + S, session_id=one.id, audit=[event]) == 1
@@ -176,16 +194,19 @@ def test_completing_a_session_takes_each_totp_step_once(store: Store) -> None:
     first = store.create_session(person_id, _session(b"p1", SessionStage.SECOND_FACTOR), T0)
     new = _session(b"c1")
     done = store.complete_session(first.id, new, T0 + S, totp_step=100)
-    assert done is not None and done.stage is SessionStage.COMPLETE
+    assert done is not None
+    assert done.stage is SessionStage.COMPLETE
     assert store.session_bearer(b"c1") is not None
     old = store.session_by_id(first.id)
-    assert old is not None and old.revoked == T0 + S
+    assert old is not None
+    assert old.revoked == T0 + S
     assert store.complete_session(first.id, _session(b"c2"), T0 + S) is None  # revoked
     second = store.create_session(person_id, _session(b"p2", SessionStage.SECOND_FACTOR), T0)
     assert store.complete_session(second.id, _session(b"c3"), T0 + S, totp_step=100) is None
     assert store.complete_session(second.id, _session(b"c3"), T0 + S, totp_step=99) is None
     still = store.session_by_id(second.id)
-    assert still is not None and still.revoked is None  # rolled back
+    assert still is not None
+    assert still.revoked is None  # rolled back
     assert store.session_bearer(b"c3") is None
     assert store.complete_session(second.id, _session(b"c3"), T0 + S, totp_step=101)
 
@@ -204,13 +225,15 @@ def test_disabling_ends_sessions_and_personal_tokens_in_one_write(store: Store) 
     event = AuditEvent("person.disable", "operator")
     assert store.set_person_status(person_id, PersonStatus.DISABLED, T0 + S, audit=[event])
     bearer = store.session_bearer(b"s")
-    assert bearer is not None and bearer.session.revoked == T0 + S
+    assert bearer is not None
+    assert bearer.session.revoked == T0 + S
     assert bearer.person.status is PersonStatus.DISABLED
     assert [t.revoked for t in store.tokens_of_person(person_id)] == [T0 + S]
     assert store.token_by_id(org_token.id) == org_token
     assert store.set_person_status(person_id, PersonStatus.ACTIVE, T0 + 2 * S)
     again = store.token_by_id(mine.id)
-    assert again is not None and again.revoked == T0 + S
+    assert again is not None
+    assert again.revoked == T0 + S
     assert store.set_person_status(person_id + 999, PersonStatus.ACTIVE, T0) is False
     assert _actions(store) == ["person.disable"]
 
@@ -226,15 +249,19 @@ def test_a_personal_token_bears_its_person(store: Store) -> None:
     )
     assert (token.person_id, token.expires) == (person_id, T0 + S)
     bearer = store.bearer(b"tok")
-    assert bearer is not None and (bearer.token, bearer.person) == (token, person)
+    assert bearer is not None
+    assert (bearer.token, bearer.person) == (token, person)
     org_token = store.create_token(person.org_id, "reader", "", b"o", "tbd_o", T0)
     org_bearer = store.bearer(b"o")
-    assert org_bearer is not None and (org_bearer.token, org_bearer.person) == (org_token, None)
+    assert org_bearer is not None
+    assert (org_bearer.token, org_bearer.person) == (org_token, None)
     store.create_session(person_id, _session(b"s"), T0)
     store.add_passkey(person_id, NewPasskey(b"c", b"k", 0), T0)
     assert store.remove_person(person_id, T0 + S, audit=[AuditEvent("person.remove", "op")])
     gone = store.bearer(b"tok")
-    assert gone is not None and gone.person is None and gone.token.revoked == T0 + S
+    assert gone is not None
+    assert gone.person is None
+    assert gone.token.revoked == T0 + S
     assert store.person_by_id(person_id) is None
     assert store.session_bearer(b"s") is None
     assert store.passkey_by_credential(b"c") is None
@@ -248,7 +275,7 @@ def test_failures_count_lock_and_clear(store: Store) -> None:
     keys = [account_key("x@example.org"), address_key("192.0.2.9")]
     for n in range(1, 5):
         counted = store.record_failure(keys, T0 + n * S)
-        assert counted[keys[0]].failures == n and counted[keys[0]].locked_until is None
+        assert (counted[keys[0]].failures, counted[keys[0]].locked_until) == (n, None)
     counted = store.record_failure(keys, T0 + 5 * S, audit=[AuditEvent("person.sign-in", "a")])
     assert counted[keys[0]].locked_until == T0 + 6 * S
     assert counted[keys[1]].locked_until is None
@@ -262,14 +289,16 @@ def test_failures_count_lock_and_clear(store: Store) -> None:
 
 
 def test_totp_can_be_set_and_cleared(store: Store) -> None:
-    """Setting a TOTP secret stores it wrapped and forgets the last accepted step."""
+    """Setting a TOTP secret stores it wrapped, with the step its setup code used."""
     person_id = _person(store)
-    assert store.set_totp(person_id, b"w", T0, audit=[AuditEvent("person.totp.set", "p")])
+    assert store.set_totp(person_id, b"w", T0, step=9, audit=[AuditEvent("person.totp.set", "p")])
     secrets = store.person_secrets(person_id)
-    assert secrets is not None and (secrets.totp_wrapped, secrets.totp_last_step) == (b"w", None)
+    assert secrets is not None
+    assert (secrets.totp_wrapped, secrets.totp_last_step) == (b"w", 9)
     assert store.set_totp(person_id, None, T0)
     person = store.person_by_id(person_id)
-    assert person is not None and not person.totp_enabled
+    assert person is not None
+    assert not person.totp_enabled
     assert store.set_totp(person_id + 999, None, T0) is False
 
 

@@ -81,6 +81,7 @@ class Redemption:
 
     password_hash: str
     totp_wrapped: bytes | None = None
+    totp_step: int | None = None  # the step of the code that proved the TOTP setup: used
     passkey: NewPasskey | None = None
 
 
@@ -157,8 +158,11 @@ class PeopleDirectory(Protocol):
         totp_wrapped: bytes | None,
         now: int,
         *,
+        step: int | None = None,
         audit: Sequence[AuditEvent] = (),
-    ) -> bool: ...
+    ) -> bool:
+        """Set (or clear) the TOTP secret; `step`: the one its setup code proved, used."""
+        ...
 
     # --- sessions ---
     def create_session(

@@ -87,7 +87,8 @@ def redeem(
             "your role needs a second factor: set up TOTP (or a passkey) with the password"
         )
     password_hash = hash_password(node.settings, password)
-    wrapped = None if totp is None else wrap_secret(node, person.id, totp.checked(node))
+    step = None if totp is None else totp.checked(node)
+    wrapped = None if totp is None else wrap_secret(node, person.id, totp.secret)
     actor = actor_of(person_principal(node, org, person, person.role, group_ids=frozenset()))
     who = {"org": org.name, "person": person.email}
     events = [AuditEvent("person.enrol", actor, detail={**who, "purpose": link.purpose.value})]
@@ -95,7 +96,7 @@ def redeem(
         events.append(AuditEvent("person.totp.set", actor, detail=who))
     if passkey is not None:
         events.append(AuditEvent("person.passkey.add", actor, detail=who))
-    redemption = Redemption(password_hash, wrapped, passkey)
+    redemption = Redemption(password_hash, wrapped, step, passkey)
     if not node.store.redeem_link(link.id, node.clock(), redemption, audit=events):
         raise NotFound(GONE)  # redeemed or replaced meanwhile
     enrolled = node.store.person_by_id(person.id)

@@ -66,16 +66,18 @@ class TotpSetup:
     secret: str
     code: str
 
-    def checked(self, node: Node) -> str:
+    def checked(self, node: Node) -> int:
+        """The time step of the code (recorded as used), or InvalidInput."""
         try:
             valid = len(pyotp.TOTP(self.secret).byte_secret()) >= 16
         except (ValueError, TypeError):  # not base32
             valid = False
         if not valid:
             raise InvalidInput("the TOTP secret is not a base32 secret of at least 128 bits")
-        if matching_step(self.secret, self.code, node.clock()) is None:
+        step = matching_step(self.secret, self.code, node.clock())
+        if step is None:
             raise InvalidInput("the code does not match the TOTP secret: check the device's clock")
-        return self.secret
+        return step
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,12 +105,11 @@ def set_totp(node: Node, principal: Principal, setup: TotpSetup) -> Person:
     """A signed-in person sets (or replaces) their TOTP secret."""
     if principal.session_id is None or principal.person_id is None:
         raise Forbidden("a second factor is set by the person, signed in")
-    secret = setup.checked(node)
+    step = setup.checked(node)
     person_id = principal.person_id
     event = AuditEvent("person.totp.set", actor_of(principal), detail=_who(principal))
-    node.store.set_totp(
-        person_id, wrap_secret(node, person_id, secret), node.clock(), audit=[event]
-    )
+    wrapped = wrap_secret(node, person_id, setup.secret)
+    node.store.set_totp(person_id, wrapped, node.clock(), step=step, audit=[event])
     person = node.store.person_by_id(person_id)
     assert person is not None
     return person

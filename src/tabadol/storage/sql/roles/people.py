@@ -22,7 +22,9 @@ from tabadol.storage.sql.roles.role import SqlRole
 
 
 def end_access_txn(conn: Connection, person_id: int, now: int) -> None:
-    """Every live session and personal token of the person revoked, now."""
+    """Every live session and personal token of the person revoked, and their unused links
+    dropped, now."""
+    conn.execute("DELETE FROM person_links WHERE person_id = ? AND used IS NULL", (person_id,))
     conn.execute(
         "UPDATE person_sessions SET revoked = ? WHERE person_id = ? AND revoked IS NULL",
         (now, person_id),
@@ -247,8 +249,8 @@ class SqlPeople(SqlRole):
             )
             if redemption.totp_wrapped is not None:
                 conn.execute(
-                    "UPDATE people SET totp_wrapped = ?, totp_last_step = NULL WHERE id = ?",
-                    (redemption.totp_wrapped, person_id),
+                    "UPDATE people SET totp_wrapped = ?, totp_last_step = ? WHERE id = ?",
+                    (redemption.totp_wrapped, redemption.totp_step, person_id),
                 )
             conn.execute(
                 "UPDATE person_sessions SET revoked = ? WHERE person_id = ? AND revoked IS NULL",
@@ -267,10 +269,11 @@ class SqlPeople(SqlRole):
         totp_wrapped: bytes | None,
         now: int,
         *,
+        step: int | None = None,
         audit: Sequence[AuditEvent] = (),
     ) -> bool:
         return self._update_person(
-            person_id, "totp_wrapped = ?, totp_last_step = NULL", (totp_wrapped,), now, audit
+            person_id, "totp_wrapped = ?, totp_last_step = ?", (totp_wrapped, step), now, audit
         )
 
     def add_passkey(
