@@ -35,6 +35,12 @@ def _dummy(time_cost: int, memory_kib: int, parallelism: int) -> str:
     return _hasher(time_cost, memory_kib, parallelism).hash("no person has this password")
 
 
+def warm_up(settings: Settings) -> None:
+    """Make the dummy hash now (a server calls this at start): otherwise the first unknown
+    address to sign in pays for it, and takes twice as long as a wrong password."""
+    _dummy(settings.argon2_time_cost, settings.argon2_memory_kib, settings.argon2_parallelism)
+
+
 def _prepared(password: str) -> str:
     """The same password typed on any keyboard is one password (NFC)."""
     return unicodedata.normalize("NFC", password)
