@@ -91,6 +91,28 @@ SETTINGS: tuple[Setting, ...] = (
         " holds; must lie outside the data directory. Empty:"
         " `$XDG_CONFIG_HOME/tabadol/secrets/NODE_ID.key`.",
     ),
+    Setting("session_idle_minutes", 30, "A sign-in session ends after this long unused."),
+    Setting("session_absolute_hours", 12, "A sign-in session ends this long after sign-in."),
+    Setting("enrolment_link_hours", 72, "How long an enrolment link (`user add`) stays valid."),
+    Setting("reset_link_hours", 24, "How long a password reset link (`user reset`) stays valid."),
+    Setting(
+        "second_factor",
+        "admins",
+        "Who must have a second factor (TOTP or a passkey): `admins` or `all`. A person who"
+        " has one is always asked for it.",
+    ),
+    Setting(
+        "argon2_time_cost",
+        2,
+        "Argon2id passes over memory for password hashes. With argon2_memory_kib 32768 and"
+        " argon2_parallelism 1, one verification costs about 75 ms of CPU on the reference"
+        " machine (2 cores; candidates 19456 KiB: 25-30 ms, 32768 KiB: 75 ms, 65536 KiB:"
+        " 150 ms): a sign-in stays under 100 ms. Raised parameters apply to new hashes, and"
+        " each password is rehashed at its next sign-in.",
+    ),
+    Setting("argon2_memory_kib", 32768, "Argon2id memory per password hash (KiB)."),
+    Setting("argon2_parallelism", 1, "Argon2id lanes per password hash."),
+    Setting("personal_token_max_days", 365, "Longest lifetime of a person's personal API token."),
 )
 
 
@@ -120,6 +142,17 @@ class Settings:
     worker_threads: int = 4
     sync_peers: bool = True
     key_secret_file: str = ""
+    session_idle_minutes: int = 30
+    session_absolute_hours: int = 12
+    enrolment_link_hours: int = 72
+    reset_link_hours: int = 24
+    second_factor: str = "admins"
+    # One verification ~75 ms of CPU on the reference machine (2 cores, `time.process_time`
+    # median of 9): 2 passes over 32 MiB, 1 lane. 19 MiB: 25-30 ms; 64 MiB: 150 ms.
+    argon2_time_cost: int = 2
+    argon2_memory_kib: int = 32768
+    argon2_parallelism: int = 1
+    personal_token_max_days: int = 365
 
     def channel_defaults(self) -> ChannelDefaults:
         return ChannelDefaults(
@@ -192,6 +225,7 @@ def load_settings(
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 LOG_FORMATS = ("text", "json")
+SECOND_FACTOR_POLICIES = ("admins", "all")
 
 
 def _check_choices(settings: Settings) -> None:
@@ -204,6 +238,21 @@ def _check_choices(settings: Settings) -> None:
         raise InvalidInput("settings tls_cert_file and tls_key_file go together")
     if settings.public_url:
         check_public_url(settings.public_url)
+    _check_people(settings)
+
+
+def _check_people(settings: Settings) -> None:
+    """The people settings: a closed policy, and Argon2 parameters the library accepts."""
+    if settings.second_factor not in SECOND_FACTOR_POLICIES:
+        raise InvalidInput(f"setting second_factor: one of {', '.join(SECOND_FACTOR_POLICIES)}")
+    if settings.argon2_parallelism > 64:
+        raise InvalidInput("setting argon2_parallelism: at most 64")
+    if settings.argon2_memory_kib < 8 * settings.argon2_parallelism:
+        raise InvalidInput("setting argon2_memory_kib: at least 8 KiB per lane of parallelism")
+    if settings.argon2_memory_kib > 4 * 1024 * 1024:
+        raise InvalidInput("setting argon2_memory_kib: at most 4194304 (4 GiB)")
+    if settings.session_idle_minutes > settings.session_absolute_hours * 60:
+        raise InvalidInput("setting session_idle_minutes: no longer than session_absolute_hours")
 
 
 def check_public_url(url: str) -> str:

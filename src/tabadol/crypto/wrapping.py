@@ -43,6 +43,23 @@ def unwrap(secret: bytes, key_id: str, wrapped: bytes) -> bytes:
         ) from None
 
 
+def wrap_value(secret: bytes, aad: bytes, value: bytes) -> bytes:
+    """Any other value kept under the key secret (a person's TOTP secret): `aad` names its
+    kind and owner, so a wrapped value opens only in its own record."""
+    nonce = random(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES)
+    return nonce + crypto_aead_xchacha20poly1305_ietf_encrypt(value, aad, nonce, secret)
+
+
+def unwrap_value(secret: bytes, aad: bytes, wrapped: bytes) -> bytes:
+    size = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES
+    try:
+        return crypto_aead_xchacha20poly1305_ietf_decrypt(
+            wrapped[size:], aad, wrapped[:size], secret
+        )
+    except CryptoError:
+        raise UnwrapError("the key secret does not open a wrapped value (wrong secret?)") from None
+
+
 def load_or_create_secret(path: Path) -> bytes:
     """The wrapping secret at `path`; created (0600) on first use."""
     try:

@@ -60,11 +60,13 @@ OPERATOR_ACTOR = "operator"
 
 
 def actor_of(principal: Principal) -> str:
-    """Who did it, as the log names it (never a secret: tokens appear by id)."""
+    """Who did it, as the log names it (never a secret: tokens appear by id): an org's
+    token `org:NAME/token:7`, a person `org:NAME/person:EMAIL` (signed in) or
+    `org:NAME/person:EMAIL/token:7` (by a personal token)."""
     if principal.kind is PrincipalKind.ORG and principal.org is not None:
-        return f"org:{principal.org.name}" + (
-            f"/token:{principal.token_id}" if principal.token_id is not None else ""
-        )
+        person = f"/person:{principal.person_email}" if principal.person_email else ""
+        token = f"/token:{principal.token_id}" if principal.token_id is not None else ""
+        return f"org:{principal.org.name}{person}{token}"
     if principal.kind is PrincipalKind.NODE_ADMIN:
         return (
             OPERATOR_ACTOR

@@ -29,7 +29,7 @@
      │    ├── InvalidEncryptionKey    422  an X25519 key that must not be sealed to  (ValueError)
      │    ├── SealingError            422  cannot seal or open (no recipient, tampered) (ValueError)
      │    └── KeyChanged              422  a node serves another key than the client pinned
-     ├── TooManyRequests              429  a peer asking faster than its rate allows
+     ├── TooManyRequests              429  a peer too fast; sign-in attempts locked out
      ├── PeerFailure                  502  a peer node failed this node's request
      │    ├── PeerError               502  it answered with an error, or not in its protocol
      │    │    └── PeerUnreachable    502  no answer at all (connection, timeout)
@@ -127,10 +127,15 @@ class RequestTooLarge(TabadolError):
 
 
 class TooManyRequests(TabadolError):
-    """A peer asking faster than its rate allows (a flood is refused, the honest go on)."""
+    """A peer asking faster than its rate allows (a flood is refused, the honest go on), or
+    sign-in attempts locked out for a while: `retry_after` seconds (HTTP `Retry-After`)."""
 
     http_status = 429
     title = "Too many requests"
+
+    def __init__(self, description: str = "", retry_after: int | None = None) -> None:
+        super().__init__(description)
+        self.retry_after = retry_after
 
 
 class UnsupportedMediaType(TabadolError):

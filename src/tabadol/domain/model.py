@@ -72,6 +72,8 @@ class Token:
     label: str
     created: int
     revoked: int | None
+    person_id: int | None = None  # a personal token: it acts as that person
+    expires: int | None = None  # None: until revoked (org tokens); personal tokens expire
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +85,9 @@ class Principal:
     role: Role | None = None
     group_ids: frozenset[int] = field(default_factory=frozenset)
     token_id: int | None = None
+    person_id: int | None = None  # a person of the org (by a session or a personal token)
+    person_email: str | None = None
+    session_id: int | None = None  # signed in through the interface: the session
 
     @property
     def org_id(self) -> int | None:

@@ -35,7 +35,8 @@ def render_error(path: str, error: TabadolError, method: str = "GET") -> Respons
     if error.http_status == 401:
         headers = {"WWW-Authenticate": "Bearer"}
     elif error.http_status == 429:
-        headers = {"Retry-After": "1"}
+        retry_after = getattr(error, "retry_after", None) or 1
+        headers = {"Retry-After": str(retry_after)}
     elif isinstance(error, MethodNotAllowed) and error.allowed:
         headers = {"Allow": ", ".join(error.allowed)}
     if error.http_status == 413:

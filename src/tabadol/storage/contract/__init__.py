@@ -1,8 +1,9 @@
 """The storage contract: what the use cases need from a database, and nothing of TAXII.
 
 It is split by role, one protocol each: `OrgDirectory` and `GroupDirectory` (directory.py),
-`KeyStore` (keys.py), `ObjectStore` (objects.py), `SearchStore` (search.py), `AuditStore`
-(audit.py), `PeerStore` and `FeedStore` (federation.py). `Store` is all of them: what a node
+`PeopleDirectory` (people.py), `KeyStore` (keys.py), `ObjectStore` (objects.py),
+`SearchStore` (search.py), `AuditStore` (audit.py), `PeerStore` and `FeedStore`
+(federation.py). `Store` is all of them: what a node
 holds, and what each engine (SQLite, PostgreSQL) implements; the same contract tests run on
 both. Every read of objects takes a `Visibility` from the policy and applies it inside the
 query; every write that changes who may do what, or what is stored, takes the audit events
@@ -37,6 +38,15 @@ from tabadol.storage.contract.objects import (
     StoredRow,
     WriteOutcome,
 )
+from tabadol.storage.contract.people import (
+    NewLink,
+    NewPasskey,
+    NewSession,
+    PeopleDirectory,
+    PersonSecrets,
+    Redemption,
+    SessionBearer,
+)
 from tabadol.storage.contract.search import SearchFilter, SearchRow, SearchStore
 
 __all__ = [
@@ -50,15 +60,22 @@ __all__ = [
     "FeedStore",
     "GroupDirectory",
     "KeyStore",
+    "NewLink",
+    "NewPasskey",
+    "NewSession",
     "NewVersion",
     "ObjectStore",
     "OrgDirectory",
     "PeerStore",
+    "PeopleDirectory",
+    "PersonSecrets",
+    "Redemption",
     "RemoteGroup",
     "RemoteOrg",
     "SearchFilter",
     "SearchRow",
     "SearchStore",
+    "SessionBearer",
     "StatusBuilder",
     "StatusRecord",
     "Store",
@@ -72,6 +89,7 @@ __all__ = [
 class Store(
     OrgDirectory,
     GroupDirectory,
+    PeopleDirectory,
     KeyStore,
     ObjectStore,
     SearchStore,

@@ -11,16 +11,18 @@ from tabadol.domain.audience import AudienceKind
 from tabadol.domain.audit import AuditEvent
 from tabadol.domain.keys import Custody, NewKey
 from tabadol.domain.model import Collection, Group, Org, Token
+from tabadol.domain.people import Person
 
 
 @dataclass(frozen=True, slots=True)
 class Bearer:
-    """Who holds a token: the token, its org (none for the node's operator) and the org's
-    sharing groups."""
+    """Who holds a token: the token, its org (none for the node's operator), the org's
+    sharing groups, and for a personal token its person (None once removed)."""
 
     token: Token
     org: Org | None
     group_ids: frozenset[int]
+    person: Person | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,14 +76,22 @@ class OrgDirectory(Protocol):
         prefix: str,
         now: int,
         *,
+        person_id: int | None = None,
+        expires: int | None = None,
         audit: Sequence[AuditEvent] = (),
-    ) -> Token: ...
+    ) -> Token:
+        """A token of the org (of its person `person_id`: a personal token), or of the
+        operator (`org_id` None); `expires` None: until revoked."""
+        ...
+
     def bearer(self, secret_hash: bytes) -> Bearer | None:
-        """A token with its org and the org's groups, in one round trip (every request
-        authenticates: on PostgreSQL three queries cost a third of a page's database time)."""
+        """A token with its org, the org's groups and its person, in one round trip (every
+        request authenticates: on PostgreSQL three queries cost a third of a page's
+        database time)."""
         ...
 
     def list_tokens(self, org_id: int | None) -> list[Token]: ...
+    def tokens_of_person(self, person_id: int) -> list[Token]: ...
     def token_by_id(self, token_id: int) -> Token | None: ...
     def revoke_token(
         self, token_id: int, now: int, *, audit: Sequence[AuditEvent] = ()

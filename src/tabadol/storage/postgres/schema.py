@@ -222,4 +222,67 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX objects_by_author ON objects(author_org, collection_id);
     """,
+    # 5: as SQLite's migration 7: people — persons of orgs (e-mail unique across the node),
+    # their one-time enrolment and reset links, sessions, passkeys, and counters of failed
+    # sign-ins; a token may belong to a person (a personal token) and expire
+    """
+    CREATE TABLE people (
+        id BIGSERIAL PRIMARY KEY,
+        org_id BIGINT NOT NULL REFERENCES orgs(id),
+        email TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created BIGINT NOT NULL,
+        password_hash TEXT,
+        totp_wrapped BYTEA,
+        totp_last_step BIGINT
+    );
+    CREATE INDEX people_by_org ON people(org_id);
+    CREATE TABLE person_links (
+        id BIGSERIAL PRIMARY KEY,
+        person_id BIGINT NOT NULL REFERENCES people(id),
+        purpose TEXT NOT NULL,
+        secret_hash BYTEA NOT NULL UNIQUE,
+        created BIGINT NOT NULL,
+        expires BIGINT NOT NULL,
+        used BIGINT
+    );
+    CREATE INDEX person_links_by_person ON person_links(person_id);
+    CREATE TABLE person_sessions (
+        id BIGSERIAL PRIMARY KEY,
+        person_id BIGINT NOT NULL REFERENCES people(id),
+        secret_hash BYTEA NOT NULL UNIQUE,
+        created BIGINT NOT NULL,
+        last_seen BIGINT NOT NULL,
+        expires BIGINT NOT NULL,
+        revoked BIGINT,
+        address TEXT NOT NULL,
+        user_agent TEXT NOT NULL,
+        stage TEXT NOT NULL,
+        factor TEXT NOT NULL
+    );
+    CREATE INDEX person_sessions_by_person ON person_sessions(person_id);
+    CREATE TABLE passkeys (
+        id BIGSERIAL PRIMARY KEY,
+        person_id BIGINT NOT NULL REFERENCES people(id),
+        credential_id BYTEA NOT NULL UNIQUE,
+        public_key BYTEA NOT NULL,
+        sign_count BIGINT NOT NULL,
+        label TEXT NOT NULL,
+        created BIGINT NOT NULL,
+        last_used BIGINT
+    );
+    CREATE INDEX passkeys_by_person ON passkeys(person_id);
+    CREATE TABLE sign_in_failures (
+        key TEXT PRIMARY KEY,
+        failures INTEGER NOT NULL,
+        last_failure BIGINT NOT NULL,
+        locked_until BIGINT
+    );
+    CREATE INDEX sign_in_failures_by_age ON sign_in_failures(last_failure);
+    ALTER TABLE tokens ADD COLUMN person_id BIGINT;
+    ALTER TABLE tokens ADD COLUMN expires BIGINT;
+    CREATE INDEX tokens_by_person ON tokens(person_id) WHERE person_id IS NOT NULL;
+    """,
 ]

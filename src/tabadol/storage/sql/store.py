@@ -7,10 +7,20 @@ from tabadol.storage.sql.roles.directory import SqlGroupDirectory, SqlOrgDirecto
 from tabadol.storage.sql.roles.federation import SqlFeed, SqlPeers
 from tabadol.storage.sql.roles.keys import SqlKeys
 from tabadol.storage.sql.roles.objects import SqlObjects
+from tabadol.storage.sql.roles.people import SqlPeople
+from tabadol.storage.sql.roles.sessions import SqlSessions
 
 
 class SqlStore(
-    SqlOrgDirectory, SqlGroupDirectory, SqlKeys, SqlObjects, SqlAudit, SqlPeers, SqlFeed
+    SqlOrgDirectory,
+    SqlGroupDirectory,
+    SqlPeople,
+    SqlSessions,
+    SqlKeys,
+    SqlObjects,
+    SqlAudit,
+    SqlPeers,
+    SqlFeed,
 ):
     """Objects as compact JSON plus index columns; every read takes a Visibility. An engine's
     store sets `_db` (its `storage.engine.Engine`) and `_head_signer`, and adds `search`,

@@ -193,4 +193,67 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX objects_by_author ON objects(author_org, collection_id);
     """,
+    # 7: people — persons of orgs (e-mail unique across the node), their one-time enrolment
+    # and reset links, sessions, passkeys, and counters of failed sign-ins; a token may belong
+    # to a person (a personal token) and expire
+    """
+    CREATE TABLE people (
+        id INTEGER PRIMARY KEY,
+        org_id INTEGER NOT NULL REFERENCES orgs(id),
+        email TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        password_hash TEXT,
+        totp_wrapped BLOB,
+        totp_last_step INTEGER
+    );
+    CREATE INDEX people_by_org ON people(org_id);
+    CREATE TABLE person_links (
+        id INTEGER PRIMARY KEY,
+        person_id INTEGER NOT NULL REFERENCES people(id),
+        purpose TEXT NOT NULL,
+        secret_hash BLOB NOT NULL UNIQUE,
+        created INTEGER NOT NULL,
+        expires INTEGER NOT NULL,
+        used INTEGER
+    );
+    CREATE INDEX person_links_by_person ON person_links(person_id);
+    CREATE TABLE person_sessions (
+        id INTEGER PRIMARY KEY,
+        person_id INTEGER NOT NULL REFERENCES people(id),
+        secret_hash BLOB NOT NULL UNIQUE,
+        created INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL,
+        expires INTEGER NOT NULL,
+        revoked INTEGER,
+        address TEXT NOT NULL,
+        user_agent TEXT NOT NULL,
+        stage TEXT NOT NULL,
+        factor TEXT NOT NULL
+    );
+    CREATE INDEX person_sessions_by_person ON person_sessions(person_id);
+    CREATE TABLE passkeys (
+        id INTEGER PRIMARY KEY,
+        person_id INTEGER NOT NULL REFERENCES people(id),
+        credential_id BLOB NOT NULL UNIQUE,
+        public_key BLOB NOT NULL,
+        sign_count INTEGER NOT NULL,
+        label TEXT NOT NULL,
+        created INTEGER NOT NULL,
+        last_used INTEGER
+    );
+    CREATE INDEX passkeys_by_person ON passkeys(person_id);
+    CREATE TABLE sign_in_failures (
+        key TEXT PRIMARY KEY,
+        failures INTEGER NOT NULL,
+        last_failure INTEGER NOT NULL,
+        locked_until INTEGER
+    );
+    CREATE INDEX sign_in_failures_by_age ON sign_in_failures(last_failure);
+    ALTER TABLE tokens ADD COLUMN person_id INTEGER;
+    ALTER TABLE tokens ADD COLUMN expires INTEGER;
+    CREATE INDEX tokens_by_person ON tokens(person_id) WHERE person_id IS NOT NULL;
+    """,
 ]

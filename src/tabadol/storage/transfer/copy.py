@@ -29,8 +29,17 @@ TABLES = (
     Table("peers", "id, node_id, url, public_key, paused, removed, created, cursor, peer_head,"
           " directory_version, last_ok, last_error, last_error_at, failures, retry_at, via_peer,"
           " channels, directory_doc", "id", serial="id"),
-    Table("tokens", "id, org_id, role, label, secret_hash, prefix, created, revoked", "id",
+    Table("people", "id, org_id, email, name, role, status, created, password_hash,"
+          " totp_wrapped, totp_last_step", "id", serial="id"),
+    Table("tokens", "id, org_id, role, label, secret_hash, prefix, created, revoked,"
+          " person_id, expires", "id", serial="id"),
+    Table("person_links", "id, person_id, purpose, secret_hash, created, expires, used", "id",
           serial="id"),
+    Table("person_sessions", "id, person_id, secret_hash, created, last_seen, expires,"
+          " revoked, address, user_agent, stage, factor", "id", serial="id"),
+    Table("passkeys", "id, person_id, credential_id, public_key, sign_count, label, created,"
+          " last_used", "id", serial="id"),
+    Table("sign_in_failures", "key, failures, last_failure, locked_until", "last_failure"),
     Table("groups", "id, uuid, name, created_by, created, home_peer", "id", serial="id"),
     Table("group_members", "group_id, org_id, owner", "group_id"),
     Table("collections", "id, uuid, kind, ref, title, description", "id", serial="id"),

@@ -20,6 +20,7 @@ from typing import Any
 from tabadol.domain.audit import AuditEntry, AuditEvent, actor_of
 from tabadol.domain.errors import Forbidden, InvalidInput, NotFound
 from tabadol.domain.model import Org, Principal, PrincipalKind, Role
+from tabadol.domain.people import PersonStatus
 from tabadol.node.node import Node
 from tabadol.usecases.membership.lookup import require_managed_org
 from tabadol.usecases.membership.names import check_text
@@ -43,9 +44,20 @@ class BreakGlass:
 
 
 def has_own_admin(node: Node, org: Org) -> bool:
-    """Whether an unrevoked admin token of the org exists: the org manages itself."""
+    """Whether the org manages itself: an admin token of the org (not a person's: those act
+    with their person's role) is live, or an admin person of it is active."""
+    now = node.clock()
+    if any(
+        t.role == Role.ADMIN.value
+        and t.revoked is None
+        and t.person_id is None
+        and (t.expires is None or t.expires > now)
+        for t in node.store.list_tokens(org.id)
+    ):
+        return True
     return any(
-        t.role == Role.ADMIN.value and t.revoked is None for t in node.store.list_tokens(org.id)
+        p.role is Role.ADMIN and p.status is PersonStatus.ACTIVE
+        for p in node.store.list_people(org.id)
     )
 
 

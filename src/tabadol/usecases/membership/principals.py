@@ -5,7 +5,14 @@ from __future__ import annotations
 import hashlib
 
 from tabadol.domain.errors import Unauthorized
-from tabadol.domain.model import Org, Principal, PrincipalKind, Role
+from tabadol.domain.model import Org, Principal, PrincipalKind, Role, Token
+from tabadol.domain.people import (
+    Person,
+    PersonSession,
+    PersonStatus,
+    SessionStage,
+    effective_role,
+)
 from tabadol.node.node import Node
 
 TOKEN_PREFIX = "tbd_"
@@ -39,6 +46,33 @@ def org_principal(
     )
 
 
+def person_principal(
+    node: Node,
+    org: Org,
+    person: Person,
+    role: Role,
+    *,
+    token_id: int | None = None,
+    session_id: int | None = None,
+    group_ids: frozenset[int] | None = None,
+) -> Principal:
+    """A person acting for their org: to the policy an org principal with `role`."""
+    return Principal(
+        kind=PrincipalKind.ORG,
+        org=org,
+        role=role,
+        group_ids=node.store.group_ids_of(org.id) if group_ids is None else group_ids,
+        token_id=token_id,
+        person_id=person.id,
+        person_email=person.email,
+        session_id=session_id,
+    )
+
+
+def _token_live(token: Token, now: int) -> bool:
+    return token.revoked is None and (token.expires is None or token.expires > now)
+
+
 def authenticate(node: Node, authorization: str | None) -> Principal:
     """The principal behind an `Authorization: Bearer …` header; anonymous without one."""
     if not authorization:
@@ -50,11 +84,21 @@ def authenticate(node: Node, authorization: str | None) -> Principal:
     if bearer is None or bearer.token.revoked is not None:
         raise Unauthorized("unknown or revoked token")
     token = bearer.token
+    if token.expires is not None and token.expires <= node.clock():
+        raise Unauthorized("this token has expired")
     if token.org_id is None:
         return Principal(kind=PrincipalKind.NODE_ADMIN, token_id=token.id)
     if bearer.org is None:  # its org is gone
         raise Unauthorized("unknown or revoked token")
-    return org_principal(node, bearer.org, Role(token.role), token.id, bearer.group_ids)
+    if token.person_id is None:
+        return org_principal(node, bearer.org, Role(token.role), token.id, bearer.group_ids)
+    person = bearer.person
+    if person is None or person.status is not PersonStatus.ACTIVE:
+        raise Unauthorized("unknown or revoked token")  # its person is disabled or removed
+    role = effective_role(Role(token.role), person.role)
+    return person_principal(
+        node, bearer.org, person, role, token_id=token.id, group_ids=bearer.group_ids
+    )
 
 
 def member_or_operator(principal: Principal) -> bool:
@@ -80,12 +124,42 @@ def authenticate_reader(node: Node, authorization: str | None) -> Principal:
 
 
 def refreshed(node: Node, principal: Principal) -> Principal | None:
-    """The principal as its token stands now (groups, membership), or None once the token is
-    revoked or its org gone: what a long-lived stream checks before every read."""
-    if principal.token_id is None or principal.org is None:
+    """The principal as its token, session and person stand now (groups, membership, the
+    person's role), or None once the token is revoked or expired, the session revoked or
+    past its absolute end, the person disabled or removed, or the org gone: what a
+    long-lived stream checks before every read (reading a stream is activity, so the idle
+    timeout is the request's check, not this one's)."""
+    if principal.org is None or (principal.token_id is None and principal.session_id is None):
         return principal
-    token = node.store.token_by_id(principal.token_id)
     org = node.store.org_by_id(principal.org.id)
-    if token is None or token.revoked is not None or org is None or principal.role is None:
+    if org is None or principal.role is None:
         return None
-    return org_principal(node, org, principal.role, token.id)
+    now = node.clock()
+    if principal.person_id is None:
+        token = node.store.token_by_id(principal.token_id or 0)
+        if token is None or not _token_live(token, now):
+            return None
+        return org_principal(node, org, principal.role, token.id)
+    person = node.store.person_by_id(principal.person_id)
+    if person is None or person.status is not PersonStatus.ACTIVE:
+        return None
+    if principal.session_id is not None:
+        session = node.store.session_by_id(principal.session_id)
+        if not session_live(session, now):
+            return None
+        return person_principal(node, org, person, person.role, session_id=principal.session_id)
+    token = node.store.token_by_id(principal.token_id or 0)
+    if token is None or not _token_live(token, now):
+        return None
+    role = effective_role(Role(token.role), person.role)
+    return person_principal(node, org, person, role, token_id=token.id)
+
+
+def session_live(session: PersonSession | None, now: int) -> bool:
+    """A complete session, not revoked, before its absolute end."""
+    return (
+        session is not None
+        and session.revoked is None
+        and session.stage is SessionStage.COMPLETE
+        and now < session.expires
+    )

@@ -14,6 +14,7 @@ from tabadol.storage.engine import Connection
 from tabadol.storage.errors import IntegrityViolation
 from tabadol.storage.sql import keys as keys_sql
 from tabadol.storage.sql.queries import in_clause
+from tabadol.storage.sql.roles.people_rows import person_map
 from tabadol.storage.sql.roles.role import SqlRole
 from tabadol.storage.sql.rows import RowMap
 
@@ -23,6 +24,7 @@ COLLECTION = RowMap(Collection, convert={"kind": AudienceKind})
 # the bearer's one query: a token, its org (NULLs for the operator's) and a group per row
 _BEARER_TOKEN = RowMap(Token, table="t")
 _BEARER_ORG = RowMap(Org, table="o", convert={"member": bool, "custody": Custody})
+_BEARER_PERSON = person_map("p")
 # a group's own columns; its owners and members come from group_members
 _GROUP_FIELDS = ("id", "uuid", "name", "created_by", "created", "home_peer")
 _GROUP_COLUMNS = ", ".join(_GROUP_FIELDS)
@@ -118,14 +120,16 @@ class SqlOrgDirectory(SqlRole):
         prefix: str,
         now: int,
         *,
+        person_id: int | None = None,
+        expires: int | None = None,
         audit: Sequence[AuditEvent] = (),
     ) -> Token:
         def txn(conn: Connection) -> Token:
             try:
                 cur = conn.execute(
-                    "INSERT INTO tokens(org_id, role, label, secret_hash, prefix, created)"
-                    " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-                    (org_id, role, label, secret_hash, prefix, now),
+                    "INSERT INTO tokens(org_id, role, label, secret_hash, prefix, created,"
+                    " person_id, expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                    (org_id, role, label, secret_hash, prefix, now, person_id, expires),
                 )
             except IntegrityViolation:
                 raise Conflict("a token with this secret already exists") from None
@@ -139,6 +143,8 @@ class SqlOrgDirectory(SqlRole):
                 label=label,
                 created=now,
                 revoked=None,
+                person_id=person_id,
+                expires=expires,
             )
 
         return self._db.run_write(txn)
@@ -147,8 +153,10 @@ class SqlOrgDirectory(SqlRole):
         rows = (
             self._db.reader()
             .execute(
-                f"SELECT {_BEARER_TOKEN.select}, {_BEARER_ORG.select}, g.group_id FROM tokens t"
+                f"SELECT {_BEARER_TOKEN.select}, {_BEARER_ORG.select}, {_BEARER_PERSON.select},"
+                " g.group_id FROM tokens t"
                 " LEFT JOIN orgs o ON o.id = t.org_id"
+                " LEFT JOIN people p ON p.id = t.person_id"
                 " LEFT JOIN group_members g ON g.org_id = t.org_id"
                 " WHERE t.secret_hash = ?",
                 (secret_hash,),
@@ -159,10 +167,14 @@ class SqlOrgDirectory(SqlRole):
             return None
         first = rows[0]
         org_start, org_end = _BEARER_TOKEN.width, _BEARER_TOKEN.width + _BEARER_ORG.width
+        person_end = org_end + _BEARER_PERSON.width
         return Bearer(
             token=_BEARER_TOKEN(first[:org_start]),
             org=_BEARER_ORG(first[org_start:org_end]) if first[org_start] is not None else None,
-            group_ids=frozenset(row[org_end] for row in rows if row[org_end] is not None),
+            group_ids=frozenset(row[person_end] for row in rows if row[person_end] is not None),
+            person=_BEARER_PERSON(first[org_end:person_end])
+            if first[org_end] is not None
+            else None,
         )
 
     def token_by_id(self, token_id: int) -> Token | None:
@@ -182,6 +194,12 @@ class SqlOrgDirectory(SqlRole):
             rows = self._db.reader().execute(
                 f"SELECT {TOKEN.select} FROM tokens WHERE org_id = ? ORDER BY id", (org_id,)
             )
+        return TOKEN.all(rows)
+
+    def tokens_of_person(self, person_id: int) -> list[Token]:
+        rows = self._db.reader().execute(
+            f"SELECT {TOKEN.select} FROM tokens WHERE person_id = ? ORDER BY id", (person_id,)
+        )
         return TOKEN.all(rows)
 
     def revoke_token(self, token_id: int, now: int, *, audit: Sequence[AuditEvent] = ()) -> bool:
