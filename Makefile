@@ -44,6 +44,9 @@ lint: $(STAMP)
 bench: $(STAMP)  ## the foundation benchmark (see bench/README.md)
 	$(BIN)/python bench/run.py
 
+bench-people: $(STAMP)  ## what a sign-in and a session cost (bench/README.md)
+	$(BIN)/python bench/people.py
+
 bench-trust: $(STAMP)  ## what signatures, sealing and the audit log cost (bench/README.md)
 	$(BIN)/python bench/trust.py
 
