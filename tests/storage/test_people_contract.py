@@ -5,6 +5,7 @@ in its own transaction."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -269,23 +270,114 @@ def test_a_personal_token_bears_its_person(store: Store) -> None:
     assert _actions(store) == ["person.remove"]
 
 
-def test_failures_count_lock_and_clear(store: Store) -> None:
-    """Each failure counts under its keys; the account locks at its 5th failure (1 s), the
-    address later; a stale counter starts again; clearing forgets one key."""
-    keys = [account_key("x@example.org"), address_key("192.0.2.9")]
+def test_org_tokens_a_person_made_end_with_their_access(store: Store) -> None:
+    """An org token records the person who made it; disabling (or removing) that person
+    revokes it with their personal tokens; another org token stays."""
+    person_id = _person(store)
+    person = store.person_by_id(person_id)
+    assert person is not None
+    made = store.create_token(
+        person.org_id, "admin", "", b"made", "tbd_m", T0, created_by_person=person_id
+    )
+    assert made.created_by_person == person_id
+    assert store.token_by_id(made.id) == made
+    other = store.create_token(person.org_id, "admin", "", b"other", "tbd_x", T0)
+    assert store.set_person_status(person_id, PersonStatus.DISABLED, T0 + S)
+    revoked = store.token_by_id(made.id)
+    assert revoked is not None
+    assert revoked.revoked == T0 + S
+    assert store.token_by_id(other.id) == other
+
+
+def test_a_reset_and_signing_out_everywhere_end_personal_tokens(store: Store) -> None:
+    """Redeeming a link and revoking every session `with_tokens` revoke the person's
+    personal tokens in the same write (a thief's token ends with the thief's session)."""
+    person_id = _person(store)
+    person = store.person_by_id(person_id)
+    assert person is not None
+
+    def token(secret: bytes) -> int:
+        made = store.create_token(
+            person.org_id, "reader", "", secret, "tbd_p", T0, person_id=person_id, expires=T0 + S
+        )
+        return made.id
+
+    first = token(b"t1")
+    link, _ = store.link_by_secret(b"ali@pardis.example") or (None, None)
+    assert link is not None
+    assert store.redeem_link(link.id, T0 + 1, Redemption("hash"))
+    assert [t.revoked for t in store.tokens_of_person(person_id)] == [T0 + 1]
+    second = token(b"t2")
+    assert store.revoke_sessions(person_id, T0 + 2, with_tokens=True) == 0
+    by_id = {t.id: t.revoked for t in store.tokens_of_person(person_id)}
+    assert by_id == {first: T0 + 1, second: T0 + 2}
+
+
+def test_ids_of_removed_people_are_never_given_again(store: Store) -> None:
+    """A removed person's id (and their sessions' and links') is not reused by the next
+    one, even when it was the highest: their revoked tokens never attach to a newcomer."""
+    first = _person(store, "a@pardis.example")
+    store.create_session(first, _session(b"s1"), T0)
+    assert store.remove_person(first, T0 + S)
+    second = _person(store, "b@pardis.example")
+    assert second > first
+    session = store.create_session(second, _session(b"s2"), T0 + S)
+    link, _ = store.link_by_secret(b"b@pardis.example") or (None, None)
+    assert link is not None
+    assert session.id > 1
+    assert link.id > 1
+
+
+def test_a_link_names_who_issued_it(store: Store) -> None:
+    person_id = _person(store)
+    made = store.add_link(
+        person_id, NewLink(LinkPurpose.RESET, b"r", T0 + S, issued_by="org:P/person:a@p.x"), T0
+    )
+    assert made.issued_by == "org:P/person:a@p.x"
+    found = store.link_by_secret(b"r")
+    assert found is not None
+    assert found[0] == made
+
+
+def test_attempts_are_reserved_lock_and_are_released(store: Store) -> None:
+    """Each attempt counts under its keys before it is checked; the account locks at its
+    5th (1 s), the address later; while locked an attempt is refused with nothing counted;
+    a counter is kept a day; a success clears some keys and takes the attempt back from
+    the others, with the audit entry."""
+    keys = [account_key("x@example.org", b"k"), address_key("192.0.2.9")]
     for n in range(1, 5):
-        counted = store.record_failure(keys, T0 + n * S)
+        counted = store.reserve_attempt(keys, T0 + n * S).counted
         assert (counted[keys[0]].failures, counted[keys[0]].locked_until) == (n, None)
-    counted = store.record_failure(keys, T0 + 5 * S, audit=[AuditEvent("person.sign-in", "a")])
-    assert counted[keys[0]].locked_until == T0 + 6 * S
-    assert counted[keys[1]].locked_until is None
-    assert store.failure_counters(keys) == counted
-    later = T0 + 5 * S + 16 * 60 * S
-    assert store.record_failure(keys, later)[keys[0]].failures == 1
-    store.clear_failures(keys[0])
+    reserved = store.reserve_attempt(keys, T0 + 5 * S)
+    assert reserved.wait == 0
+    assert reserved.counted[keys[0]].locked_until == T0 + 6 * S
+    assert reserved.counted[keys[1]].locked_until is None
+    assert store.failure_counters(keys) == reserved.counted
+    refused = store.reserve_attempt(keys, T0 + 5 * S + S // 2)
+    assert (refused.wait, refused.counted) == (1, {})
+    assert store.failure_counters(keys) == reserved.counted  # nothing counted
+    later = T0 + 5 * S + 16 * 60 * S  # past the old 15-minute window: still counted
+    assert store.reserve_attempt(keys, later).counted[keys[0]].failures == 6
+    a_day = later + 24 * 3600 * S + S
+    assert store.reserve_attempt(keys, a_day).counted[keys[0]].failures == 1
+    mine = store.reserve_attempt(keys, a_day + S)
+    assert mine.counted[keys[1]].failures == 2
+    event = AuditEvent("person.sign-in", "a")
+    store.release_attempt(mine, clear=[keys[0]], audit=[event], now=a_day + 2 * S)
     assert list(store.failure_counters(keys)) == [keys[1]]
+    assert store.failure_counters(keys)[keys[1]].failures == 1  # the attempt taken back
     assert store.failure_counters([]) == {}
     assert _actions(store) == ["person.sign-in"]
+
+
+def test_concurrent_attempts_cannot_pass_the_lock_together(store: Store) -> None:
+    """Attempts reserved from many threads at once: exactly the threshold's number get
+    through before the lock, however they interleave (the check and the count are one
+    write)."""
+    key = account_key("race@example.org", b"k")
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda n: store.reserve_attempt([key], T0 + S), range(24)))
+    assert sum(1 for r in results if r.wait == 0) == 5
 
 
 def test_totp_can_be_set_and_cleared(store: Store) -> None:

@@ -43,18 +43,23 @@ def _populate(node: Node) -> None:
     node.store.create_token(
         org.id, "reader", "ci", b"tok", "tbd_x", now, person_id=person.id, expires=now + 10**9
     )
-    node.store.record_failure([account_key("ali@pardis.example")], now)
+    node.store.reserve_attempt([account_key("ali@pardis.example", b"k")], now)
+    gone, _ = node.store.create_person(  # the highest id, removed: never to be given again
+        org.id, "gone@pardis.example", "", Role.READER, now, NewLink(LinkPurpose.ENROL, b"g", 1)
+    )
+    node.store.remove_person(gone.id, now)
 
 
 def test_the_copy_names_every_table_of_the_sqlite_schema(tmp_path: Path) -> None:
     """Each table a node's SQLite file holds is copied (or is one of the single rows whose
-    values are carried over, or FTS5's own shadow tables)."""
+    values are carried over, FTS5's own shadow tables, or SQLite's record of AUTOINCREMENT
+    ids, which sets the PostgreSQL sequences instead)."""
     init_node(tmp_path / "node")
     with closing(sqlite3.connect(tmp_path / "node" / "tabadol.db")) as conn:
         tables = {
             row[0]
             for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-            if not row[0].startswith("search_index_")
+            if not row[0].startswith("search_index_") and row[0] != "sqlite_sequence"
         }
     copied = {t.name for t in TABLES} | {name for name, _, _ in SINGLE_ROWS}
     assert tables >= PEOPLE_TABLES
@@ -85,7 +90,16 @@ def test_migrate_carries_people_sessions_and_personal_tokens(tmp_path: Path) -> 
         assert token is not None
         assert token.person == person
         assert token.token.expires
-        assert node.store.failure_counters([account_key("ali@pardis.example")])
+        assert node.store.failure_counters([account_key("ali@pardis.example", b"k")])
+        newcomer, _ = node.store.create_person(
+            person.org_id,
+            "new@pardis.example",
+            "",
+            Role.READER,
+            2,
+            NewLink(LinkPurpose.ENROL, b"n", 3),
+        )
+        assert newcomer.id == person.id + 2  # the removed person's id is not reused
 
 
 def test_a_backup_restores_people(tmp_path: Path) -> None:

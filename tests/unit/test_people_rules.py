@@ -61,7 +61,7 @@ def test_a_personal_token_acts_with_the_lower_role(token: Role, person: Role, ac
 
 
 def test_the_backoff_doubles_from_the_threshold_up_to_fifteen_minutes() -> None:
-    account, address = account_key("a@example.org"), address_key("192.0.2.1")
+    account, address = account_key("a@example.org", b"node secret"), address_key("192.0.2.1")
     assert [lock_seconds(account, n) for n in (4, 5, 6, 7, 14, 15, 99)] == [
         0, 1, 2, 4, 512, 900, 900,
     ]  # fmt: skip
@@ -69,10 +69,11 @@ def test_the_backoff_doubles_from_the_threshold_up_to_fifteen_minutes() -> None:
 
 
 def test_a_counter_forgets_after_the_window_and_reports_whole_seconds() -> None:
-    key = account_key("a@example.org")
+    key = account_key("a@example.org", b"node secret")
     counter = FailureCounter(key, 5, 0, S // 2)
     assert after_failure(counter, key, 10 * S).failures == 6
-    assert after_failure(counter, key, 16 * 60 * S).failures == 1
+    assert after_failure(counter, key, 16 * 60 * S).failures == 6  # kept for a day
+    assert after_failure(counter, key, 24 * 3600 * S + 1).failures == 1
     assert locked_for(counter, 0) == 1
     assert locked_for(counter, S) == 0
     assert locked_for(None, 0) == 0

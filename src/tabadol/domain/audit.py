@@ -59,14 +59,22 @@ class TreeHead:
 OPERATOR_ACTOR = "operator"
 
 
+def actor_part(text: str) -> str:
+    """A name inside an actor string, with `%` and `/` escaped (`%25`, `%2F`): an org name
+    or an address can then never read as another actor's `/person:` or `/token:` part."""
+    return text.replace("%", "%25").replace("/", "%2F")
+
+
 def actor_of(principal: Principal) -> str:
     """Who did it, as the log names it (never a secret: tokens appear by id): an org's
     token `org:NAME/token:7`, a person `org:NAME/person:EMAIL` (signed in) or
-    `org:NAME/person:EMAIL/token:7` (by a personal token)."""
+    `org:NAME/person:EMAIL/token:7` (by a personal token); NAME and EMAIL escaped by
+    `actor_part`, so the string has one reading."""
     if principal.kind is PrincipalKind.ORG and principal.org is not None:
-        person = f"/person:{principal.person_email}" if principal.person_email else ""
+        email = principal.person_email
+        person = f"/person:{actor_part(email)}" if email else ""
         token = f"/token:{principal.token_id}" if principal.token_id is not None else ""
-        return f"org:{principal.org.name}{person}{token}"
+        return f"org:{actor_part(principal.org.name)}{person}{token}"
     if principal.kind is PrincipalKind.NODE_ADMIN:
         return (
             OPERATOR_ACTOR
@@ -78,7 +86,7 @@ def actor_of(principal: Principal) -> str:
 
 def operator_as_org(principal: Principal) -> str:
     """The CLI acts for an org on the operator's authority: the log says both."""
-    return f"{OPERATOR_ACTOR} as org:{principal.org.name if principal.org else ''}"
+    return f"{OPERATOR_ACTOR} as org:{actor_part(principal.org.name) if principal.org else ''}"
 
 
 def head_payload(tree_size: int, root_hash: bytes, at: int) -> bytes:

@@ -74,6 +74,7 @@ class Token:
     revoked: int | None
     person_id: int | None = None  # a personal token: it acts as that person
     expires: int | None = None  # None: until revoked (org tokens); personal tokens expire
+    created_by_person: int | None = None  # an org token made by a signed-in person: theirs
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,8 @@ appears in these records: the sign-in use case alone reads those.
 from __future__ import annotations
 
 import hashlib
+import hmac
+import ipaddress
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -89,6 +91,7 @@ class EnrolmentLink:
     created: int
     expires: int
     used: int | None
+    issued_by: str = ""  # the actor who made the link (an admin, the operator)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,19 +118,84 @@ class FailureCounter:
     locked_until: int | None
 
 
+# --- text that enters from outside ---------------------------------------------------------
+def check_utf8(what: str, text: str) -> str:
+    """`text` if it can be stored and hashed: UTF-8 encodable (no lone surrogate) and free of
+    NUL (which PostgreSQL refuses in text); InvalidInput otherwise — never an error deeper
+    down that would answer differently for a known and an unknown account."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"{what} is not valid text (a lone surrogate)") from None
+    if "\x00" in text:
+        raise InvalidInput(f"{what} holds a NUL character")
+    return text
+
+
 # --- e-mail addresses -------------------------------------------------------------------------
 MAX_EMAIL = 254
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s.]+$")
+MAX_EMAIL_INPUT = 1000  # longer input is refused before any normalization (cost)
+# The local part: ASCII letters, digits and . _ % + - (and letters, marks and digits of other
+# scripts, for internationalized mailboxes), dot-separated without empty atoms. Nothing that
+# could read as a separator of an actor string (`/`, `:`) or markup (`"`, `<`).
+_LOCAL_ATOM = re.compile(r"^[A-Za-z0-9_%+\-]+$")
+_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+def _local_ok(local: str) -> bool:
+    if not 1 <= len(local) <= 64:
+        return False
+    for atom in local.split("."):
+        if not atom:
+            return False  # leading, trailing or consecutive dots
+        for c in atom:
+            if c.isascii():
+                if not _LOCAL_ATOM.match(c):
+                    return False
+            elif unicodedata.category(c)[0] not in "LMN":
+                return False
+    return True
+
+
+def _domain_ascii(domain: str) -> str | None:
+    """The domain in its ASCII (IDNA) form, every label letters, digits and hyphens, with
+    a dot; None when it is not one."""
+    labels = domain.split(".")
+    if len(labels) < 2:
+        return None
+    out = []
+    for label in labels:
+        if not label:
+            return None
+        if not label.isascii():
+            try:
+                label = label.encode("idna").decode("ascii")
+            except UnicodeError:
+                return None
+        if not _LABEL.match(label):
+            return None
+        out.append(label)
+    if out[-1].isdigit():
+        return None  # a top-level label is never all digits
+    return ".".join(out)
 
 
 def normalize_email(text: str) -> str:
-    """The stored form of an e-mail address (NFC, stripped, lower case), or InvalidInput:
-    one `local@domain` with a dot in the domain, at most 254 characters, no control, format
-    or bidi characters (which would make two addresses look alike or read reordered)."""
-    email = unicodedata.normalize("NFC", text).strip().lower()
-    if any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in email):
+    """The stored form of an e-mail address, or InvalidInput: NFC, stripped, lower case;
+    one `local@domain` of at most 254 characters, the local part ASCII letters, digits and
+    `._%+-` (or letters and digits of other scripts), the domain letter-digit-hyphen labels
+    (a non-ASCII domain is stored in its IDNA form, so both spellings are one address)."""
+    if len(text) > MAX_EMAIL_INPUT:
+        raise InvalidInput("the e-mail address must be one local@domain, at most 254 characters")
+    email = unicodedata.normalize("NFC", check_utf8("the e-mail address", text)).strip().lower()
+    if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp") for c in email):
         raise InvalidInput("the e-mail address holds control or formatting characters")
-    if len(email) > MAX_EMAIL or not _EMAIL.match(email):
+    local, at, domain = email.rpartition("@")
+    ascii_domain = _domain_ascii(domain) if at else None
+    if ascii_domain is None or not _local_ok(local):
+        raise InvalidInput("the e-mail address must be one local@domain, at most 254 characters")
+    email = f"{local}@{ascii_domain}"
+    if len(email) > MAX_EMAIL:
         raise InvalidInput("the e-mail address must be one local@domain, at most 254 characters")
     return email
 
@@ -148,28 +216,61 @@ def effective_role(token_role: Role, person_role: Role) -> Role:
 
 # --- failed sign-ins --------------------------------------------------------------------------
 SECOND = 1_000_000  # µs
-FAILURE_WINDOW = 15 * 60 * SECOND  # failures older than this (since the last one) are forgotten
+MINUTE = 60 * SECOND
+HOUR = 3600 * SECOND
+DAY = 24 * HOUR
+# A counter is kept for a day after its last failure, so the backoff keeps growing for a
+# patient guesser (who waits out each lock) up to its ceiling instead of starting again.
+FAILURE_WINDOW = DAY
 MAX_LOCK_SECONDS = 900
 ACCOUNT_THRESHOLD = 5
+FACTOR_THRESHOLD = 5  # wrong second-factor codes of a person, across sign-ins
 # An address is often a whole agency behind one NAT: its colleagues' typos must not lock it out
 # as fast as one account, but a guesser spraying many accounts from it is still slowed down.
 ADDRESS_THRESHOLD = 20
 
 
-def account_key(email: str) -> str:
+def account_key(email: str, secret: bytes) -> str:
     """The counter of an e-mail address, known or not (so that a lockout tells nobody
-    whether a person of that address exists)."""
-    return "account:" + hashlib.sha256(email.encode()).hexdigest()[:32]
+    whether a person of that address exists): an HMAC under a secret of the node, so the
+    table names no address a reader of the database could test guesses against."""
+    digest = hmac.new(secret, email.encode("utf-8", "surrogatepass"), hashlib.sha256)
+    return "account:" + digest.hexdigest()[:32]
+
+
+def factor_key(person_id: int) -> str:
+    """The counter of a person's wrong second-factor codes: a right password never clears
+    it (only a complete sign-in does), so knowing the password does not buy more guesses."""
+    return f"factor:{person_id}"
 
 
 def address_key(address: str) -> str:
-    return "address:" + address[:64]
+    """The counter of a client address: IPv4 as it is, IPv6 by its /64 (one subscriber's
+    whole prefix, which an attacker rotates through for free), other text as it is."""
+    text = address.strip()[:64]
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return "address:" + text
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return "address:" + str(ip.ipv4_mapped)
+        return "address:" + str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return "address:" + str(ip)
+
+
+def _threshold(key: str) -> int:
+    if key.startswith("account:"):
+        return ACCOUNT_THRESHOLD
+    if key.startswith("factor:"):
+        return FACTOR_THRESHOLD
+    return ADDRESS_THRESHOLD
 
 
 def lock_seconds(key: str, failures: int) -> int:
     """How long the key is locked after its `failures`-th failure in a row (0: not locked):
     from the threshold on, 1 s, 2 s, 4 s … doubling up to 15 minutes."""
-    threshold = ACCOUNT_THRESHOLD if key.startswith("account:") else ADDRESS_THRESHOLD
+    threshold = _threshold(key)
     if failures < threshold:
         return 0
     return min(1 << min(failures - threshold, 20), MAX_LOCK_SECONDS)

@@ -31,6 +31,17 @@ def _secret(node: Node) -> bytes:
         raise KeysUnavailable(str(exc)) from None
 
 
+def value_secret(node: Node) -> bytes:
+    """The key secret for values wrapped under it (a person's TOTP secret): read, never
+    made (an open node has it: `open_node` refuses to start without it)."""
+    if not node.key_secret_path.exists():
+        raise KeysUnavailable(
+            f"the key secret {node.key_secret_path} is missing: restore it (setting"
+            " key_secret_file)"
+        )
+    return _secret(node)
+
+
 def generate_node_held_keys(node: Node) -> list[NewKey]:
     """A fresh signing and encryption key pair, the private halves wrapped (only under the
     secret that opens the keys already held: a wrong secret would strand the new keys)."""

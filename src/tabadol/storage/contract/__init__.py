@@ -45,6 +45,7 @@ from tabadol.storage.contract.people import (
     PeopleDirectory,
     PersonSecrets,
     Redemption,
+    Reservation,
     SessionBearer,
 )
 from tabadol.storage.contract.search import SearchFilter, SearchRow, SearchStore
@@ -72,6 +73,7 @@ __all__ = [
     "Redemption",
     "RemoteGroup",
     "RemoteOrg",
+    "Reservation",
     "SearchFilter",
     "SearchRow",
     "SearchStore",

@@ -78,10 +78,12 @@ class OrgDirectory(Protocol):
         *,
         person_id: int | None = None,
         expires: int | None = None,
+        created_by_person: int | None = None,
         audit: Sequence[AuditEvent] = (),
     ) -> Token:
         """A token of the org (of its person `person_id`: a personal token), or of the
-        operator (`org_id` None); `expires` None: until revoked."""
+        operator (`org_id` None); `expires` None: until revoked; `created_by_person`: the
+        person who made an org token (it ends when their access ends)."""
         ...
 
     def bearer(self, secret_hash: bytes) -> Bearer | None:

@@ -33,6 +33,7 @@ class NewLink:
     purpose: LinkPurpose
     secret_hash: bytes
     expires: int
+    issued_by: str = ""  # the actor who made it, named again when it is redeemed
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,16 @@ class SessionBearer:
     person: Person
     org: Org
     group_ids: frozenset[int]
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """A sign-in attempt counted before it is checked: `wait` > 0 when a key was locked (then
+    nothing was counted), else the counters before and after counting it."""
+
+    wait: int
+    before: dict[str, FailureCounter]
+    counted: dict[str, FailureCounter]
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,12 +140,14 @@ class PeopleDirectory(Protocol):
         audit: Sequence[AuditEvent] = (),
     ) -> bool:
         """Set the status; DISABLED also revokes every session and personal token of the
-        person in the same transaction. True when the person exists."""
+        person, and the org tokens they made, in the same transaction. True when the person
+        exists."""
         ...
 
     def remove_person(self, person_id: int, now: int, *, audit: Sequence[AuditEvent] = ()) -> bool:
         """Delete the person, their links, sessions and passkeys, and revoke their personal
-        tokens (kept, with the person's id, for the record), in one transaction."""
+        tokens and the org tokens they made (kept, with the person's id, for the record), in
+        one transaction."""
         ...
 
     def add_link(
@@ -148,8 +161,8 @@ class PeopleDirectory(Protocol):
         self, link_id: int, now: int, redemption: Redemption, *, audit: Sequence[AuditEvent] = ()
     ) -> bool:
         """Use the link once: mark it used, set the password (and factor), make an invited
-        person active and end their sessions — or False, changing nothing, when the link is
-        used, expired or gone by now."""
+        person active and end their sessions and personal tokens — or False, changing
+        nothing, when the link is used, expired or gone by now."""
         ...
 
     def set_totp(
@@ -198,18 +211,33 @@ class PeopleDirectory(Protocol):
         now: int,
         *,
         session_id: int | None = None,
+        with_tokens: bool = False,
         audit: Sequence[AuditEvent] = (),
     ) -> int:
-        """Revoke one live session of the person (or all of them); how many were revoked.
-        The audit events are written only when one was."""
+        """Revoke one live session of the person (or all of them; `with_tokens`: their
+        personal tokens too, in the same transaction); how many sessions were revoked. The
+        audit events are written only when something was asked to end."""
         ...
 
     # --- failed sign-ins ---
     def failure_counters(self, keys: Sequence[str]) -> dict[str, FailureCounter]: ...
-    def record_failure(
-        self, keys: Sequence[str], now: int, *, audit: Sequence[AuditEvent] = ()
-    ) -> dict[str, FailureCounter]:
-        """One more failure under each key (`domain.people.after_failure`), with `audit`."""
+    def reserve_attempt(self, keys: Sequence[str], now: int) -> Reservation:
+        """In one write transaction: refuse (`wait` > 0, nothing changed) when a key is
+        locked, else count the attempt as a failure under every key
+        (`domain.people.after_failure`) — before the slow check, so that concurrent attempts
+        cannot all pass a lock that none of them has counted yet."""
+        ...
+
+    def release_attempt(
+        self,
+        reservation: Reservation,
+        *,
+        clear: Sequence[str] = (),
+        audit: Sequence[AuditEvent] = (),
+        now: int = 0,
+    ) -> None:
+        """An attempt that succeeded: delete the counters of `clear`, and take the reserved
+        failure back from the other keys (with the lock they had before), with `audit`."""
         ...
 
     def clear_failures(self, key: str) -> None: ...

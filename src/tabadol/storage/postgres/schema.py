@@ -224,7 +224,8 @@ MIGRATIONS: list[str] = [
     """,
     # 5: as SQLite's migration 7: people — persons of orgs (e-mail unique across the node),
     # their one-time enrolment and reset links, sessions, passkeys, and counters of failed
-    # sign-ins; a token may belong to a person (a personal token) and expire
+    # sign-ins; a token may belong to a person (a personal token) and expire, and names the
+    # person who made an org token (BIGSERIAL ids are never reused)
     """
     CREATE TABLE people (
         id BIGSERIAL PRIMARY KEY,
@@ -246,7 +247,8 @@ MIGRATIONS: list[str] = [
         secret_hash BYTEA NOT NULL UNIQUE,
         created BIGINT NOT NULL,
         expires BIGINT NOT NULL,
-        used BIGINT
+        used BIGINT,
+        issued_by TEXT NOT NULL DEFAULT ''
     );
     CREATE INDEX person_links_by_person ON person_links(person_id);
     CREATE TABLE person_sessions (
@@ -283,6 +285,7 @@ MIGRATIONS: list[str] = [
     CREATE INDEX sign_in_failures_by_age ON sign_in_failures(last_failure);
     ALTER TABLE tokens ADD COLUMN person_id BIGINT;
     ALTER TABLE tokens ADD COLUMN expires BIGINT;
+    ALTER TABLE tokens ADD COLUMN created_by_person BIGINT;
     CREATE INDEX tokens_by_person ON tokens(person_id) WHERE person_id IS NOT NULL;
     """,
 ]

@@ -195,10 +195,12 @@ MIGRATIONS: list[str] = [
     """,
     # 7: people — persons of orgs (e-mail unique across the node), their one-time enrolment
     # and reset links, sessions, passkeys, and counters of failed sign-ins; a token may belong
-    # to a person (a personal token) and expire
+    # to a person (a personal token) and expire, and names the person who made an org token;
+    # ids of the people tables are never reused (AUTOINCREMENT): a removed person's revoked
+    # tokens and log entries never attach to someone invited later
     """
     CREATE TABLE people (
-        id INTEGER PRIMARY KEY,
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
         org_id INTEGER NOT NULL REFERENCES orgs(id),
         email TEXT NOT NULL UNIQUE,
         name TEXT NOT NULL,
@@ -211,17 +213,18 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX people_by_org ON people(org_id);
     CREATE TABLE person_links (
-        id INTEGER PRIMARY KEY,
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
         person_id INTEGER NOT NULL REFERENCES people(id),
         purpose TEXT NOT NULL,
         secret_hash BLOB NOT NULL UNIQUE,
         created INTEGER NOT NULL,
         expires INTEGER NOT NULL,
-        used INTEGER
+        used INTEGER,
+        issued_by TEXT NOT NULL DEFAULT ''
     );
     CREATE INDEX person_links_by_person ON person_links(person_id);
     CREATE TABLE person_sessions (
-        id INTEGER PRIMARY KEY,
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
         person_id INTEGER NOT NULL REFERENCES people(id),
         secret_hash BLOB NOT NULL UNIQUE,
         created INTEGER NOT NULL,
@@ -235,7 +238,7 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX person_sessions_by_person ON person_sessions(person_id);
     CREATE TABLE passkeys (
-        id INTEGER PRIMARY KEY,
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
         person_id INTEGER NOT NULL REFERENCES people(id),
         credential_id BLOB NOT NULL UNIQUE,
         public_key BLOB NOT NULL,
@@ -254,6 +257,7 @@ MIGRATIONS: list[str] = [
     CREATE INDEX sign_in_failures_by_age ON sign_in_failures(last_failure);
     ALTER TABLE tokens ADD COLUMN person_id INTEGER;
     ALTER TABLE tokens ADD COLUMN expires INTEGER;
+    ALTER TABLE tokens ADD COLUMN created_by_person INTEGER;
     CREATE INDEX tokens_by_person ON tokens(person_id) WHERE person_id IS NOT NULL;
     """,
 ]

@@ -32,9 +32,9 @@ TABLES = (
     Table("people", "id, org_id, email, name, role, status, created, password_hash,"
           " totp_wrapped, totp_last_step", "id", serial="id"),
     Table("tokens", "id, org_id, role, label, secret_hash, prefix, created, revoked,"
-          " person_id, expires", "id", serial="id"),
-    Table("person_links", "id, person_id, purpose, secret_hash, created, expires, used", "id",
-          serial="id"),
+          " person_id, expires, created_by_person", "id", serial="id"),
+    Table("person_links", "id, person_id, purpose, secret_hash, created, expires, used,"
+          " issued_by", "id", serial="id"),
     Table("person_sessions", "id, person_id, secret_hash, created, last_seen, expires,"
           " revoked, address, user_agent, stage, factor", "id", serial="id"),
     Table("passkeys", "id, person_id, credential_id, public_key, sign_count, label, created,"
@@ -89,11 +89,16 @@ def copy_all(
             for row in source.execute(f"SELECT {key}, {columns} FROM {name}"):
                 sets = ", ".join(f"{c.strip()} = %s" for c in columns.split(","))
                 conn.execute(f"UPDATE {name} SET {sets} WHERE {key} = %s", (*row[1:], row[0]))
+        # AUTOINCREMENT tables (people's) never reuse an id, even one deleted at the end:
+        # the sequence goes on from the highest ever handed out, not the highest left
+        used = dict(source.execute("SELECT name, seq FROM sqlite_sequence").fetchall())
         for table in TABLES:
             if table.serial:
                 conn.execute(
                     f"SELECT setval(pg_get_serial_sequence('{table.name}', '{table.serial}'),"
-                    f" coalesce((SELECT max({table.serial}) FROM {table.name}), 0) + 1, false)"
+                    f" greatest(coalesce((SELECT max({table.serial}) FROM {table.name}), 0),"
+                    " %s) + 1, false)",
+                    (int(used.get(table.name, 0)),),
                 )
     with target.autocommit() as conn:
         for table in TABLES:

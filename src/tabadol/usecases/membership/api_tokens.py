@@ -5,14 +5,20 @@ from __future__ import annotations
 import secrets
 
 from tabadol.domain.audit import AuditEvent, actor_of
-from tabadol.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
-from tabadol.domain.model import Principal, PrincipalKind, Role, Token
+from tabadol.domain.errors import Conflict, Forbidden, NotFound
+from tabadol.domain.model import Principal, PrincipalKind, Token
 from tabadol.domain.policy import may_manage_org
 from tabadol.node.node import Node
 from tabadol.usecases.membership.break_glass import break_glass_event
 from tabadol.usecases.membership.lookup import require_managed_org
 from tabadol.usecases.membership.names import check_text
-from tabadol.usecases.membership.principals import NODE_ADMIN_ROLE, TOKEN_PREFIX, hash_secret
+from tabadol.usecases.membership.principals import (
+    NODE_ADMIN_ROLE,
+    TOKEN_PREFIX,
+    hash_secret,
+    parse_role,
+    require_recent_sign_in,
+)
 
 
 def create_token(
@@ -26,8 +32,15 @@ def create_token(
 ) -> tuple[Token, str]:
     """A new token; the secret is returned once and only its hash is stored. The operator
     minting one for an org that has its own admins takes a break-glass step (`break_glass`:
-    the reason), recorded with the token and shown to those admins."""
+    the reason), recorded with the token and shown to those admins.
+
+    A person makes org tokens only as an admin of the org, signed in (a session, within the
+    last minutes — `principals.require_recent_sign_in`), never through a personal token
+    (which would turn a short-lived token into a lasting one); the token records who made
+    it (listings show it) and is revoked when that person is disabled or removed."""
     steps: list[AuditEvent] = []
+    if actor.person_id is not None:
+        require_recent_sign_in(node, actor, "making an org token")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     if org_name is None:
         if actor.kind is not PrincipalKind.NODE_ADMIN:
@@ -37,10 +50,7 @@ def create_token(
         org = require_managed_org(node, actor, org_name)
         if not org.hosted_here:
             raise Forbidden(f"{org.name!r} is hosted by another node: its tokens are made there")
-        try:
-            role = Role(role).value
-        except ValueError:
-            raise InvalidInput(f"role must be one of {', '.join(r.value for r in Role)}") from None
+        role = parse_role(role).value
         org_id, org_name = org.id, org.name
         steps = break_glass_event(
             node, actor, org, "token.create", break_glass, role=role, prefix=secret[:10]
@@ -58,6 +68,7 @@ def create_token(
         hash_secret(secret),
         secret[:10],
         node.clock(),
+        created_by_person=actor.person_id,
         audit=[event, *steps],
     )
     return token, secret
@@ -91,5 +102,6 @@ def revoke_token(node: Node, actor: Principal, token_id: int) -> Token:
     if not node.store.revoke_token(token_id, node.clock(), audit=[event]):
         raise Conflict(f"token {token_id} is already revoked")
     revoked = node.store.token_by_id(token_id)
-    assert revoked is not None
+    if revoked is None:
+        raise NotFound("no token of that id that you manage")
     return revoked

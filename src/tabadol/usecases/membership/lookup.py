@@ -9,6 +9,7 @@ from __future__ import annotations
 from tabadol.domain.audience import AudienceKind
 from tabadol.domain.errors import NotFound
 from tabadol.domain.model import Collection, Org, Principal
+from tabadol.domain.people import check_utf8
 from tabadol.domain.policy import may_manage_org
 from tabadol.node.node import Node
 from tabadol.text.names import look_alike
@@ -40,7 +41,9 @@ def collection_by_kind(node: Node, kind: AudienceKind, ref: int | None = None) -
 
 def find_org(node: Node, name: str) -> Org | None:
     """The org of that name (or of a name that looks like it, when only one does), or None:
-    for a caller that creates it when it is missing."""
+    for a caller that creates it when it is missing. InvalidInput for a name that is no
+    valid text or holds NUL (no org has one; the database would refuse to compare it)."""
+    check_utf8("the organization name", name)
     exact = node.store.org_by_name(name)
     if exact is not None:
         return exact

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from tabadol.domain.audience import AudienceKind
 from tabadol.domain.errors import Conflict, InvalidInput
+from tabadol.domain.people import check_utf8
 from tabadol.node.node import Node
 from tabadol.text.names import bidi_controls_in, look_alike
 
@@ -19,7 +20,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 def check_text(what: str, text: str) -> str:
     """A label, a reason: no control characters, no bidi controls (which would make it read
-    in another order than it is stored)."""
+    in another order than it is stored), valid text (no lone surrogate)."""
+    check_utf8(what, text)
     found = bidi_controls_in(text)
     if found:
         raise InvalidInput(

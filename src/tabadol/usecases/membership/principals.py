@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 
-from tabadol.domain.errors import Unauthorized
+from tabadol.domain.errors import Forbidden, InvalidInput, Unauthorized
 from tabadol.domain.model import Org, Principal, PrincipalKind, Role, Token
 from tabadol.domain.people import (
+    MINUTE,
     Person,
     PersonSession,
     PersonStatus,
@@ -21,10 +22,19 @@ TOKEN_PREFIX = "tbd_"
 NODE_ADMIN_ROLE = "node-admin"
 
 
+def parse_role(role: str | Role) -> Role:
+    """An org role named by a caller, or InvalidInput naming the roles there are."""
+    try:
+        return Role(role)
+    except ValueError:
+        raise InvalidInput(f"role must be one of {', '.join(r.value for r in Role)}") from None
+
+
 def hash_secret(secret: str) -> bytes:
     """Tokens are 256-bit random secrets, so one SHA-256 is enough to store them safely
-    (a slow password hash protects low-entropy secrets; these have none to protect)."""
-    return hashlib.sha256(secret.encode()).digest()
+    (a slow password hash protects low-entropy secrets; these have none to protect). Text
+    that is no valid UTF-8 (a lone surrogate) hashes too — to what no real secret does."""
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).digest()
 
 
 OPERATOR = Principal(kind=PrincipalKind.NODE_ADMIN)
@@ -69,7 +79,8 @@ def person_principal(
     )
 
 
-def _token_live(token: Token, now: int) -> bool:
+def token_live(token: Token, now: int) -> bool:
+    """Not revoked, and not past its expiry (if it has one)."""
     return token.revoked is None and (token.expires is None or token.expires > now)
 
 
@@ -84,7 +95,7 @@ def authenticate(node: Node, authorization: str | None) -> Principal:
     if bearer is None or bearer.token.revoked is not None:
         raise Unauthorized("unknown or revoked token")
     token = bearer.token
-    if token.expires is not None and token.expires <= node.clock():
+    if not token_live(token, node.clock()):
         raise Unauthorized("this token has expired")
     if token.org_id is None:
         return Principal(kind=PrincipalKind.NODE_ADMIN, token_id=token.id)
@@ -95,6 +106,8 @@ def authenticate(node: Node, authorization: str | None) -> Principal:
     person = bearer.person
     if person is None or person.status is not PersonStatus.ACTIVE:
         raise Unauthorized("unknown or revoked token")  # its person is disabled or removed
+    if person.org_id != token.org_id:
+        raise Unauthorized("unknown or revoked token")  # never another org's person
     role = effective_role(Role(token.role), person.role)
     return person_principal(
         node, bearer.org, person, role, token_id=token.id, group_ids=bearer.group_ids
@@ -137,11 +150,11 @@ def refreshed(node: Node, principal: Principal) -> Principal | None:
     now = node.clock()
     if principal.person_id is None:
         token = node.store.token_by_id(principal.token_id or 0)
-        if token is None or not _token_live(token, now):
+        if token is None or not token_live(token, now):
             return None
         return org_principal(node, org, principal.role, token.id)
     person = node.store.person_by_id(principal.person_id)
-    if person is None or person.status is not PersonStatus.ACTIVE:
+    if person is None or person.status is not PersonStatus.ACTIVE or person.org_id != org.id:
         return None
     if principal.session_id is not None:
         session = node.store.session_by_id(principal.session_id)
@@ -149,7 +162,7 @@ def refreshed(node: Node, principal: Principal) -> Principal | None:
             return None
         return person_principal(node, org, person, person.role, session_id=principal.session_id)
     token = node.store.token_by_id(principal.token_id or 0)
-    if token is None or not _token_live(token, now):
+    if token is None or not token_live(token, now):
         return None
     role = effective_role(Role(token.role), person.role)
     return person_principal(node, org, person, role, token_id=token.id)
@@ -163,3 +176,25 @@ def session_live(session: PersonSession | None, now: int) -> bool:
         and session.stage is SessionStage.COMPLETE
         and now < session.expires
     )
+
+
+RECENT_SIGN_IN_MINUTES = 10
+
+
+def require_recent_sign_in(node: Node, principal: Principal, act: str) -> None:
+    """Forbidden unless the principal is a person signed in (a session, not a token) within
+    the last `RECENT_SIGN_IN_MINUTES`: what a stolen session cookie must not buy is lasting
+    access (a token, a second factor of the thief's choosing)."""
+    if principal.person_id is None or principal.session_id is None:
+        raise Forbidden(f"{act} needs a signed-in person (a session), not a token")
+    session = node.store.session_by_id(principal.session_id)
+    if session is None or node.clock() - session.created > RECENT_SIGN_IN_MINUTES * MINUTE:
+        raise Forbidden(
+            f"{act} needs a recent sign-in: sign out, sign in again and retry within"
+            f" {RECENT_SIGN_IN_MINUTES} minutes"
+        )
+
+
+def by_personal_token(principal: Principal) -> bool:
+    """A person acting through one of their personal tokens (not a signed-in session)."""
+    return principal.person_id is not None and principal.session_id is None

@@ -1,8 +1,10 @@
 """People of an org as its admins (and the operator) manage them: invite, list, change a
 role, disable, enable, remove, send a reset link.
 
-An org's admins manage its people; the operator may too, as a break-glass step (a reason,
-recorded and shown to the org's admins) once the org has admins of its own. Disabling or
+An org's admins manage its people — signed in, or with an org admin token; never through a
+personal token (a script's token must not mint people or reset links: if it leaks, it stays
+a script's token) — and the operator may too, as a break-glass step (a reason, recorded and
+shown to the org's admins) once the org has admins of its own. Disabling or
 removing a person ends their sessions and personal tokens in the same transaction; a role
 change applies from the next request (sessions and personal tokens read the person's role
 each time). A person is looked up by e-mail within the named org: another org's person, or
@@ -19,6 +21,7 @@ from tabadol.domain.audit import AuditEvent, actor_of
 from tabadol.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tabadol.domain.model import Org, Principal, Role
 from tabadol.domain.people import (
+    HOUR,
     EnrolmentLink,
     LinkPurpose,
     Person,
@@ -30,9 +33,10 @@ from tabadol.storage.contract import NewLink
 from tabadol.usecases.membership.break_glass import break_glass_event
 from tabadol.usecases.membership.lookup import require_managed_org
 from tabadol.usecases.membership.names import check_text
-from tabadol.usecases.membership.principals import hash_secret
+from tabadol.usecases.membership.principals import by_personal_token, hash_secret, parse_role
 
-HOUR = 3600 * 1_000_000
+__all__ = ["parse_role"]  # re-exported: adapters parse roles from here
+
 MAX_NAME = 200
 ENROL_PATH = "/enrol/"
 
@@ -54,27 +58,34 @@ def link_url(node: Node, secret: str) -> str:
     return f"{base}{ENROL_PATH}{secret}"
 
 
-def parse_role(role: str | Role) -> Role:
-    try:
-        return Role(role)
-    except ValueError:
-        raise InvalidInput(f"role must be one of {', '.join(r.value for r in Role)}") from None
+def person_detail(principal: Principal) -> dict[str, str]:
+    """The org and person an audit entry of a person's own act names."""
+    return {
+        "org": principal.org.name if principal.org else "",
+        "person": principal.person_email or "",
+    }
 
 
-def _new_link(node: Node, purpose: LinkPurpose) -> tuple[str, NewLink]:
+def _new_link(node: Node, purpose: LinkPurpose, actor: Principal) -> tuple[str, NewLink]:
     hours = (
         node.settings.enrolment_link_hours
         if purpose is LinkPurpose.ENROL
         else node.settings.reset_link_hours
     )
     secret = secrets.token_urlsafe(32)
-    return secret, NewLink(purpose, hash_secret(secret), node.clock() + hours * HOUR)
+    expires = node.clock() + hours * HOUR
+    return secret, NewLink(purpose, hash_secret(secret), expires, actor_of(actor))
 
 
 def _managed(
     node: Node, actor: Principal, org_name: str, act: str, reason: str | None, **detail: Any
 ) -> tuple[Org, list[AuditEvent]]:
-    """The org, if the caller manages it, and the break-glass entry the operator's act needs."""
+    """The org, if the caller manages it, and the break-glass entry the operator's act needs.
+    Forbidden through a personal token."""
+    if by_personal_token(actor):
+        raise Forbidden(
+            "managing people needs an admin signed in (or an org admin token), not a personal token"
+        )
     org = require_managed_org(node, actor, org_name)
     if not org.hosted_here:
         raise Forbidden(f"{org.name!r} is hosted by another node: its people are managed there")
@@ -101,12 +112,18 @@ def invite(
     org, steps = _managed(
         node, actor, org_name, "person.invite", break_glass, person=address, role=chosen.value
     )
-    secret, link = _new_link(node, LinkPurpose.ENROL)
+    secret, link = _new_link(node, LinkPurpose.ENROL, actor)
     detail = {"org": org.name, "person": address, "role": chosen.value}
     event = AuditEvent("person.invite", actor_of(actor), detail=detail)
-    person, made = node.store.create_person(
-        org.id, address, name, chosen, node.clock(), link, audit=[event, *steps]
-    )
+    try:
+        person, made = node.store.create_person(
+            org.id, address, name, chosen, node.clock(), link, audit=[event, *steps]
+        )
+    except Conflict:  # the address is someone's, maybe in another org: say no more than that
+        raise Conflict(
+            "this e-mail address cannot be invited: it is in use on this node (ask the"
+            " node's operator)"
+        ) from None
     return Invitation(person, link_url(node, secret), made.expires)
 
 
@@ -254,7 +271,7 @@ def reset_link(
     if person.status is PersonStatus.DISABLED:
         raise Conflict(f"{person.email} is disabled: enable them first")
     purpose = LinkPurpose.ENROL if person.status is PersonStatus.INVITED else LinkPurpose.RESET
-    secret, link = _new_link(node, purpose)
+    secret, link = _new_link(node, purpose, actor)
     event = _event(actor, "person.reset", person, org_label, purpose=purpose.value)
     made: EnrolmentLink = node.store.add_link(person.id, link, node.clock(), audit=[event, *steps])
     return Invitation(person, link_url(node, secret), made.expires)

@@ -4,7 +4,8 @@ they choose, a second factor) — enrolment for an invited person, a reset for o
 A link is 256 random bits, kept as SHA-256; it works once (marked used in the transaction
 that sets the password), until it expires, and only while it is the person's newest. Every
 refusal is the same NotFound, so a link's state tells a finder nothing. Redeeming ends every
-session the person had (a reset is often for an account someone else may have used).
+session and personal token the person had (a reset is often for an account someone else
+may have used). The log names who issued the link.
 """
 
 from __future__ import annotations
@@ -91,7 +92,8 @@ def redeem(
     wrapped = None if totp is None else wrap_secret(node, person.id, totp.secret)
     actor = actor_of(person_principal(node, org, person, person.role, group_ids=frozenset()))
     who = {"org": org.name, "person": person.email}
-    events = [AuditEvent("person.enrol", actor, detail={**who, "purpose": link.purpose.value})]
+    detail = {**who, "purpose": link.purpose.value, "issued_by": link.issued_by}
+    events = [AuditEvent("person.enrol", actor, detail=detail)]
     if totp is not None:
         events.append(AuditEvent("person.totp.set", actor, detail=who))
     if passkey is not None:
@@ -100,5 +102,6 @@ def redeem(
     if not node.store.redeem_link(link.id, node.clock(), redemption, audit=events):
         raise NotFound(GONE)  # redeemed or replaced meanwhile
     enrolled = node.store.person_by_id(person.id)
-    assert enrolled is not None
+    if enrolled is None:  # removed in the instant after: the link is as good as gone
+        raise NotFound(GONE)
     return enrolled

@@ -12,6 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from tabadol.config import Settings
 from tabadol.domain.errors import InvalidInput
+from tabadol.domain.people import check_utf8
 
 MIN_LENGTH = 12
 MAX_LENGTH = 1024  # a longer one is refused before any hashing
@@ -48,7 +49,8 @@ def _prepared(password: str) -> str:
 
 def check_new_password(password: str) -> str:
     """A password a person may choose: 12 to 1024 characters (length is what makes it hard
-    to guess; no composition rules)."""
+    to guess; no composition rules), valid text without NUL."""
+    check_utf8("the password", password)
     if len(password) < MIN_LENGTH:
         raise InvalidInput(f"the password must have at least {MIN_LENGTH} characters")
     if len(password) > MAX_LENGTH:
@@ -64,14 +66,37 @@ def verify_password(
     settings: Settings, stored: str | None, password: str
 ) -> tuple[bool, str | None]:
     """Whether `password` matches `stored` (None: no password, checked against the dummy
-    hash all the same), and the new hash to store when the parameters have risen."""
+    hash all the same), and the new hash to store when the parameters have risen. A
+    password that is no valid text (a lone surrogate) is a wrong one, at the same cost; a
+    hash made under older parameters is padded with the dummy check (so its cheaper check
+    does not tell that the account exists)."""
     ph = hasher(settings)
-    if stored is None or len(password) > MAX_LENGTH:
-        _verify(ph, _dummy(ph.time_cost, ph.memory_cost, ph.parallelism), "")
+    dummy = _dummy(ph.time_cost, ph.memory_cost, ph.parallelism)
+    if stored is None or len(password) > MAX_LENGTH or not _encodable(password):
+        _verify(ph, dummy, "")
         return False, None
-    if not _verify(ph, stored, _prepared(password)):
+    old = _needs_rehash(ph, stored)
+    ok = _verify(ph, stored, _prepared(password))
+    if old:
+        _verify(ph, dummy, "")
+    if not ok:
         return False, None
-    return True, ph.hash(_prepared(password)) if ph.check_needs_rehash(stored) else None
+    return True, ph.hash(_prepared(password)) if old else None
+
+
+def _encodable(password: str) -> bool:
+    try:
+        password.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _needs_rehash(ph: PasswordHasher, stored: str) -> bool:
+    try:
+        return ph.check_needs_rehash(stored)
+    except (InvalidHashError, ValueError):
+        return False
 
 
 def _verify(ph: PasswordHasher, stored: str, password: str) -> bool:

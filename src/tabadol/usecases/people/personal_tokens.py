@@ -3,9 +3,10 @@
 A personal token has a role no higher than its person's when made, and an expiry (at most
 `personal_token_max_days`); each request acts with the lower of the token's role and the
 person's current one, and the token stops working when it expires or the person is disabled
-or removed (`principals.authenticate`). Only a signed-in session makes one: a token cannot
-mint a longer-lived successor for itself. The org's admins see and revoke them with the
-org's tokens (`membership.api_tokens`).
+or removed (`principals.authenticate`), and when the person signs out everywhere or redeems
+a reset link. Only a session signed in within the last minutes makes one: a token cannot
+mint a longer-lived successor for itself, nor can a stolen session cookie buy lasting
+access. The org's admins see and revoke them with the org's tokens (`membership.api_tokens`).
 """
 
 from __future__ import annotations
@@ -15,13 +16,17 @@ import secrets
 from tabadol.domain.audit import AuditEvent, actor_of
 from tabadol.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
 from tabadol.domain.model import Principal, Role, Token
-from tabadol.domain.people import role_at_most
+from tabadol.domain.people import DAY, role_at_most
 from tabadol.node.node import Node
 from tabadol.usecases.membership.names import check_text
-from tabadol.usecases.membership.principals import TOKEN_PREFIX, hash_secret
-from tabadol.usecases.people.accounts import parse_role
+from tabadol.usecases.membership.principals import (
+    TOKEN_PREFIX,
+    hash_secret,
+    parse_role,
+    require_recent_sign_in,
+)
+from tabadol.usecases.people.accounts import person_detail
 
-DAY = 86_400 * 1_000_000
 MAX_LABEL = 200
 
 
@@ -35,11 +40,10 @@ def create_personal_token(
     node: Node, principal: Principal, role: str | Role, expires_in_days: int, label: str = ""
 ) -> tuple[Token, str]:
     """A new token of the signed-in person: (the token, its secret — shown once). Forbidden
-    above the person's role or without a session; InvalidInput for an expiry outside
-    1..`personal_token_max_days` days."""
+    above the person's role, without a session or one older than the last minutes;
+    InvalidInput for an expiry outside 1..`personal_token_max_days` days."""
     person_id = _person_of(node, principal)
-    if principal.session_id is None:
-        raise Forbidden("personal tokens are made by a signed-in person, not by a token")
+    require_recent_sign_in(node, principal, "making a personal token")
     chosen = parse_role(role)
     person = node.store.person_by_id(person_id)
     if person is None or principal.org is None:
@@ -86,15 +90,11 @@ def revoke_personal_token(node: Node, principal: Principal, token_id: int) -> To
     token = node.store.token_by_id(token_id)
     if token is None or token.person_id != person_id:
         raise NotFound("no token of yours with that id")
-    detail = {
-        "org": principal.org.name if principal.org else "",
-        "person": principal.person_email or "",
-        "token": token_id,
-        "prefix": token.prefix,
-    }
+    detail = {**person_detail(principal), "token": token_id, "prefix": token.prefix}
     event = AuditEvent("person.token.revoke", actor_of(principal), detail=detail)
     if not node.store.revoke_token(token_id, node.clock(), audit=[event]):
         raise Conflict(f"token {token_id} is already revoked")
     revoked = node.store.token_by_id(token_id)
-    assert revoked is not None
+    if revoked is None:
+        raise NotFound("no token of yours with that id")
     return revoked

@@ -3,9 +3,12 @@
 A session lives until its absolute end (`session_absolute_hours` after sign-in) or until it
 has been unused for `session_idle_minutes`, whichever comes first; it is revoked by signing
 out, by the person (one or all of theirs), by an admin of the org, and at once when the
-person is disabled or removed. The look-up is one query (session, person, org, groups); the
-last use is written at most once a minute per session, so a request with a session costs
-about what one with a token does.
+person is disabled or removed. Signing out everywhere ends the person's personal tokens
+too (what a thief could have made with a stolen session). An admin of the org reads and
+ends a person's sessions; the operator does so as a break-glass step (a reason, shown to the
+org's admins) once the org has admins of its own. The look-up is one query (session,
+person, org, groups); the last use is written at most once a minute per session, so a
+request with a session costs about what one with a token does.
 """
 
 from __future__ import annotations
@@ -15,12 +18,17 @@ import secrets
 from tabadol.domain.audit import AuditEvent, actor_of
 from tabadol.domain.errors import Forbidden, NotFound, Unauthorized
 from tabadol.domain.model import Principal
-from tabadol.domain.people import PersonSession, PersonStatus
+from tabadol.domain.people import MINUTE, PersonSession, PersonStatus
 from tabadol.node.node import Node
-from tabadol.usecases.membership.principals import hash_secret, person_principal, session_live
-from tabadol.usecases.people.accounts import find_person
+from tabadol.usecases.membership.break_glass import break_glass_event
+from tabadol.usecases.membership.principals import (
+    by_personal_token,
+    hash_secret,
+    person_principal,
+    session_live,
+)
+from tabadol.usecases.people.accounts import find_person, person_detail
 
-MINUTE = 60 * 1_000_000
 TOUCH_EVERY = MINUTE  # last_seen is written at most this often per session
 ENDED = "your session has ended: sign in again"
 
@@ -50,13 +58,6 @@ def session_principal(node: Node, secret: str) -> Principal:
     )
 
 
-def _who(principal: Principal) -> dict[str, str]:
-    return {
-        "org": principal.org.name if principal.org else "",
-        "person": principal.person_email or "",
-    }
-
-
 def _own(principal: Principal) -> int:
     if principal.person_id is None:
         raise Forbidden("only a person has sessions of their own")
@@ -67,17 +68,20 @@ def sign_out(node: Node, principal: Principal) -> None:
     """End the session the principal signed in with (nothing if it has ended already)."""
     if principal.session_id is None or principal.person_id is None:
         raise Forbidden("signing out ends a session: this request has none")
-    event = AuditEvent("person.sign-out", actor_of(principal), detail=_who(principal))
+    event = AuditEvent("person.sign-out", actor_of(principal), detail=person_detail(principal))
     node.store.revoke_sessions(
         principal.person_id, node.clock(), session_id=principal.session_id, audit=[event]
     )
 
 
 def sign_out_everywhere(node: Node, principal: Principal) -> int:
-    """End every session of the principal's person, this one included; how many ended."""
-    detail = {**_who(principal), "everywhere": True}
+    """End every session of the principal's person, this one included, and every personal
+    token of theirs, in one transaction; how many sessions ended."""
+    detail = {**person_detail(principal), "everywhere": True, "tokens": True}
     event = AuditEvent("person.sign-out", actor_of(principal), detail=detail)
-    return node.store.revoke_sessions(_own(principal), node.clock(), audit=[event])
+    return node.store.revoke_sessions(
+        _own(principal), node.clock(), with_tokens=True, audit=[event]
+    )
 
 
 def own_sessions(node: Node, principal: Principal) -> list[PersonSession]:
@@ -87,7 +91,7 @@ def own_sessions(node: Node, principal: Principal) -> list[PersonSession]:
 
 def revoke_own_session(node: Node, principal: Principal, session_id: int) -> None:
     """End one of the principal's person's own sessions (another device)."""
-    detail = {**_who(principal), "session": session_id}
+    detail = {**person_detail(principal), "session": session_id}
     event = AuditEvent("person.session.revoke", actor_of(principal), detail=detail)
     if not node.store.revoke_sessions(
         _own(principal), node.clock(), session_id=session_id, audit=[event]
@@ -95,20 +99,48 @@ def revoke_own_session(node: Node, principal: Principal, session_id: int) -> Non
         raise NotFound("no live session of yours with that id")
 
 
-def list_sessions(node: Node, actor: Principal, org_name: str, email: str) -> list[PersonSession]:
-    """A person's sessions, for the org's admins and the operator."""
-    _, person = find_person(node, actor, org_name, email)
-    return node.store.list_sessions(person.id)
+def _managed_person(
+    node: Node, actor: Principal, org_name: str, email: str, act: str, reason: str | None
+) -> tuple[str, int, str, list[AuditEvent]]:
+    """(org name, person id, e-mail, the break-glass entry the operator's act needs) for an
+    act on another person's sessions; Forbidden through a personal token."""
+    if by_personal_token(actor):
+        raise Forbidden("managing people needs an admin signed in, not a personal token")
+    org, person = find_person(node, actor, org_name, email)
+    steps = break_glass_event(node, actor, org, act, reason, person=person.email)
+    return org.name, person.id, person.email, steps
+
+
+def list_sessions(
+    node: Node, actor: Principal, org_name: str, email: str, *, break_glass: str | None = None
+) -> list[PersonSession]:
+    """A person's sessions, for the org's admins and the operator (a break-glass step,
+    recorded before the read, once the org has admins of its own)."""
+    _, person_id, _, steps = _managed_person(
+        node, actor, org_name, email, "person.session.list", break_glass
+    )
+    if steps:
+        node.store.append_audit(steps, node.clock())
+    return node.store.list_sessions(person_id)
 
 
 def revoke_session(
-    node: Node, actor: Principal, org_name: str, email: str, session_id: int
+    node: Node,
+    actor: Principal,
+    org_name: str,
+    email: str,
+    session_id: int,
+    *,
+    break_glass: str | None = None,
 ) -> None:
-    """An admin of the org (or the operator) ends one session of a person of it."""
-    org, person = find_person(node, actor, org_name, email)
-    detail = {"org": org.name, "person": person.email, "session": session_id}
+    """An admin of the org (or the operator, as a break-glass step once the org has admins
+    of its own) ends one session of a person of it."""
+    org_name, person_id, address, steps = _managed_person(
+        node, actor, org_name, email, "person.session.revoke", break_glass
+    )
+    detail = {"org": org_name, "person": address, "session": session_id}
     event = AuditEvent("person.session.revoke", actor_of(actor), detail=detail)
     if not node.store.revoke_sessions(
-        person.id, node.clock(), session_id=session_id, audit=[event]
+        person_id, node.clock(), session_id=session_id, audit=[event, *steps]
     ):
         raise NotFound("no live session of that person with that id")

@@ -2,11 +2,20 @@
 
 - One answer for an unknown address, a wrong password, an invited or disabled person:
   "the e-mail address or the password is wrong"; an unknown address is checked against a
-  dummy Argon2 hash, so it costs the same time.
-- Failures are counted per account (the address's hash, known or not) and per client
-  address; past a threshold (5 per account, 20 per address, within 15 minutes) each attempt
-  is refused until a lock that doubles from 1 s up to 15 minutes ends (TooManyRequests with
-  the seconds to wait). A success clears the account's counter.
+  dummy Argon2 hash, so it costs the same time. Text that is no e-mail address is never
+  looked up (it is an unknown address).
+- Failures are counted per account (an HMAC of the address, known or not), per person's
+  second factor and per client address (an IPv6 address by its /64); past a threshold (5
+  per account, 5 wrong codes per person, 20 per address, counted over a day) each attempt is
+  refused until a lock that doubles from 1 s up to 15 minutes ends (TooManyRequests with
+  the seconds to wait). Each attempt is counted before the password or code is checked, in
+  one write (concurrent guesses cannot slip past a lock), and taken back when it succeeds.
+- A right password does not clear the account's counter while a second factor is pending,
+  and never clears the factor's: only a complete sign-in clears both. After 5 wrong codes
+  in a row the pending session ends (start again with the password).
+- The lock is audited when it starts, not at each refused attempt (no flood of entries).
+- Refused attempts are logged as "anonymous", with the address typed in the detail: nobody
+  proved to be that person.
 - The password step opens a session: complete when no second factor is due, else pending
   (5 minutes) until `second_factor` accepts one; that step replaces the pending session by a
   new one with a new secret (a session secret planted before sign-in is worth nothing).
@@ -15,12 +24,15 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from tabadol.domain.audit import AuditEvent, Outcome, actor_of
 from tabadol.domain.errors import Forbidden, InvalidInput, TooManyRequests, Unauthorized
 from tabadol.domain.model import Principal, PrincipalKind
 from tabadol.domain.people import (
+    FACTOR_THRESHOLD,
+    HOUR,
     Factor,
     Person,
     PersonSession,
@@ -28,11 +40,12 @@ from tabadol.domain.people import (
     SessionStage,
     account_key,
     address_key,
+    factor_key,
     locked_for,
     normalize_email,
 )
 from tabadol.node.node import Node
-from tabadol.storage.contract import NewSession
+from tabadol.storage.contract import NewSession, Reservation
 from tabadol.usecases.membership.principals import hash_secret
 from tabadol.usecases.people import sessions
 from tabadol.usecases.people.factors import FactorProof, factors_of, second_factor_required
@@ -42,8 +55,8 @@ WRONG = "the e-mail address or the password is wrong"
 FACTOR_WRONG = "the second factor was not accepted"
 PENDING_EXPIRED = "this sign-in has expired: start again with your password"
 PENDING_US = 5 * 60 * 1_000_000
-HOUR = 3600 * 1_000_000
 MAX_USER_AGENT = 200
+MAX_ADDRESS = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,10 +74,8 @@ class SignIn:
         return self.session.stage is SessionStage.COMPLETE
 
 
-def _actor(node: Node, person: Person | None) -> str:
-    """The log's name for whoever tried: the person when the address is theirs."""
-    if person is None:
-        return "anonymous"
+def _actor(node: Node, person: Person) -> str:
+    """The log's name for a person who proved their password."""
     org = node.store.org_by_id(person.org_id)
     principal = Principal(
         kind=PrincipalKind.ORG, org=org, role=person.role, person_email=person.email
@@ -73,45 +84,81 @@ def _actor(node: Node, person: Person | None) -> str:
 
 
 def _event(
-    node: Node, person: Person | None, outcome: Outcome, address: str, **detail: object
+    node: Node,
+    person: Person | None,
+    outcome: Outcome,
+    address: str,
+    claimed: str = "",
+    **detail: object,
 ) -> AuditEvent:
+    """A sign-in entry: a success names the person as actor; a refusal is anonymous (the
+    caller proved nothing) and names the address claimed in its detail."""
+    if outcome is Outcome.OK and person is not None:
+        return AuditEvent(
+            "person.sign-in", _actor(node, person), outcome=outcome,
+            detail={"address": address, **detail},
+        )  # fmt: skip
+    who = person.email if person is not None else claimed
     return AuditEvent(
         "person.sign-in",
-        _actor(node, person),
+        "anonymous",
         outcome=outcome,
-        detail={"address": address[:64], **detail},
+        detail={"address": address, "person": who, **detail},
     )
 
 
-def _refuse_if_locked(node: Node, keys: list[str], person: Person | None, address: str) -> None:
-    now = node.clock()
-    counters = node.store.failure_counters(keys)
-    wait = max((locked_for(counters.get(key), now) for key in keys), default=0)
-    if wait:
-        event = _event(node, person, Outcome.REFUSED, address, reason="locked", wait=wait)
-        node.store.append_audit([event], now)
+def clean(text: str, limit: int) -> str:
+    """A client's address or user agent as stored: printable characters only (no NUL, no
+    lone surrogate), cut to `limit`."""
+    return "".join(c for c in text[: limit * 4] if c.isprintable())[:limit]
+
+
+def account_secret(node: Node) -> bytes:
+    """The key of the account counters' HMAC, derived from the node key."""
+    return hashlib.blake2b(bytes(node.node_key), person=b"tabadol-account", digest_size=32).digest()
+
+
+def _reserve(node: Node, keys: list[str]) -> Reservation:
+    """Count the attempt before checking it (TooManyRequests, and nothing counted, while a
+    key is locked)."""
+    reservation = node.store.reserve_attempt(keys, node.clock())
+    if reservation.wait:
+        wait = reservation.wait
         raise TooManyRequests(f"too many attempts: try again in {wait} s", retry_after=wait)
+    return reservation
 
 
 def _fail(
-    node: Node, keys: list[str], person: Person | None, address: str, **detail: object
+    node: Node,
+    reservation: Reservation,
+    person: Person | None,
+    address: str,
+    claimed: str,
+    **detail: object,
 ) -> None:
-    """Count the failure under each key, with its audit entry (and the lock it starts)."""
+    """Audit the failure the reservation counted, and the lock it starts (if it does)."""
     now = node.clock()
-    event = _event(node, person, Outcome.REFUSED, address, **detail)
-    counted = node.store.record_failure(keys, now, audit=[event])
-    wait = max((locked_for(c, now) for c in counted.values()), default=0)
+    events = [_event(node, person, Outcome.REFUSED, address, claimed, **detail)]
+    wait = max((locked_for(c, now) for c in reservation.counted.values()), default=0)
     if wait:
-        lock = _event(node, person, Outcome.REFUSED, address, reason="locked", wait=wait)
-        node.store.append_audit([lock], now)
+        events.append(
+            _event(node, person, Outcome.REFUSED, address, claimed, reason="locked", wait=wait)
+        )
+    node.store.append_audit(events, now)
 
 
-def _lookup(email: str) -> str:
-    """The address as stored, or the typed text (kept only as the key of its counter)."""
+def _lookup(email: str) -> str | None:
+    """The address as stored, or None when the text is no e-mail address (never looked
+    up: it is an unknown address)."""
     try:
         return normalize_email(email)
     except InvalidInput:
-        return email.strip().lower()[:254]
+        return None
+
+
+def _claimed(email: str) -> str:
+    """What was typed, as a counter key and a log detail may hold it."""
+    return clean(email, 254).strip().lower()
 
 
 def _open(
@@ -125,7 +172,7 @@ def _open(
     )
     secret = sessions.new_secret()
     new = NewSession(
-        hash_secret(secret), now + span, address[:64], agent[:MAX_USER_AGENT], stage, factor
+        hash_secret(secret), now + span, address, clean(agent, MAX_USER_AGENT), stage, factor
     )
     return secret, new
 
@@ -134,34 +181,36 @@ def sign_in(node: Node, email: str, password: str, *, address: str, user_agent: 
     """The password step. Unauthorized (one message) when it fails, TooManyRequests while
     locked out, Forbidden when the policy asks the person for a second factor they have not
     set up (after the right password only). The session is complete when no factor is due."""
+    address = clean(address, MAX_ADDRESS)
     typed = _lookup(email)
-    keys = [account_key(typed), address_key(address)]
-    person = node.store.person_by_email(typed)
-    _refuse_if_locked(node, keys, person, address)
-    secrets = node.store.person_secrets(person.id) if person is not None else None
-    ok, rehash = verify_password(
-        node.settings, secrets.password_hash if secrets else None, password
-    )
+    claimed = typed or _claimed(email)
+    account = account_key(claimed, account_secret(node))
+    keys = [account, address_key(address)]
+    person = node.store.person_by_email(typed) if typed is not None else None
+    reservation = _reserve(node, keys)
+    stored = node.store.person_secrets(person.id) if person is not None else None
+    ok, rehash = verify_password(node.settings, stored.password_hash if stored else None, password)
     if person is None or not ok or person.status is not PersonStatus.ACTIVE:
         reason = "disabled" if ok and person is not None else "bad-credentials"
-        _fail(node, keys, person, address, reason=reason, factor=Factor.PASSWORD.value)
+        _fail(node, reservation, person, address, claimed, reason=reason, factor="password")
         raise Unauthorized(WRONG)
     if rehash is not None:
         node.store.set_password_hash(person.id, rehash)
-    node.store.clear_failures(keys[0])
     factors = factors_of(person)
     if not factors and second_factor_required(node.settings, person.role):
         event = _event(node, person, Outcome.REFUSED, address, reason="second-factor-missing")
-        node.store.append_audit([event], node.clock())
+        node.store.release_attempt(reservation, audit=[event], now=node.clock())
         raise Forbidden(
             "your role needs a second factor and you have none set up: ask an admin of your"
             " organization for a reset link to set one up"
         )
     stage = SessionStage.SECOND_FACTOR if factors else SessionStage.COMPLETE
-    secret, new = _open(node, person, stage, Factor.PASSWORD, address, user_agent)
-    event = _event(
-        node, person, Outcome.OK, address, factor=Factor.PASSWORD.value, stage=stage.value
+    # complete: the account's counter is cleared; pending: only this attempt is taken back
+    node.store.release_attempt(
+        reservation, clear=[account] if not factors else [], now=node.clock()
     )
+    secret, new = _open(node, person, stage, Factor.PASSWORD, address, user_agent)
+    event = _event(node, person, Outcome.OK, address, factor="password", stage=stage.value)
     session = node.store.create_session(person.id, new, node.clock(), audit=[event])
     return SignIn(secret, session, person, factors)
 
@@ -171,9 +220,11 @@ def second_factor(
 ) -> SignIn:
     """The factor step: the pending session (from `sign_in`) and a proof of one of the
     person's factors (`totp.TotpCode`, a passkey assertion). On success the pending session
-    ends and a complete one, with a new secret, takes its place. Unauthorized when the
-    pending session is unknown or expired or the proof fails (counted as a failure);
-    TooManyRequests while locked out."""
+    ends and a complete one, with a new secret, takes its place, and the person's account
+    and factor counters are cleared. Unauthorized when the pending session is unknown or
+    expired or the proof fails (counted against the person's factor; the fifth wrong one in
+    a row ends the pending session); TooManyRequests while locked out."""
+    address = clean(address, MAX_ADDRESS)
     bearer = node.store.session_bearer(hash_secret(pending_secret.strip()))
     now = node.clock()
     if (
@@ -185,8 +236,9 @@ def second_factor(
     ):
         raise Unauthorized(PENDING_EXPIRED)
     person = bearer.person
-    keys = [account_key(person.email), address_key(address)]
-    _refuse_if_locked(node, keys, person, address)
+    factor = factor_key(person.id)
+    keys = [factor, address_key(address)]
+    reservation = _reserve(node, keys)
     accepted = proof.check(node, person) if proof.kind in factors_of(person) else None
     secret, new = _open(node, person, SessionStage.COMPLETE, proof.kind, address, user_agent)
     event = _event(node, person, Outcome.OK, address, factor=proof.kind.value, stage="complete")
@@ -201,7 +253,13 @@ def second_factor(
             audit=[event],
         )
     if session is None:
-        _fail(node, keys, person, address, reason="second-factor", factor=proof.kind.value)
+        _fail(
+            node, reservation, person, address, person.email,
+            reason="second-factor", factor=proof.kind.value,
+        )  # fmt: skip
+        if reservation.counted[factor].failures >= FACTOR_THRESHOLD:
+            node.store.revoke_sessions(person.id, node.clock(), session_id=bearer.session.id)
         raise Unauthorized(FACTOR_WRONG)
-    node.store.clear_failures(keys[0])
+    account = account_key(person.email, account_secret(node))
+    node.store.release_attempt(reservation, clear=[factor, account], now=node.clock())
     return SignIn(secret, session, person, ())

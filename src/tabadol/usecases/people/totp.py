@@ -9,12 +9,15 @@ from dataclasses import dataclass
 
 import pyotp
 
-from tabadol.crypto.wrapping import load_or_create_secret, unwrap_value, wrap_value
+from tabadol.crypto.wrapping import unwrap_value, wrap_value
 from tabadol.domain.audit import AuditEvent, actor_of
-from tabadol.domain.errors import Forbidden, InvalidInput
+from tabadol.domain.errors import InvalidInput, NotFound
 from tabadol.domain.model import Principal
 from tabadol.domain.people import Factor, Person
+from tabadol.node.keyring import value_secret
 from tabadol.node.node import Node
+from tabadol.usecases.membership.principals import require_recent_sign_in
+from tabadol.usecases.people.accounts import person_detail
 from tabadol.usecases.people.factors import Accepted
 
 STEP_SECONDS = 30
@@ -36,12 +39,11 @@ def _aad(person_id: int) -> bytes:
 
 
 def wrap_secret(node: Node, person_id: int, secret: str) -> bytes:
-    return wrap_value(load_or_create_secret(node.key_secret_path), _aad(person_id), secret.encode())
+    return wrap_value(value_secret(node), _aad(person_id), secret.encode())
 
 
 def _unwrap_secret(node: Node, person_id: int, wrapped: bytes) -> str:
-    key = load_or_create_secret(node.key_secret_path)
-    return unwrap_value(key, _aad(person_id), wrapped).decode()
+    return unwrap_value(value_secret(node), _aad(person_id), wrapped).decode()
 
 
 def matching_step(secret: str, code: str, now_us: int) -> int | None:
@@ -91,32 +93,29 @@ class TotpCode:
         return Factor.TOTP
 
     def check(self, node: Node, person: Person) -> Accepted | None:
-        secrets = node.store.person_secrets(person.id)
-        if secrets is None or secrets.totp_wrapped is None:
+        stored = node.store.person_secrets(person.id)
+        if stored is None or stored.totp_wrapped is None:
             return None
-        secret = _unwrap_secret(node, person.id, secrets.totp_wrapped)
+        secret = _unwrap_secret(node, person.id, stored.totp_wrapped)
         step = matching_step(secret, self.code, node.clock())
-        if step is None or (secrets.totp_last_step is not None and step <= secrets.totp_last_step):
+        if step is None or (stored.totp_last_step is not None and step <= stored.totp_last_step):
             return None  # wrong, or a step accepted already (the store checks again, atomically)
         return Accepted(totp_step=step)
 
 
 def set_totp(node: Node, principal: Principal, setup: TotpSetup) -> Person:
-    """A signed-in person sets (or replaces) their TOTP secret."""
-    if principal.session_id is None or principal.person_id is None:
-        raise Forbidden("a second factor is set by the person, signed in")
-    step = setup.checked(node)
+    """A person signed in within the last minutes sets (or replaces) their TOTP secret
+    (Forbidden otherwise: a stolen session must not replace the owner's factor)."""
+    require_recent_sign_in(node, principal, "setting a second factor")
     person_id = principal.person_id
-    event = AuditEvent("person.totp.set", actor_of(principal), detail=_who(principal))
+    if person_id is None:  # require_recent_sign_in refused that already; for the types
+        raise NotFound("no such person")
+    step = setup.checked(node)
+    event = AuditEvent("person.totp.set", actor_of(principal), detail=person_detail(principal))
     wrapped = wrap_secret(node, person_id, setup.secret)
-    node.store.set_totp(person_id, wrapped, node.clock(), step=step, audit=[event])
+    if not node.store.set_totp(person_id, wrapped, node.clock(), step=step, audit=[event]):
+        raise NotFound("no such person (removed meanwhile)")
     person = node.store.person_by_id(person_id)
-    assert person is not None
+    if person is None:
+        raise NotFound("no such person (removed meanwhile)")
     return person
-
-
-def _who(principal: Principal) -> dict[str, str]:
-    return {
-        "org": principal.org.name if principal.org else "",
-        "person": principal.person_email or "",
-    }

@@ -122,14 +122,26 @@ class SqlOrgDirectory(SqlRole):
         *,
         person_id: int | None = None,
         expires: int | None = None,
+        created_by_person: int | None = None,
         audit: Sequence[AuditEvent] = (),
     ) -> Token:
         def txn(conn: Connection) -> Token:
             try:
                 cur = conn.execute(
                     "INSERT INTO tokens(org_id, role, label, secret_hash, prefix, created,"
-                    " person_id, expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                    (org_id, role, label, secret_hash, prefix, now, person_id, expires),
+                    " person_id, expires, created_by_person)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                    (
+                        org_id,
+                        role,
+                        label,
+                        secret_hash,
+                        prefix,
+                        now,
+                        person_id,
+                        expires,
+                        created_by_person,
+                    ),
                 )
             except IntegrityViolation:
                 raise Conflict("a token with this secret already exists") from None
@@ -145,6 +157,7 @@ class SqlOrgDirectory(SqlRole):
                 revoked=None,
                 person_id=person_id,
                 expires=expires,
+                created_by_person=created_by_person,
             )
 
         return self._db.run_write(txn)

@@ -29,8 +29,16 @@ def end_access_txn(conn: Connection, person_id: int, now: int) -> None:
         "UPDATE person_sessions SET revoked = ? WHERE person_id = ? AND revoked IS NULL",
         (now, person_id),
     )
+    revoke_tokens_txn(conn, person_id, now, made_by_them=True)
+
+
+def revoke_tokens_txn(conn: Connection, person_id: int, now: int, *, made_by_them: bool) -> None:
+    """The person's personal tokens revoked now — and, with `made_by_them`, the org tokens
+    they made (which live no longer than their maker's access)."""
     conn.execute(
-        "UPDATE tokens SET revoked = ? WHERE person_id = ? AND revoked IS NULL", (now, person_id)
+        "UPDATE tokens SET revoked = ? WHERE revoked IS NULL AND (person_id = ?"
+        + (" OR created_by_person = ?)" if made_by_them else ")"),
+        (now, person_id, person_id) if made_by_them else (now, person_id),
     )
 
 
@@ -39,11 +47,13 @@ def _insert_link_txn(conn: Connection, person_id: int, link: NewLink, now: int) 
         "DELETE FROM person_links WHERE person_id = ? AND used IS NULL", (person_id,)
     )  # a newer link replaces the ones not used yet
     cur = conn.execute(
-        "INSERT INTO person_links(person_id, purpose, secret_hash, created, expires)"
-        " VALUES (?, ?, ?, ?, ?) RETURNING id",
-        (person_id, link.purpose.value, link.secret_hash, now, link.expires),
+        "INSERT INTO person_links(person_id, purpose, secret_hash, created, expires, issued_by)"
+        " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        (person_id, link.purpose.value, link.secret_hash, now, link.expires, link.issued_by),
     )
-    return EnrolmentLink(int(cur.fetchone()[0]), person_id, link.purpose, now, link.expires, None)
+    return EnrolmentLink(
+        int(cur.fetchone()[0]), person_id, link.purpose, now, link.expires, None, link.issued_by
+    )
 
 
 def _insert_passkey_txn(conn: Connection, person_id: int, passkey: NewPasskey, now: int) -> Passkey:
@@ -256,6 +266,7 @@ class SqlPeople(SqlRole):
                 "UPDATE person_sessions SET revoked = ? WHERE person_id = ? AND revoked IS NULL",
                 (now, person_id),
             )
+            revoke_tokens_txn(conn, person_id, now, made_by_them=False)
             if redemption.passkey is not None:
                 _insert_passkey_txn(conn, person_id, redemption.passkey, now)
             self._audit_txn(conn, audit, now)

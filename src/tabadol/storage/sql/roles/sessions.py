@@ -12,10 +12,12 @@ from tabadol.domain.people import (
     FailureCounter,
     PersonSession,
     after_failure,
+    locked_for,
 )
-from tabadol.storage.contract import NewSession, SessionBearer
+from tabadol.storage.contract import NewSession, Reservation, SessionBearer
 from tabadol.storage.engine import Connection
 from tabadol.storage.sql.queries import in_clause
+from tabadol.storage.sql.roles.people import revoke_tokens_txn
 from tabadol.storage.sql.roles.people_rows import PERSON, SESSION
 from tabadol.storage.sql.roles.role import SqlRole
 from tabadol.storage.sql.rows import RowMap
@@ -166,6 +168,7 @@ class SqlSessions(SqlRole):
         now: int,
         *,
         session_id: int | None = None,
+        with_tokens: bool = False,
         audit: Sequence[AuditEvent] = (),
     ) -> int:
         def txn(conn: Connection) -> int:
@@ -174,7 +177,9 @@ class SqlSessions(SqlRole):
             if session_id is not None:
                 sql, params = sql + " AND id = ?", (*params, session_id)
             count = conn.execute(sql, params).rowcount
-            if count:
+            if with_tokens:
+                revoke_tokens_txn(conn, person_id, now, made_by_them=False)
+            if count or with_tokens:
                 self._audit_txn(conn, audit, now)
             return count
 
@@ -189,38 +194,75 @@ class SqlSessions(SqlRole):
         )
         return {counter.key: counter for counter in _FAILURE.all(rows)}
 
-    def record_failure(
-        self, keys: Sequence[str], now: int, *, audit: Sequence[AuditEvent] = ()
-    ) -> dict[str, FailureCounter]:
-        def txn(conn: Connection) -> dict[str, FailureCounter]:
+    def reserve_attempt(self, keys: Sequence[str], now: int) -> Reservation:
+        """See `contract.PeopleDirectory.reserve_attempt`."""
+
+        def txn(conn: Connection) -> Reservation:
             conn.execute(  # counters nobody has failed under for a while are forgotten
                 "DELETE FROM sign_in_failures WHERE last_failure < ?"
                 " AND (locked_until IS NULL OR locked_until < ?)",
                 (now - FAILURE_WINDOW, now),
             )
-            counted = {}
+            before: dict[str, FailureCounter] = {}
             for key in keys:
                 row = conn.execute(
                     f"SELECT {_FAILURE.select} FROM sign_in_failures WHERE key = ?", (key,)
                 ).fetchone()
-                counter = after_failure(_FAILURE(row) if row else None, key, now)
-                conn.execute(
-                    "INSERT INTO sign_in_failures(key, failures, last_failure, locked_until)"
-                    " VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET"
-                    " failures = excluded.failures, last_failure = excluded.last_failure,"
-                    " locked_until = excluded.locked_until",
-                    (key, counter.failures, counter.last_failure, counter.locked_until),
-                )
+                if row:
+                    before[key] = _FAILURE(row)
+            wait = max((locked_for(before.get(key), now) for key in keys), default=0)
+            if wait:
+                return Reservation(wait, before, {})
+            counted = {}
+            for key in keys:
+                counter = after_failure(before.get(key), key, now)
+                _store_counter_txn(conn, counter)
                 counted[key] = counter
-            self._audit_txn(conn, audit, now)
-            return counted
+            return Reservation(0, before, counted)
 
         return self._db.run_write(txn)
+
+    def release_attempt(
+        self,
+        reservation: Reservation,
+        *,
+        clear: Sequence[str] = (),
+        audit: Sequence[AuditEvent] = (),
+        now: int = 0,
+    ) -> None:
+        """See `contract.PeopleDirectory.release_attempt`."""
+
+        def txn(conn: Connection) -> None:
+            for key in clear:
+                conn.execute("DELETE FROM sign_in_failures WHERE key = ?", (key,))
+            for key in reservation.counted:
+                if key in clear:
+                    continue
+                previous = reservation.before.get(key)
+                conn.execute(  # one failure fewer, and the lock it had before (if any)
+                    "UPDATE sign_in_failures SET failures = failures - 1, locked_until = ?"
+                    " WHERE key = ? AND failures > 0",
+                    (previous.locked_until if previous else None, key),
+                )
+            conn.execute("DELETE FROM sign_in_failures WHERE failures <= 0")
+            self._audit_txn(conn, audit, now)
+
+        self._db.run_write(txn)
 
     def clear_failures(self, key: str) -> None:
         self._db.run_write(
             lambda conn: conn.execute("DELETE FROM sign_in_failures WHERE key = ?", (key,))
         )
+
+
+def _store_counter_txn(conn: Connection, counter: FailureCounter) -> None:
+    conn.execute(
+        "INSERT INTO sign_in_failures(key, failures, last_failure, locked_until)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET"
+        " failures = excluded.failures, last_failure = excluded.last_failure,"
+        " locked_until = excluded.locked_until",
+        (counter.key, counter.failures, counter.last_failure, counter.locked_until),
+    )
 
 
 class _Replayed(Exception):
