@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from tabadol.config import load_settings
+from tabadol.domain.audit import actor_of
 from tabadol.domain.errors import InvalidInput
-from tabadol.domain.model import Role
+from tabadol.domain.model import Org, Principal, PrincipalKind, Role
 from tabadol.domain.people import (
     FailureCounter,
     account_key,
@@ -98,3 +99,49 @@ def test_a_bad_people_setting_is_one_clear_line(
     with pytest.raises(InvalidInput, match=message) as caught:
         load_settings(tmp_path, env)
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "ali@pardis.example/token:3",
+        'a"<script>@x.example',
+        "a@b.c#d",
+        "a@-.x",
+        "a@b..example",
+        "a..b@x.example",
+        ".a@x.example",
+        "a/b@x.example",
+        "a:b@x.example",
+        "a@x.123",
+        "a\ud800@x.example",
+    ],
+)
+def test_an_address_that_could_forge_an_actor_or_read_oddly_is_refused(typed: str) -> None:
+    with pytest.raises(InvalidInput):
+        normalize_email(typed)
+
+
+def test_a_non_ascii_domain_is_stored_in_its_idna_form() -> None:
+    assert normalize_email("Ali@Bücher.example") == "ali@xn--bcher-kva.example"
+    assert normalize_email("ali@xn--bcher-kva.example") == "ali@xn--bcher-kva.example"
+    assert normalize_email("علی@pardis.example") == "علی@pardis.example"
+
+
+def test_an_ipv6_client_counts_by_its_64_and_ipv4_by_itself() -> None:
+    assert address_key("2001:db8:1:2::1") == address_key("2001:db8:1:2:ffff::9")
+    assert address_key("2001:db8:1:2::1") != address_key("2001:db8:1:3::1")
+    assert address_key("192.0.2.1") != address_key("192.0.2.2")
+    assert address_key("::ffff:192.0.2.1") == address_key("192.0.2.1")
+    assert address_key("not an address") == "address:not an address"
+
+
+def test_account_keys_depend_on_the_node_secret() -> None:
+    assert account_key("a@example.org", b"one") != account_key("a@example.org", b"two")
+    assert "a@example.org" not in account_key("a@example.org", b"one")
+
+
+def test_an_actor_string_has_one_reading() -> None:
+    org = Org(id=1, name="A/person:boss@x.example", identity_id="i", member=True, created=0)
+    forged = Principal(kind=PrincipalKind.ORG, org=org, role=Role.ADMIN, person_email="m@x.io")
+    assert actor_of(forged) == "org:A%2Fperson:boss@x.example/person:m@x.io"

@@ -147,20 +147,22 @@ def test_disable_ends_sessions_tokens_and_streams_at_once(pnode: Node, org: Org)
 
 
 def test_remove_deletes_the_person_and_the_log_keeps_their_name(pnode: Node, org: Org) -> None:
-    """Removed: gone from the listing, their token's bearer unknown, sign-in refused, the
-    address free again; the log still names them in what they did."""
+    """Removed: gone from the listing, their token's bearer unknown, the org token they made
+    revoked, sign-in refused, the address free again; the log still names them in what
+    they did."""
     ali = invite(pnode, org, "ali@pardis.example", "admin")
     principal = principal_of(pnode, ali)
     _, token = personal_tokens.create_personal_token(pnode, principal, "admin", 7)
-    api_tokens.create_token(pnode, authenticate(pnode, f"Bearer {token}"), org.name, "reader")
+    _, made = api_tokens.create_token(pnode, principal, org.name, "reader")
     accounts.remove(pnode, OPERATOR, org.name, ali.email, break_glass="left the agency")
     assert pnode.store.list_people(org.id) == []
-    with pytest.raises(Unauthorized):
-        authenticate(pnode, f"Bearer {token}")
+    for secret in (token, made):
+        with pytest.raises(Unauthorized):
+            authenticate(pnode, f"Bearer {secret}")
     with pytest.raises(Unauthorized, match=sign_in.WRONG):
         sign_in.sign_in(pnode, ali.email, ali.password, address=ADDRESS)
     ((actor, _, _),) = _entries(pnode, "token.create")
-    assert actor.startswith("org:Pardis CERT/person:ali@pardis.example/token:")
+    assert actor == "org:Pardis CERT/person:ali@pardis.example"
     with pytest.raises(NotFound):
         accounts.remove(pnode, OPERATOR, org.name, ali.email)
     accounts.invite(pnode, OPERATOR, org.name, ali.email, "reader")  # the address is free
