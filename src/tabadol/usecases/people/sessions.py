@@ -15,8 +15,9 @@ import secrets
 from tabadol.domain.audit import AuditEvent, actor_of
 from tabadol.domain.errors import Forbidden, NotFound, Unauthorized
 from tabadol.domain.model import Principal
-from tabadol.domain.people import PersonSession, PersonStatus
+from tabadol.domain.people import Person, PersonSession, PersonStatus, SessionStage
 from tabadol.node.node import Node
+from tabadol.usecases.membership.break_glass import break_glass_event
 from tabadol.usecases.membership.principals import hash_secret, person_principal, session_live
 from tabadol.usecases.people.accounts import find_person
 
@@ -101,14 +102,39 @@ def list_sessions(node: Node, actor: Principal, org_name: str, email: str) -> li
     return node.store.list_sessions(person.id)
 
 
+def last_sign_ins(node: Node, people: list[Person]) -> dict[int, int]:
+    """When each person last completed a sign-in (the newest complete session's start), for
+    those who ever did: what a listing of the org's people shows."""
+    found: dict[int, int] = {}
+    for person in people:
+        starts = [
+            s.created
+            for s in node.store.list_sessions(person.id)
+            if s.stage is SessionStage.COMPLETE
+        ]
+        if starts:
+            found[person.id] = max(starts)
+    return found
+
+
 def revoke_session(
-    node: Node, actor: Principal, org_name: str, email: str, session_id: int
+    node: Node,
+    actor: Principal,
+    org_name: str,
+    email: str,
+    session_id: int,
+    *,
+    break_glass: str | None = None,
 ) -> None:
-    """An admin of the org (or the operator) ends one session of a person of it."""
+    """An admin of the org (or the operator: a break-glass step once the org has admins of
+    its own) ends one session of a person of it."""
     org, person = find_person(node, actor, org_name, email)
+    steps = break_glass_event(
+        node, actor, org, "person.session.revoke", break_glass, person=person.email
+    )
     detail = {"org": org.name, "person": person.email, "session": session_id}
     event = AuditEvent("person.session.revoke", actor_of(actor), detail=detail)
     if not node.store.revoke_sessions(
-        person.id, node.clock(), session_id=session_id, audit=[event]
+        person.id, node.clock(), session_id=session_id, audit=[event, *steps]
     ):
         raise NotFound("no live session of that person with that id")
