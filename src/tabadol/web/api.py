@@ -34,6 +34,9 @@ _NOT = r"\x00-\x1f\x7f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 SCHEMA_TEXT: JsonDict = {"pattern": rf"^[^{_NOT}]*[^\s{_NOT}][^{_NOT}]*$"}
 # A row id in a path: what the database can hold (a larger one is a 400, not an overflow).
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+# Free text that may be empty (a label, a person's name): no control and no bidi control
+# character, as `names.check_text` has it.
+FREE_TEXT = rf"^[^{_NOT}]*$"
 _bearer = HTTPBearer(auto_error=False, description="A token from `tabadol token create`.")
 
 
@@ -108,7 +111,7 @@ _BREAK_GLASS = Field(
 
 class TokenIn(BaseModel):
     role: Literal["admin", "publisher", "reader"] = "publisher"
-    label: str = Field(default="", max_length=200)
+    label: str = Field(default="", max_length=200, pattern=FREE_TEXT)
     break_glass: str | None = _BREAK_GLASS
 
 
