@@ -2,7 +2,9 @@
 admin of the org named by TABADOL_FUZZ_ORG, with a token made for it from the node's data
 directory (TABADOL_DATA). The API lets an admin revoke its org's tokens, its own included,
 and the fuzzer does: on a 401 schemathesis asks for credentials again and gets a new token,
-so the run goes on testing rather than collecting 401s."""
+so the run goes on testing rather than collecting 401s. A group's new member is an org that
+exists (TABADOL_FUZZ_MEMBER), as the config's parameters name real ids: otherwise the 404 of
+a made-up org reads, to the stateful phase, as the group just created gone missing."""
 
 from __future__ import annotations
 
@@ -35,3 +37,10 @@ class FreshAdminToken:
 
     def set(self, case: Any, data: str, context: Any) -> None:
         case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+
+
+@schemathesis.hook.apply_to(path="/api/v1/groups/{group}/members", method="POST")
+def map_body(context: Any, body: Any) -> Any:
+    if isinstance(body, dict):
+        return {**body, "org": os.environ["TABADOL_FUZZ_MEMBER"]}
+    return body

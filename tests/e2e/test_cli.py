@@ -3,28 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from stix2validator import ValidationOptions, validate_instance
-from typer.testing import CliRunner
 
-from tabadol.cli.main import app
-
+from ..cli_runner import tabadol, tabadol_process
 from ..conftest import ICS_BUNDLE, needs_attack_data
-
-runner = CliRunner()
-
-
-def tabadol(*args: str | Path, ok: bool = True) -> tuple[str, str]:
-    result = runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
-    if ok:
-        assert result.exit_code == 0, (result.stdout, result.stderr)
-    else:
-        assert result.exit_code != 0, result.stdout
-    return result.stdout, result.stderr
 
 
 @pytest.fixture
@@ -193,13 +178,7 @@ def test_real_process_errors_have_no_traceback(data: Path, tmp_path: Path, args:
     """Run as a real process: one line on stderr, exit 1, no Python traceback."""
     bad = tmp_path / "bad.json"
     bad.write_bytes(b'{"objects": [')
-    argv = [a.format(bad=bad, data=data) for a in args]
-    done = subprocess.run(
-        [sys.executable, "-m", "tabadol", *argv], capture_output=True, text=True, timeout=60
-    )
-    assert done.returncode == 1
-    assert "Traceback" not in done.stderr
-    assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+    tabadol_process(*[a.format(bad=bad, data=data) for a in args], ok=False)
 
 
 def test_key_commands_rotate_revoke_and_publish_the_directory(data: Path, tmp_path: Path) -> None:

@@ -12,20 +12,11 @@ from pathlib import Path
 
 import httpx
 from nacl.public import PrivateKey
-from typer.testing import CliRunner
 
-from tabadol.cli.main import app
 from tabadol.web.media import TAXII_21
 
+from ..cli_runner import tabadol
 from ..conftest import LiveServer
-
-runner = CliRunner()
-
-
-def tabadol(*args: str | Path, ok: bool = True) -> tuple[str, str]:
-    result = runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
-    assert (result.exit_code == 0) == ok, (result.stdout, result.stderr)
-    return result.stdout, result.stderr
 
 
 def test_keys_are_pinned_on_first_use_and_a_silent_change_is_refused(

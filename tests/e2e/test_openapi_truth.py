@@ -61,6 +61,7 @@ def test_schemathesis_finds_the_schema_true(
         "SCHEMATHESIS_HOOKS": "tests.e2e.schemathesis_hooks",
         "TABADOL_DATA": str(data),
         "TABADOL_FUZZ_ORG": "Org A",
+        "TABADOL_FUZZ_MEMBER": "Org B",
         "TABADOL_FUZZ_COLLECTION": members,
     }
     command = [

@@ -14,24 +14,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from typer.testing import CliRunner
 
-from tabadol.cli.main import app
 from tabadol.node.node import open_node
 from tabadol.web.media import TAXII_21
 
+from ..cli_runner import tabadol
 from ..conftest import LiveServer, make_indicator
-
-runner = CliRunner()
-
-
-def tabadol(*args: str | Path, ok: bool = True) -> tuple[str, str]:
-    result = runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
-    if ok:
-        assert result.exit_code == 0, (result.stdout, result.stderr)
-    else:
-        assert result.exit_code == 1, (result.stdout, result.stderr)
-    return result.stdout, result.stderr
 
 
 def mode(path: Path) -> int:

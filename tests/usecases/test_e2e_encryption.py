@@ -20,9 +20,7 @@ import pytest
 from nacl.public import PrivateKey
 from nacl.signing import SigningKey
 from starlette.testclient import TestClient
-from typer.testing import CliRunner
 
-from tabadol.cli.main import app as cli_app
 from tabadol.client.remote import load_keyfile
 from tabadol.crypto.object_signature import attach_signature
 from tabadol.crypto.sealed_object import open_object, seal_object
@@ -40,6 +38,7 @@ from tabadol.usecases.trust.verify import verify_all
 from tabadol.web.app import create_app
 from tabadol.web.media import TAXII_21
 
+from ..cli_runner import tabadol
 from ..conftest import Community, LiveServer, StepClock, build_community, make_indicator, stix_id
 
 TLP = {
@@ -343,13 +342,6 @@ def test_tampered_stored_item_is_refused_and_never_opened(
 
 
 # --- 6. client custody over a real server ----------------------------------------------------
-runner = CliRunner()
-
-
-def tabadol(*args: str | Path, ok: bool = True) -> tuple[str, str]:
-    result = runner.invoke(cli_app, [str(a) for a in args], catch_exceptions=False)
-    assert (result.exit_code == 0) is ok, (result.stdout, result.stderr)
-    return result.stdout, result.stderr
 
 
 @dataclass

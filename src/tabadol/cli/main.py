@@ -1,7 +1,7 @@
 """The `tabadol` command: a thin skin over the use cases; every error is one line, exit 1.
 
-The commands live by concern in the sibling modules (`serve_cli`, `org_cli`, `trust_cli`,
-`peer_cli`, `transfer_cli`, `client_cli`); this module registers them on the one app.
+The commands live by concern in the sibling modules (`serve_cli`, `org_cli`, `user_cli`,
+`trust_cli`, `peer_cli`, `transfer_cli`, `client_cli`); this module registers them on the one app.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from tabadol.cli import (
     serve_cli,
     transfer_cli,
     trust_cli,
+    user_cli,
 )
 from tabadol.cli.common import DEFAULT_DATA, BreakGlassReason, DataDir, err, guarded, node_at, out
 from tabadol.domain.model import Role
@@ -37,6 +38,7 @@ app = typer.Typer(
 # The order of registration is the order of `tabadol --help`: commands, then groups.
 app.add_typer(org_cli.org_app, name="org")
 app.add_typer(org_cli.token_app, name="token")
+app.add_typer(user_cli.user_app, name="user")
 app.add_typer(org_cli.group_app, name="group")
 app.add_typer(org_cli.collection_app, name="collection")
 app.add_typer(break_glass_cli.break_glass_app, name="break-glass")

@@ -13,6 +13,7 @@ from tabadol.cli.common import DEFAULT_DATA, DataDir, fail, guarded, node_at, ou
 from tabadol.config import load_settings
 from tabadol.demo import banner
 from tabadol.demo import community as demo_service
+from tabadol.demo import people as demo_people
 from tabadol.node.node import init_node, open_node
 
 
@@ -92,11 +93,14 @@ def demo(
     tokens = guarded(lambda: federation_tokens(nodes))
     for node, token in tokens:
         base = f"http://{host or '127.0.0.1'}:{node.port}"
+        with node_at(node.data) as opened:
+            person = guarded(partial(demo_people.demo_person, opened, node.org, base))
         out.print(f"\n  [bold]{node.org}[/bold] on its own node ({node.data})")
         out.print(f"    TAXII 2.1: {base}/taxii2/   native API docs: {base}/api/v1/docs")
         out.print(
             f"    {token.org} ({token.role}): {token.secret}", highlight=False, soft_wrap=True
         )
+        out.print(f"    {demo_people.sign_in_line(person)}", highlight=False, soft_wrap=True)
     northwind, secret = tokens[2][0], tokens[2][1].secret
     base = f"http://{host or '127.0.0.1'}:{northwind.port}"
     out.print(
@@ -122,14 +126,18 @@ def _demo_single(data: Path, host: str | None, port: int | None, no_serve: bool)
         guarded(lambda: init_node(data, load_settings(data, node_name="tabadol demo")))
     with node_at(data) as node:
         guarded(lambda: demo_service.populate(node))
-        tokens = guarded(lambda: demo_service.demo_tokens(node))
         settings = node.settings
-    base = f"http://{host or settings.host}:{port or settings.port}"
+        base = f"http://{host or settings.host}:{port or settings.port}"
+        people = guarded(
+            lambda: [demo_people.demo_person(node, org, base) for org in demo_service.ORGS]
+        )
+        tokens = guarded(lambda: demo_service.demo_tokens(node))
     out.print(f"\n[bold]tabadol demo node[/bold] — data in {data}")
     out.print(f"  TAXII 2.1 discovery: {base}/taxii2/")
     out.print(f"  native API docs:     {base}/api/v1/docs")
-    for token in tokens:
+    for token, person in zip(tokens, people, strict=True):
         out.print(f"  {token.org} ({token.role}): {token.secret}", highlight=False, soft_wrap=True)
+        out.print(f"    {demo_people.sign_in_line(person)}", highlight=False, soft_wrap=True)
     out.print(
         f"\n  try:\n  {banner.collections_example(base, tokens[0].secret)}"
         f"\n  {banner.search_example(base, tokens[2].secret)}\n",

@@ -147,6 +147,18 @@ class RemoteNode:
         except httpx.HTTPError as exc:
             raise InvalidInput(f"cannot reach the node: {exc}") from None
 
+    def call(
+        self, method: str, path: str, body: Any = None, params: dict[str, str] | None = None
+    ) -> Any:
+        """A native API call of any method (JSON in and out; None for an empty answer)."""
+        try:
+            response = self._http.request(method, path, json=body, params=params)
+        except httpx.HTTPError as exc:
+            raise InvalidInput(f"cannot reach the node: {exc}") from None
+        if response.status_code < 400 and not response.content:
+            return None
+        return self._json(response)
+
     def key_directory(self) -> dict[str, Any]:
         """The node's key directory, checked against (and added to) the pinned keys."""
         directory: dict[str, Any] = self.get("/api/v1/keys")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from pydantic.config import JsonDict
@@ -32,6 +32,11 @@ TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
 # reads as typed); the use case, not the model, refuses those, naming the code points found.
 _NOT = r"\x00-\x1f\x7f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 SCHEMA_TEXT: JsonDict = {"pattern": rf"^[^{_NOT}]*[^\s{_NOT}][^{_NOT}]*$"}
+# A row id in a path: what the database can hold (a larger one is a 400, not an overflow).
+RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+# Free text that may be empty (a label, a person's name): no control and no bidi control
+# character, as `names.check_text` has it.
+FREE_TEXT = rf"^[^{_NOT}]*$"
 _bearer = HTTPBearer(auto_error=False, description="A token from `tabadol token create`.")
 
 
@@ -106,7 +111,7 @@ _BREAK_GLASS = Field(
 
 class TokenIn(BaseModel):
     role: Literal["admin", "publisher", "reader"] = "publisher"
-    label: str = Field(default="", max_length=200)
+    label: str = Field(default="", max_length=200, pattern=FREE_TEXT)
     break_glass: str | None = _BREAK_GLASS
 
 
@@ -215,7 +220,7 @@ def create_token(request: Request, principal: Caller, org: str, body: TokenIn) -
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenOut)
-def revoke_token(request: Request, principal: Caller, token_id: int) -> dict[str, object]:
+def revoke_token(request: Request, principal: Caller, token_id: RowId) -> dict[str, object]:
     node = _node(request)
     revoked = api_tokens.revoke_token(node, principal, token_id)
     return _token_out(lookup.org_names(node), revoked)

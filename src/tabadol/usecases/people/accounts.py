@@ -133,6 +133,14 @@ def list_people(node: Node, actor: Principal, org_name: str) -> list[Person]:
     return node.store.list_people(require_managed_org(node, actor, org_name).id)
 
 
+def own_person(node: Node, principal: Principal) -> Person | None:
+    """The person the principal acts as (by a session or a personal token), as they are
+    now; None for an org token, the operator, or a person since removed."""
+    if principal.person_id is None:
+        return None
+    return node.store.person_by_id(principal.person_id)
+
+
 def find_person(node: Node, actor: Principal, org_name: str, email: str) -> tuple[Org, Person]:
     """The person of that address in the org the caller manages, or NotFound."""
     org = require_managed_org(node, actor, org_name)

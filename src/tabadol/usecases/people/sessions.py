@@ -18,7 +18,7 @@ import secrets
 from tabadol.domain.audit import AuditEvent, actor_of
 from tabadol.domain.errors import Forbidden, NotFound, Unauthorized
 from tabadol.domain.model import Principal
-from tabadol.domain.people import MINUTE, PersonSession, PersonStatus
+from tabadol.domain.people import MINUTE, Person, PersonSession, PersonStatus, SessionStage
 from tabadol.node.node import Node
 from tabadol.usecases.membership.break_glass import break_glass_event
 from tabadol.usecases.membership.principals import (
@@ -122,6 +122,21 @@ def list_sessions(
     if steps:
         node.store.append_audit(steps, node.clock())
     return node.store.list_sessions(person_id)
+
+
+def last_sign_ins(node: Node, people: list[Person]) -> dict[int, int]:
+    """When each person last completed a sign-in (the newest complete session's start), for
+    those who ever did: what a listing of the org's people shows."""
+    found: dict[int, int] = {}
+    for person in people:
+        starts = [
+            s.created
+            for s in node.store.list_sessions(person.id)
+            if s.stage is SessionStage.COMPLETE
+        ]
+        if starts:
+            found[person.id] = max(starts)
+    return found
 
 
 def revoke_session(
