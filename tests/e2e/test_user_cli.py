@@ -114,7 +114,7 @@ def test_the_operator_manages_the_life_of_a_person(data: Path) -> None:
         (["add", ORG, "not-an-address", "--role", "reader"], "local@domain"),
         (["add", ORG, "x@pardis.example", "--role", "king"], "role must be one of"),
         (["add", "No Such Org", "x@pardis.example", "--role", "reader"], "no organization"),
-        (["add", ORG, ALI, "--role", "reader"], "exists on this node"),
+        (["add", ORG, ALI, "--role", "reader"], "in use on this node"),
         (["role", ORG, "nobody@pardis.example", "reader"], "no person"),
         (["role", "Rafidain", ALI, "reader"], "no person"),
         (["disable", ORG, "nobody@pardis.example"], "no person"),

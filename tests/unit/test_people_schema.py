@@ -1,5 +1,8 @@
-"""The people API's schema says what the use cases accept: an e-mail address the pattern
-allows is one `normalize_email` takes, character for character."""
+"""The people API's schema bounds what the use cases accept: the pattern refuses exactly the
+characters `normalize_email` can never keep (recomputed from Unicode's tables), and every
+address the pattern's examples allow is taken. The parser refuses more than a pattern can
+say (the local part's characters, domain labels, IDNA): a 400 on those routes, which the
+schemathesis configuration accepts there."""
 
 from __future__ import annotations
 
@@ -51,4 +54,5 @@ def test_the_pattern_excludes_exactly_the_characters_the_use_case_cannot_keep() 
 def test_what_the_pattern_allows_the_use_case_takes(address: str, allowed: bool) -> None:
     assert (PATTERN.match(address) is not None) is allowed
     if allowed:
-        assert normalize_email(address) == unicodedata.normalize("NFC", address).lower()
+        local = unicodedata.normalize("NFC", address).lower().split("@")[0]
+        assert normalize_email(address).split("@")[0] == local
