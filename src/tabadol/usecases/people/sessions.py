@@ -15,7 +15,7 @@ import secrets
 from tabadol.domain.audit import AuditEvent, actor_of
 from tabadol.domain.errors import Forbidden, NotFound, Unauthorized
 from tabadol.domain.model import Principal
-from tabadol.domain.people import PersonSession, PersonStatus
+from tabadol.domain.people import Person, PersonSession, PersonStatus
 from tabadol.node.node import Node
 from tabadol.usecases.membership.principals import hash_secret, person_principal, session_live
 from tabadol.usecases.people.accounts import find_person
@@ -78,6 +78,14 @@ def sign_out_everywhere(node: Node, principal: Principal) -> int:
     detail = {**_who(principal), "everywhere": True}
     event = AuditEvent("person.sign-out", actor_of(principal), detail=detail)
     return node.store.revoke_sessions(_own(principal), node.clock(), audit=[event])
+
+
+def own_person(node: Node, principal: Principal) -> Person:
+    """The principal's person as stored now (the account page shows it)."""
+    person = node.store.person_by_id(_own(principal))
+    if person is None:
+        raise Unauthorized(ENDED)
+    return person
 
 
 def own_sessions(node: Node, principal: Principal) -> list[PersonSession]:
