@@ -404,3 +404,19 @@ def test_passkeys_are_unique_and_removed_by_their_person(store: Store) -> None:
     assert store.remove_passkey(other, added.id, T0) is False
     assert store.remove_passkey(person_id, added.id, T0, audit=[AuditEvent("p", "q")])
     assert store.passkeys_of(person_id) == []
+
+
+def test_a_webauthn_challenge_is_taken_once_and_only_before_it_expires(store: Store) -> None:
+    """A challenge is read back under its binding once (deleted as it is read), replaced by a
+    newer one of the same binding, and refused once expired."""
+    store.put_challenge(b"binding-a", b"first", T0 + 60 * S, T0)
+    store.put_challenge(b"binding-a", b"second", T0 + 60 * S, T0)
+    store.put_challenge(b"binding-b", b"other", T0 + 60 * S, T0)
+    assert store.take_challenge(b"binding-a", T0 + S) == b"second"
+    assert store.take_challenge(b"binding-a", T0 + S) is None
+    assert store.take_challenge(b"unknown", T0 + S) is None
+    assert store.take_challenge(b"binding-b", T0 + 60 * S) is None  # expired as it was taken
+    store.put_challenge(b"binding-c", b"late", T0 + 2 * S, T0)
+    store.put_challenge(b"binding-d", b"later", T0 + 600 * S, T0 + 5 * S)  # forgets binding-c
+    assert store.take_challenge(b"binding-c", T0) is None
+    assert store.take_challenge(b"binding-d", T0 + 6 * S) == b"later"

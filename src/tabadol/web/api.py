@@ -20,9 +20,9 @@ from tabadol.usecases.membership import (
     api_tokens,
     lookup,
     organizations,
-    principals,
     sharing_groups,
 )
+from tabadol.web import auth
 
 router = APIRouter(prefix="/api/v1", tags=["native API"])
 # A name or a reason: no control character, and something besides spaces (what the use cases
@@ -49,8 +49,9 @@ def caller(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The authenticated principal; the native API has no anonymous access."""
-    return principals.authenticate_token(_node(request), request.headers.get("authorization"))
+    """The authenticated principal (a bearer token, or a signed-in person's session cookie
+    with the CSRF header on a state-changing request: `web.auth`); no anonymous access."""
+    return auth.api_principal(request)
 
 
 Caller = Annotated[Principal, Depends(caller)]

@@ -23,6 +23,7 @@ from tabadol.domain.errors import TabadolError
 from tabadol.node.node import Node
 from tabadol.sync.loop import SyncManager
 from tabadol.text import extract
+from tabadol.usecases.people import passwords
 from tabadol.web import (
     api,
     assets,
@@ -76,6 +77,7 @@ def create_app(open_node: Callable[[], Node]) -> FastAPI:
         node = open_node()
         app.state.node = node
         extract.warm_up()
+        passwords.warm_up(node.settings)  # an unknown address costs what a wrong password does
         sync = SyncManager(node) if node.settings.sync_peers else None
         if sync is not None:
             sync.start()

@@ -16,10 +16,9 @@ from starlette.responses import Response
 from tabadol.domain import strict_json
 from tabadol.domain.model import Principal
 from tabadol.node.node import Node
-from tabadol.usecases.membership.principals import authenticate_reader
 from tabadol.usecases.publishing.publish import envelope_objects, publish_objects
 from tabadol.usecases.reading import read
-from tabadol.web import render
+from tabadol.web import auth, render
 from tabadol.web.media import TAXII_21, check_accept, check_content_type
 
 API_ROOT = "/taxii2/root"
@@ -34,7 +33,7 @@ def _node(request: Request) -> Node:
 def _principal(request: Request, node: Node) -> Principal:
     """The caller; anonymous callers get through only where the node serves `public` to all."""
     check_accept(request.headers.get("accept"))
-    return authenticate_reader(node, request.headers.get("authorization"))
+    return auth.api_principal(request, anonymous=True)
 
 
 def _taxii(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

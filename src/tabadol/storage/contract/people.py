@@ -251,3 +251,14 @@ class PeopleDirectory(Protocol):
     def remove_passkey(
         self, person_id: int, passkey_id: int, now: int, *, audit: Sequence[AuditEvent] = ()
     ) -> bool: ...
+
+    # --- WebAuthn challenges (usecases.people.passkeys) ---
+    def put_challenge(self, binding: bytes, challenge: bytes, expires: int, now: int) -> None:
+        """Store the challenge of `binding` (replacing an earlier one; expired ones are
+        forgotten)."""
+        ...
+
+    def take_challenge(self, binding: bytes, now: int) -> bytes | None:
+        """The challenge of `binding`, deleted as it is read; None if there is none or it
+        has expired."""
+        ...

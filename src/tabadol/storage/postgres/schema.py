@@ -288,4 +288,14 @@ MIGRATIONS: list[str] = [
     ALTER TABLE tokens ADD COLUMN created_by_person BIGINT;
     CREATE INDEX tokens_by_person ON tokens(person_id) WHERE person_id IS NOT NULL;
     """,
+    # 6: as SQLite's migration 8: WebAuthn challenges, bound to the browser (the hash of a cookie
+    # secret and a purpose), taken once and short-lived
+    """
+    CREATE TABLE webauthn_challenges (
+        binding BYTEA PRIMARY KEY,
+        challenge BYTEA NOT NULL,
+        expires BIGINT NOT NULL
+    );
+    CREATE INDEX webauthn_challenges_by_expiry ON webauthn_challenges(expires);
+    """,
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tabadol.storage.sql.roles.audit import SqlAudit
+from tabadol.storage.sql.roles.challenges import SqlChallenges
 from tabadol.storage.sql.roles.directory import SqlGroupDirectory, SqlOrgDirectory
 from tabadol.storage.sql.roles.federation import SqlFeed, SqlPeers
 from tabadol.storage.sql.roles.keys import SqlKeys
@@ -16,6 +17,7 @@ class SqlStore(
     SqlGroupDirectory,
     SqlPeople,
     SqlSessions,
+    SqlChallenges,
     SqlKeys,
     SqlObjects,
     SqlAudit,

@@ -260,4 +260,14 @@ MIGRATIONS: list[str] = [
     ALTER TABLE tokens ADD COLUMN created_by_person INTEGER;
     CREATE INDEX tokens_by_person ON tokens(person_id) WHERE person_id IS NOT NULL;
     """,
+    # 8: WebAuthn challenges, each bound to the browser it was issued to (the hash of a cookie
+    # secret and a purpose), taken once and short-lived
+    """
+    CREATE TABLE webauthn_challenges (
+        binding BLOB PRIMARY KEY,
+        challenge BLOB NOT NULL,
+        expires INTEGER NOT NULL
+    );
+    CREATE INDEX webauthn_challenges_by_expiry ON webauthn_challenges(expires);
+    """,
 ]

@@ -40,6 +40,7 @@ TABLES = (
     Table("passkeys", "id, person_id, credential_id, public_key, sign_count, label, created,"
           " last_used", "id", serial="id"),
     Table("sign_in_failures", "key, failures, last_failure, locked_until", "last_failure"),
+    Table("webauthn_challenges", "binding, challenge, expires", "expires"),
     Table("groups", "id, uuid, name, created_by, created, home_peer", "id", serial="id"),
     Table("group_members", "group_id, org_id, owner", "group_id"),
     Table("collections", "id, uuid, kind, ref, title, description", "id", serial="id"),

@@ -21,6 +21,7 @@ from tabadol.usecases.membership.principals import hash_secret, person_principal
 from tabadol.usecases.people.factors import second_factor_required
 from tabadol.usecases.people.passwords import hash_password
 from tabadol.usecases.people.totp import TotpSetup, wrap_secret
+from tabadol.usecases.people.weak_passwords import check_choice
 
 GONE = (
     "this link is not valid (used, replaced by a newer one, or expired): ask an admin of"
@@ -69,11 +70,12 @@ def redeem(
     totp: TotpSetup | None = None,
     passkey: NewPasskey | None = None,
 ) -> Person:
-    """Set the password (12-1024 characters) and the factor given, once. A person the policy
-    asks for a second factor (admins, or everyone under `second_factor = "all"`) who has none
-    must give one here: TOTP (a secret and a code it shows) or a passkey the WebAuthn
-    ceremony verified. A TOTP given at a reset replaces the old one. Returns the person,
-    active; NotFound if the link cannot be redeemed (used by now, too)."""
+    """Set the password (12-1024 characters; not the address, not a common one) and the
+    factor given, once. A person the policy asks for a second factor (admins, or everyone
+    under `second_factor = "all"`) who has none must give one here: TOTP (a secret and a
+    code it shows) or a passkey the WebAuthn ceremony verified. A TOTP given at a reset
+    replaces the old one. Returns the person, active; NotFound if the link cannot be
+    redeemed (used by now, too)."""
     link, person = _live(node, secret)
     org = node.store.org_by_id(person.org_id)
     if org is None:
@@ -87,6 +89,7 @@ def redeem(
         raise InvalidInput(
             "your role needs a second factor: set up TOTP (or a passkey) with the password"
         )
+    check_choice(password, person.email)
     password_hash = hash_password(node.settings, password)
     step = None if totp is None else totp.checked(node)
     wrapped = None if totp is None else wrap_secret(node, person.id, totp.secret)

@@ -28,6 +28,7 @@ from tabadol.usecases.membership.principals import (
     session_live,
 )
 from tabadol.usecases.people.accounts import find_person, person_detail
+from tabadol.usecases.people.accounts import own_person as accounts_own_person
 
 TOUCH_EVERY = MINUTE  # last_seen is written at most this often per session
 ENDED = "your session has ended: sign in again"
@@ -82,6 +83,16 @@ def sign_out_everywhere(node: Node, principal: Principal) -> int:
     return node.store.revoke_sessions(
         _own(principal), node.clock(), with_tokens=True, audit=[event]
     )
+
+
+def own_person(node: Node, principal: Principal) -> Person:
+    """The principal's person as stored now (the account page shows it); Unauthorized once
+    they are gone."""
+    _own(principal)
+    person = accounts_own_person(node, principal)
+    if person is None:
+        raise Unauthorized(ENDED)
+    return person
 
 
 def own_sessions(node: Node, principal: Principal) -> list[PersonSession]:

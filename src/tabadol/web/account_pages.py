@@ -1,0 +1,169 @@
+"""The account page of a signed-in person: who they are (org, role, second factors), their
+sessions (end one, or all), their personal API tokens (make one with a role up to theirs and
+an expiry — its secret shown once, on the page that made it — or revoke one).
+
+Every form carries the session's CSRF token; a form without it is refused (403) before
+anything is done. A request whose session has ended goes to the sign-in form.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tabadol.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from tabadol.domain.model import Principal, Role
+from tabadol.domain.people import role_at_most
+from tabadol.domain.timestamps import format_us
+from tabadol.node.node import Node
+from tabadol.usecases.people import personal_tokens, sessions
+from tabadol.web import auth, cookies
+from tabadol.web.forms import blocking, read_form, refused, see_other, signed_in, to_sign_in
+from tabadol.web.templating import render, settings_of
+
+router = APIRouter(include_in_schema=False)
+ACCOUNT = "/account"
+ROLES = (Role.READER, Role.PUBLISHER, Role.ADMIN)
+
+
+def _when(us: int | None) -> str:
+    return format_us(us)[:16].replace("T", " ") if us else ""
+
+
+def _view(node: Node, principal: Principal) -> dict[str, Any]:
+    """What the page shows, read in one worker-thread call."""
+    person = sessions.own_person(node, principal)
+    now = node.clock()
+    own = sessions.own_sessions(node, principal)
+    tokens = personal_tokens.list_personal_tokens(node, principal)
+    return {
+        "person": person,
+        "org": principal.org.name if principal.org else "",
+        "role": person.role.value,
+        "totp": person.totp_enabled,
+        "passkeys": person.passkey_count,
+        "sessions": [
+            {
+                "id": s.id,
+                "current": s.id == principal.session_id,
+                "created": _when(s.created),
+                "last_seen": _when(s.last_seen),
+                "address": s.address,
+                "agent": s.user_agent[:80],
+                "live": s.revoked is None and s.expires > now,
+            }
+            for s in reversed(own)
+        ],
+        "tokens": [
+            {
+                "id": t.id,
+                "prefix": t.prefix,
+                "role": t.role,
+                "label": t.label,
+                "created": _when(t.created),
+                "expires": _when(t.expires),
+                "live": t.revoked is None and (t.expires is None or t.expires > now),
+            }
+            for t in reversed(tokens)
+        ],
+        "roles": [r.value for r in ROLES if role_at_most(r, person.role)],
+        "max_days": node.settings.personal_token_max_days,
+    }
+
+
+async def _render(
+    request: Request, principal: Principal, status: int = 200, **more: Any
+) -> Response:
+    view = await blocking(_view, auth.node_of(request), principal)
+    context = {"new_secret": "", "problem": "", "detail": "", **view, **more}
+    return render(request, "account.html", context, status_code=status)
+
+
+@router.get(ACCOUNT)
+async def account_page(request: Request) -> Response:
+    principal = await signed_in(request)
+    if principal is None:
+        return to_sign_in(request)
+    return await _render(request, principal)
+
+
+async def _person_form(request: Request) -> tuple[Principal | None, dict[str, str] | None]:
+    form = await read_form(request)
+    if form is None:
+        return None, None
+    return await signed_in(request), form
+
+
+@router.post(ACCOUNT + "/tokens")
+async def create_token(request: Request) -> Response:
+    principal, form = await _person_form(request)
+    if form is None:
+        return refused(request)
+    if principal is None:
+        return to_sign_in(request)
+    try:
+        days = int(form.get("days", "").strip() or "0")
+    except ValueError:
+        days = 0
+    try:
+        _, secret = await blocking(
+            personal_tokens.create_personal_token,
+            auth.node_of(request),
+            principal,
+            form.get("role", ""),
+            days,
+            form.get("label", ""),
+        )
+    except (InvalidInput, Forbidden) as exc:
+        return await _render(
+            request, principal, exc.http_status, problem="invalid", detail=exc.description
+        )
+    return await _render(request, principal, 201, new_secret=secret)
+
+
+@router.post(ACCOUNT + "/tokens/{token_id}/revoke")
+async def revoke_token(request: Request, token_id: int) -> Response:
+    principal, form = await _person_form(request)
+    if form is None:
+        return refused(request)
+    if principal is None:
+        return to_sign_in(request)
+    try:
+        await blocking(
+            personal_tokens.revoke_personal_token, auth.node_of(request), principal, token_id
+        )
+    except (NotFound, Conflict) as exc:
+        return await _render(
+            request, principal, exc.http_status, problem="invalid", detail=exc.description
+        )
+    return see_other(ACCOUNT)
+
+
+@router.post(ACCOUNT + "/sessions/{session_id}/revoke")
+async def revoke_session(request: Request, session_id: int) -> Response:
+    principal, form = await _person_form(request)
+    if form is None:
+        return refused(request)
+    if principal is None:
+        return to_sign_in(request)
+    try:
+        await blocking(sessions.revoke_own_session, auth.node_of(request), principal, session_id)
+    except NotFound as exc:
+        return await _render(request, principal, 404, problem="invalid", detail=exc.description)
+    return see_other(ACCOUNT)
+
+
+@router.post(ACCOUNT + "/sign-out-everywhere")
+async def sign_out_everywhere(request: Request) -> Response:
+    principal, form = await _person_form(request)
+    if form is None:
+        return refused(request)
+    if principal is None:
+        return to_sign_in(request)
+    await blocking(sessions.sign_out_everywhere, auth.node_of(request), principal)
+    response = see_other("/sign-in")
+    cookies.clear_session(response, settings_of(request))
+    return response
