@@ -9,17 +9,15 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import httpx
 from typer.testing import CliRunner
 
 from tabadol.cli.main import app
 from tabadol.demo.federation import demo_nodes
 from tabadol.demo.people import EMAILS
-from tabadol.node.node import open_node
-from tabadol.usecases.people import sign_in
 
 from ..conftest import LiveServer, free_port, free_port_run
 from ..federation.nodes import FedNode, wait_until
+from .people_web import Browser
 
 
 def _examples(stdout: str) -> list[str]:
@@ -36,16 +34,22 @@ def _sign_ins(stdout: str) -> list[tuple[str, str, str]]:
     return found
 
 
-def _signs_in(data: Path, url: str, email: str, password: str) -> None:
-    """The address answers with the sign-in form, and the e-mail and password open a complete
-    session (through the sign-in use case: the form's POST is not served yet)."""
-    page = httpx.get(url, timeout=10)
-    assert page.status_code == 200
-    assert 'action="/sign-in"' in page.text
-    with open_node(data) as node:
-        signed = sign_in.sign_in(node, email, password, address="192.0.2.1")
-    assert signed.complete
-    assert signed.person.role.value == "publisher"
+def _signs_in(url: str, email: str, password: str) -> None:
+    """The address answers with the sign-in form, and the printed e-mail and password, posted
+    to it as a browser would, open a complete session: the API then knows the person."""
+    base = url.removesuffix("/sign-in")
+    browser = Browser(base)
+    try:
+        page = browser.get("/sign-in")
+        assert page.status_code == 200
+        assert 'action="/sign-in"' in page.text
+        answer = browser.sign_in(email, password)
+        assert answer.status_code == 303, answer.text
+        me = browser.http.get("/api/v1/me")
+        assert me.status_code == 200, me.text
+        assert (me.json()["person"]["email"], me.json()["role"]) == (email, "publisher")
+    finally:
+        browser.close()
 
 
 def _run(line: str) -> Any:
@@ -73,7 +77,7 @@ def test_the_single_node_banner_runs_as_printed(tmp_path: Path) -> None:
         assert any("فیشینگ" in json.dumps(h, ensure_ascii=False) for h in _run(search)["hits"])
         for url, email, password in sign_ins:
             assert url == f"http://127.0.0.1:{port}/sign-in"
-            _signs_in(data, url, email, password)
+            _signs_in(url, email, password)
     finally:
         server.stop()
 
@@ -97,8 +101,8 @@ def test_the_federation_banner_runs_as_printed(tmp_path: Path) -> None:
     for fed in servers:
         fed.start()
     try:
-        for n, (url, email, password) in zip(nodes, sign_ins, strict=True):
-            _signs_in(n.data, url, email, password)  # each on the node of its org
+        for url, email, password in sign_ins:  # each on the node of its org
+            _signs_in(url, email, password)
         wait_until(lambda: bool(_run(search)["hits"]), "the banner's search finds the report")
     finally:
         for fed in servers:

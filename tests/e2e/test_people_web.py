@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import httpx
 import pytest
 
 from tabadol.node.node import collection_uuid, open_node
+from tabadol.web.federation_api import MAX_STREAMS_PER_READER
 
 from ..conftest import LiveServer, make_indicator
 from .people_web import (
@@ -386,3 +388,27 @@ def test_next_is_a_path_on_this_node(people_node: Node, next_path: str, location
     browser = people_node.browser()
     answer = browser.sign_in(PUBLISHER, PASSWORDS[PUBLISHER], next_path)
     assert (answer.status_code, answer.headers["location"]) == (303, location)
+
+
+def test_streams_are_counted_per_person_signed_in(people_node: Node) -> None:
+    """A signed-in person's open streams count against their own slots, not against one slot
+    shared by every session: Sara's fifth stream is refused (429), Omid's first is served."""
+    browser = people_node.browser()
+    passwords = {**PASSWORDS, READER: "omid's long passphrase"}
+    for who in (PUBLISHER, READER):
+        done, _ = browser.enrol(people_node.links[who], passwords[who], totp=False)
+        assert done.status_code == 200, done.text
+    sara, omid = people_node.browser(), people_node.browser()
+    for person, email in ((sara, PUBLISHER), (omid, READER)):
+        assert person.sign_in(email, passwords[email]).status_code == 303
+    url = f"{people_node.server.url}/api/v1/stream"
+
+    def open_stream(person: Browser, stack: ExitStack) -> int:
+        cookies = dict(person.http.cookies)
+        response = stack.enter_context(httpx.stream("GET", url, cookies=cookies, timeout=30))
+        return response.status_code
+
+    with ExitStack() as stack:
+        assert [open_stream(sara, stack) for _ in range(MAX_STREAMS_PER_READER)] == [200] * 4
+        assert open_stream(sara, stack) == 429
+        assert open_stream(omid, stack) == 200

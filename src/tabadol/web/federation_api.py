@@ -231,5 +231,10 @@ def stream_for_member(
             return None
         return _page_body(member_changes(node, current, cursor, limit), node, for_peer=False)
 
-    reader = f"token:{principal.token_id}"
+    # A token's streams share its slots; a signed-in person's, theirs (by session cookie).
+    reader = (
+        f"token:{principal.token_id}"
+        if principal.token_id is not None
+        else f"person:{principal.person_id}"
+    )
     return _stream(request, reader, step, start, False)
