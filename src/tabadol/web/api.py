@@ -34,8 +34,8 @@ _NOT = r"\x00-\x1f\x7f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 SCHEMA_TEXT: JsonDict = {"pattern": rf"^[^{_NOT}]*[^\s{_NOT}][^{_NOT}]*$"}
 # A row id in a path: what the database can hold (a larger one is a 400, not an overflow).
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-# Free text that may be empty (a label, a person's name): no control and no bidi control
-# character, as `names.check_text` has it.
+# Free text that may be empty (a label, a person's name): the schema says it holds no control
+# and no bidi control character; `names.check_text` refuses them, naming the code points.
 FREE_TEXT = rf"^[^{_NOT}]*$"
 _bearer = HTTPBearer(auto_error=False, description="A token from `tabadol token create`.")
 
@@ -112,7 +112,7 @@ _BREAK_GLASS = Field(
 
 class TokenIn(BaseModel):
     role: Literal["admin", "publisher", "reader"] = "publisher"
-    label: str = Field(default="", max_length=200, pattern=FREE_TEXT)
+    label: str = Field(default="", max_length=200, json_schema_extra={"pattern": FREE_TEXT})
     break_glass: str | None = _BREAK_GLASS
 
 

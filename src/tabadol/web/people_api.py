@@ -77,7 +77,7 @@ class PersonOut(BaseModel):
 class PersonIn(BaseModel):
     email: str = _EMAIL
     role: RoleName
-    name: str = Field(default="", max_length=200, pattern=FREE_TEXT)
+    name: str = Field(default="", max_length=200, json_schema_extra={"pattern": FREE_TEXT})
     break_glass: str | None = _BREAK_GLASS
 
 
@@ -186,7 +186,7 @@ class PersonalTokenIn(BaseModel):
     expires_in_days: int = Field(
         ge=1, le=3650, description="1 to the node's personal_token_max_days (365 by default)."
     )
-    label: str = Field(default="", max_length=200, pattern=FREE_TEXT)
+    label: str = Field(default="", max_length=200, json_schema_extra={"pattern": FREE_TEXT})
 
 
 # --- an org's people ---------------------------------------------------------------------------
