@@ -9,7 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 from tabadol.domain.audit import AuditEvent
 from tabadol.storage.contract import FactorRemoval, NewPasskey, Store
 
-from .test_people_contract import T0, _actions, _person, _session, store
+from .test_people_contract import _actions, _person, _session, store
+from .test_storage_contract import T0
 
 __all__ = ["store"]  # the fixture, on both engines
 
