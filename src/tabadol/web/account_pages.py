@@ -1,6 +1,7 @@
-"""The account page of a signed-in person: who they are (org, role, second factors), their
-sessions (end one, or all), their personal API tokens (make one with a role up to theirs and
-an expiry — its secret shown once, on the page that made it — or revoke one).
+"""The account page of a signed-in person: who they are (org, role), their second factors
+and password (changed through `account_factors`), their sessions (end one, or all), their
+personal API tokens (make one with a role up to theirs and an expiry — its secret shown
+once, on the page that made it — or revoke one).
 
 Every form carries the session's CSRF token; a form without it is refused (403) before
 anything is done. A request whose session has ended goes to the sign-in form.
@@ -8,6 +9,7 @@ anything is done. A request whose session has ended goes to the sign-in form.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter
@@ -19,21 +21,46 @@ from tabadol.domain.model import Principal, Role
 from tabadol.domain.people import role_at_most
 from tabadol.domain.timestamps import format_us
 from tabadol.node.node import Node
-from tabadol.usecases.people import personal_tokens, sessions
+from tabadol.usecases.people import own_factors, personal_tokens, sessions, totp
 from tabadol.web import auth, cookies
+from tabadol.web.enrol_pages import qr_of
 from tabadol.web.forms import blocking, read_form, refused, see_other, signed_in, to_sign_in
 from tabadol.web.templating import render, settings_of
 
 router = APIRouter(include_in_schema=False)
 ACCOUNT = "/account"
 ROLES = (Role.READER, Role.PUBLISHER, Role.ADMIN)
+_BASE32 = re.compile(r"^[A-Z2-7]{32}$")
 
 
 def _when(us: int | None) -> str:
     return format_us(us)[:16].replace("T", " ") if us else ""
 
 
-def _view(node: Node, principal: Principal) -> dict[str, Any]:
+def factors_view(node: Node, principal: Principal, totp_secret: str = "") -> dict[str, Any]:
+    """The factors part of the account page: the TOTP state, the passkeys, and a fresh
+    TOTP secret to set up (or the one a refused form sent back)."""
+    factors = own_factors.own_factors(node, principal)
+    secret = totp_secret if _BASE32.match(totp_secret) else totp.new_secret()
+    uri = totp.provisioning_uri(node, secret, principal.person_email or "")
+    return {
+        "required": factors.required,
+        "passkey_list": [
+            {
+                "id": k.id,
+                "label": k.label,
+                "created": _when(k.created),
+                "last_used": _when(k.last_used),
+            }
+            for k in factors.passkeys
+        ],
+        "totp_secret": secret,
+        "totp_grouped": " ".join(re.findall(".{1,4}", secret)),
+        "qr": qr_of(uri),
+    }
+
+
+def _view(node: Node, principal: Principal, totp_secret: str = "") -> dict[str, Any]:
     """What the page shows, read in one worker-thread call."""
     person = sessions.own_person(node, principal)
     now = node.clock()
@@ -71,14 +98,21 @@ def _view(node: Node, principal: Principal) -> dict[str, Any]:
         ],
         "roles": [r.value for r in ROLES if role_at_most(r, person.role)],
         "max_days": node.settings.personal_token_max_days,
+        **factors_view(node, principal, totp_secret),
     }
 
 
-async def _render(
-    request: Request, principal: Principal, status: int = 200, **more: Any
+async def render_account(
+    request: Request,
+    principal: Principal,
+    status: int = 200,
+    *,
+    totp_secret: str = "",
+    **more: Any,
 ) -> Response:
-    view = await blocking(_view, auth.node_of(request), principal)
-    context = {"new_secret": "", "problem": "", "detail": "", **view, **more}
+    """The account page (`more`: a problem to say, a new token's secret)."""
+    view = await blocking(_view, auth.node_of(request), principal, totp_secret)
+    context = {"new_secret": "", "problem": "", "detail": "", "wait": 0, **view, **more}
     return render(request, "account.html", context, status_code=status)
 
 
@@ -87,7 +121,7 @@ async def account_page(request: Request) -> Response:
     principal = await signed_in(request)
     if principal is None:
         return to_sign_in(request)
-    return await _render(request, principal)
+    return await render_account(request, principal)
 
 
 async def _person_form(request: Request) -> tuple[Principal | None, dict[str, str] | None]:
@@ -118,10 +152,10 @@ async def create_token(request: Request) -> Response:
             form.get("label", ""),
         )
     except (InvalidInput, Forbidden) as exc:
-        return await _render(
+        return await render_account(
             request, principal, exc.http_status, problem="invalid", detail=exc.description
         )
-    return await _render(request, principal, 201, new_secret=secret)
+    return await render_account(request, principal, 201, new_secret=secret)
 
 
 @router.post(ACCOUNT + "/tokens/{token_id}/revoke")
@@ -136,7 +170,7 @@ async def revoke_token(request: Request, token_id: int) -> Response:
             personal_tokens.revoke_personal_token, auth.node_of(request), principal, token_id
         )
     except (NotFound, Conflict) as exc:
-        return await _render(
+        return await render_account(
             request, principal, exc.http_status, problem="invalid", detail=exc.description
         )
     return see_other(ACCOUNT)
@@ -152,7 +186,9 @@ async def revoke_session(request: Request, session_id: int) -> Response:
     try:
         await blocking(sessions.revoke_own_session, auth.node_of(request), principal, session_id)
     except NotFound as exc:
-        return await _render(request, principal, 404, problem="invalid", detail=exc.description)
+        return await render_account(
+            request, principal, 404, problem="invalid", detail=exc.description
+        )
     return see_other(ACCOUNT)
 
 

@@ -41,14 +41,14 @@ PROBLEMS = (  # what a refusal of the use case says, as the page words it
 )
 
 
-def _problem(error: InvalidInput) -> str:
+def problem_of(error: InvalidInput) -> str:
     for start, code in PROBLEMS:
         if error.description.startswith(start):
             return code
     return "invalid"
 
 
-def _qr(uri: str) -> str:
+def qr_of(uri: str) -> str:
     """The provisioning URI as a QR code: an SVG `data:` URL (no script, no inline style)."""
     return str(segno.make(uri, error="m").svg_data_uri(scale=4, border=2))
 
@@ -75,7 +75,7 @@ def _page(
             "factor": view.second_factor_required,
             "totp_secret": totp_secret,
             "totp_grouped": " ".join(re.findall(".{1,4}", totp_secret)),
-            "qr": _qr(uri),
+            "qr": qr_of(uri),
             "problem": problem,
             "detail": detail,
         },
@@ -137,7 +137,7 @@ async def enrol_submit(request: Request, secret: str) -> Response:
             return _gone(request)
         kept = form.get("totp_secret", "")
         totp_secret = kept if _BASE32.match(kept) else totp.new_secret()
-        problem = "mismatch" if exc.description == "the two passwords differ" else _problem(exc)
+        problem = "mismatch" if exc.description == "the two passwords differ" else problem_of(exc)
         return _page(request, node, secret, view, totp_secret, problem, exc.description, 400)
     return message(request, "enrolled", "enrolled", 200)
 

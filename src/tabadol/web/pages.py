@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from tabadol.web import account_pages, enrol_pages, sign_in_pages
+from tabadol.web import account_factors, account_pages, enrol_pages, sign_in_pages
 
 router = APIRouter(include_in_schema=False)
-for _module in (sign_in_pages, enrol_pages, account_pages):
+for _module in (sign_in_pages, enrol_pages, account_pages, account_factors):
     router.include_router(_module.router)

@@ -39,6 +39,7 @@ from tabadol.storage.contract.objects import (
     WriteOutcome,
 )
 from tabadol.storage.contract.people import (
+    FactorRemoval,
     NewLink,
     NewPasskey,
     NewSession,
@@ -58,6 +59,7 @@ __all__ = [
     "ContentMatch",
     "Correlation",
     "DirectoryRecord",
+    "FactorRemoval",
     "FeedStore",
     "GroupDirectory",
     "KeyStore",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import Enum
 from typing import Protocol
 
 from tabadol.domain.audit import AuditEvent
@@ -96,6 +97,14 @@ class Redemption:
     passkey: NewPasskey | None = None
 
 
+class FactorRemoval(Enum):
+    """What asking to remove a second factor did."""
+
+    REMOVED = "removed"
+    ABSENT = "absent"  # no such factor of that person (nothing changed)
+    LAST = "last"  # refused: it is the person's last factor and they must keep one
+
+
 class PeopleDirectory(Protocol):
     """Persons and what they sign in with; an e-mail address taken is a Conflict."""
 
@@ -172,9 +181,43 @@ class PeopleDirectory(Protocol):
         now: int,
         *,
         step: int | None = None,
+        end_sessions_but: int | None = None,
         audit: Sequence[AuditEvent] = (),
     ) -> bool:
-        """Set (or clear) the TOTP secret; `step`: the one its setup code proved, used."""
+        """Set (or clear) the TOTP secret; `step`: the one its setup code proved, used;
+        `end_sessions_but`: revoke every other live session of the person, in the same
+        transaction."""
+        ...
+
+    def change_password(
+        self,
+        person_id: int,
+        password_hash: str,
+        now: int,
+        *,
+        end_sessions_but: int | None,
+        audit: Sequence[AuditEvent] = (),
+    ) -> bool:
+        """A new password chosen by the person: set its hash and revoke their other live
+        sessions (all but `end_sessions_but`), in one transaction. True when the person
+        exists."""
+        ...
+
+    def remove_factor(
+        self,
+        person_id: int,
+        now: int,
+        *,
+        passkey_id: int | None = None,
+        keep_one: bool,
+        end_sessions_but: int | None,
+        audit: Sequence[AuditEvent] = (),
+    ) -> FactorRemoval:
+        """Remove one passkey of the person (`passkey_id`) or, without one, their TOTP
+        secret; refused (LAST, nothing changed) when `keep_one` and it is the last factor
+        they have — counted in the same write transaction, so two removals at once cannot
+        both pass. On removal, their other live sessions are revoked and `audit` appended,
+        in that transaction."""
         ...
 
     # --- sessions ---

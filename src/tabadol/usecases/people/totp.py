@@ -105,15 +105,26 @@ class TotpCode:
 
 def set_totp(node: Node, principal: Principal, setup: TotpSetup) -> Person:
     """A person signed in within the last minutes sets (or replaces) their TOTP secret
-    (Forbidden otherwise: a stolen session must not replace the owner's factor)."""
+    (Forbidden otherwise: a stolen session must not replace the owner's factor). Replacing
+    one ends the person's other sessions (the old device may be the lost one)."""
     require_recent_sign_in(node, principal, "setting a second factor")
     person_id = principal.person_id
-    if person_id is None:  # require_recent_sign_in refused that already; for the types
+    before = node.store.person_by_id(person_id) if person_id is not None else None
+    if person_id is None or before is None:
         raise NotFound("no such person")
     step = setup.checked(node)
-    event = AuditEvent("person.totp.set", actor_of(principal), detail=person_detail(principal))
+    replacing = before.totp_enabled
+    detail = {**person_detail(principal), "replaced": replacing}
+    event = AuditEvent("person.totp.set", actor_of(principal), detail=detail)
     wrapped = wrap_secret(node, person_id, setup.secret)
-    if not node.store.set_totp(person_id, wrapped, node.clock(), step=step, audit=[event]):
+    if not node.store.set_totp(
+        person_id,
+        wrapped,
+        node.clock(),
+        step=step,
+        end_sessions_but=principal.session_id if replacing else None,
+        audit=[event],
+    ):
         raise NotFound("no such person (removed meanwhile)")
     person = node.store.person_by_id(person_id)
     if person is None:

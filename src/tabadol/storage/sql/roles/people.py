@@ -14,7 +14,13 @@ from tabadol.domain.people import (
     Person,
     PersonStatus,
 )
-from tabadol.storage.contract import NewLink, NewPasskey, PersonSecrets, Redemption
+from tabadol.storage.contract import (
+    FactorRemoval,
+    NewLink,
+    NewPasskey,
+    PersonSecrets,
+    Redemption,
+)
 from tabadol.storage.engine import Connection
 from tabadol.storage.errors import IntegrityViolation
 from tabadol.storage.sql.roles.people_rows import LINK, PASSKEY, PERSON
@@ -30,6 +36,15 @@ def end_access_txn(conn: Connection, person_id: int, now: int) -> None:
         (now, person_id),
     )
     revoke_tokens_txn(conn, person_id, now, made_by_them=True)
+
+
+def _end_other_sessions_txn(conn: Connection, person_id: int, keep: int | None, now: int) -> None:
+    """Every live session of the person but `keep` (None: every one) revoked now."""
+    conn.execute(
+        "UPDATE person_sessions SET revoked = ? WHERE person_id = ? AND revoked IS NULL"
+        " AND id <> ?",
+        (now, person_id, -1 if keep is None else keep),
+    )
 
 
 def revoke_tokens_txn(conn: Connection, person_id: int, now: int, *, made_by_them: bool) -> None:
@@ -281,11 +296,94 @@ class SqlPeople(SqlRole):
         now: int,
         *,
         step: int | None = None,
+        end_sessions_but: int | None = None,
         audit: Sequence[AuditEvent] = (),
     ) -> bool:
-        return self._update_person(
-            person_id, "totp_wrapped = ?, totp_last_step = ?", (totp_wrapped, step), now, audit
-        )
+        def txn(conn: Connection) -> bool:
+            cur = conn.execute(
+                "UPDATE people SET totp_wrapped = ?, totp_last_step = ? WHERE id = ?",
+                (totp_wrapped, step, person_id),
+            )
+            if cur.rowcount != 1:
+                return False
+            if end_sessions_but is not None:
+                _end_other_sessions_txn(conn, person_id, end_sessions_but, now)
+            self._audit_txn(conn, audit, now)
+            return True
+
+        return self._db.run_write(txn)
+
+    def change_password(
+        self,
+        person_id: int,
+        password_hash: str,
+        now: int,
+        *,
+        end_sessions_but: int | None,
+        audit: Sequence[AuditEvent] = (),
+    ) -> bool:
+        def txn(conn: Connection) -> bool:
+            cur = conn.execute(
+                "UPDATE people SET password_hash = ? WHERE id = ?", (password_hash, person_id)
+            )
+            if cur.rowcount != 1:
+                return False
+            _end_other_sessions_txn(conn, person_id, end_sessions_but, now)
+            self._audit_txn(conn, audit, now)
+            return True
+
+        return self._db.run_write(txn)
+
+    def remove_factor(
+        self,
+        person_id: int,
+        now: int,
+        *,
+        passkey_id: int | None = None,
+        keep_one: bool,
+        end_sessions_but: int | None,
+        audit: Sequence[AuditEvent] = (),
+    ) -> FactorRemoval:
+        def txn(conn: Connection) -> FactorRemoval:
+            locked = conn.execute(  # the person's row first: their factor changes queue here,
+                "UPDATE people SET totp_wrapped = totp_wrapped WHERE id = ?",  # and the count
+                (person_id,),  # below (a statement of its own) sees the one before
+            ).rowcount
+            if locked != 1:
+                return FactorRemoval.ABSENT
+            row = conn.execute(
+                "SELECT totp_wrapped IS NOT NULL,"
+                " (SELECT COUNT(*) FROM passkeys WHERE person_id = people.id)"
+                " FROM people WHERE id = ?",
+                (person_id,),
+            ).fetchone()
+            has_totp, passkeys = bool(row[0]), int(row[1])
+            if passkey_id is None:
+                present = has_totp
+            else:
+                present = (
+                    conn.execute(
+                        "SELECT 1 FROM passkeys WHERE id = ? AND person_id = ?",
+                        (passkey_id, person_id),
+                    ).fetchone()
+                    is not None
+                )
+            if not present:
+                return FactorRemoval.ABSENT
+            if keep_one and int(has_totp) + passkeys <= 1:
+                return FactorRemoval.LAST
+            if passkey_id is None:
+                conn.execute(
+                    "UPDATE people SET totp_wrapped = NULL, totp_last_step = NULL WHERE id = ?",
+                    (person_id,),
+                )
+            else:
+                conn.execute("DELETE FROM passkeys WHERE id = ?", (passkey_id,))
+            _end_other_sessions_txn(conn, person_id, end_sessions_but, now)
+            self._audit_txn(conn, audit, now)
+            return FactorRemoval.REMOVED
+
+        return self._db.run_write(txn)
 
     def add_passkey(
         self, person_id: int, passkey: NewPasskey, now: int, *, audit: Sequence[AuditEvent] = ()

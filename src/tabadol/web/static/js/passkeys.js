@@ -1,4 +1,4 @@
-// Passkeys (WebAuthn) on the enrolment and sign-in pages: ask the node for the ceremony's
+// Passkeys (WebAuthn) on the enrolment, sign-in and account pages: ask the node for the ceremony's
 // options, run it in the browser, put the credential (as JSON, binary fields base64url) in
 // the form's hidden `passkey` field and send the form. The challenge stays on the server.
 "use strict";
@@ -105,4 +105,5 @@ document.addEventListener("DOMContentLoaded", () => {
   wire("make-passkey", (b) => b.form, register, (form) =>
     ["password", "confirm"].every((name) => form.elements[name].reportValidity()));
   wire("use-passkey", (b) => b.form, authenticate, null);
+  wire("add-passkey", (b) => b.form, register, null);
 });
