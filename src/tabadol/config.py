@@ -6,6 +6,7 @@ variable `TABADOL_<NAME>` (upper case), which is how tests and containers config
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -22,6 +23,7 @@ from tabadol.domain.tlp import TLP
 from tabadol.private_files import write_private
 
 CONFIG_FILE = "tabadol.toml"
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,14 @@ SETTINGS: tuple[Setting, ...] = (
         " its public address): the base of every absolute URL the node writes (TAXII"
         " discovery). Empty: those URLs are relative (`/taxii2/root/`). Never taken from"
         " `Host` or `X-Forwarded-*`.",
+    ),
+    Setting(
+        "trusted_proxies",
+        "",
+        "Addresses or networks (comma-separated: `127.0.0.1, 10.0.0.0/8`) of reverse proxies"
+        " in front of the node. A request from one of them is counted, for sign-in limits and"
+        " a session's address, from the nearest `X-Forwarded-For` address that is not a"
+        " listed proxy. Empty: the socket's address, `X-Forwarded-For` never read.",
     ),
     Setting(
         "tls_cert_file", "", "PEM certificate chain: `serve` speaks HTTPS (with tls_key_file)."
@@ -134,6 +144,7 @@ class Settings:
     default_tlp_members: str = "GREEN"
     default_tlp_public: str = "CLEAR"
     public_url: str = ""
+    trusted_proxies: str = ""
     tls_cert_file: str = ""
     tls_key_file: str = ""
     log_level: str = "info"
@@ -238,7 +249,23 @@ def _check_choices(settings: Settings) -> None:
         raise InvalidInput("settings tls_cert_file and tls_key_file go together")
     if settings.public_url:
         check_public_url(settings.public_url)
+    proxy_networks(settings.trusted_proxies)
     _check_people(settings)
+
+
+def proxy_networks(text: str) -> tuple[Network, ...]:
+    """The `trusted_proxies` setting as networks (a bare address is a one-address network)."""
+    found = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        try:
+            found.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise InvalidInput(
+                f"setting trusted_proxies: {item!r} is not an address or a network"
+            ) from None
+    return tuple(found)
 
 
 def _check_people(settings: Settings) -> None:

@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from tabadol.web import cookies, csrf
 from tabadol.web.assets import assets
-from tabadol.web.edge import _path as edge_path
+from tabadol.web.logs import logged_path as edge_path
 from tabadol.web.templating import PAGE_CSP
 
 _HIDDEN = re.compile(r'<input type="hidden" name="csrf" value="([^"]+)">')

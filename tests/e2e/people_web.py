@@ -96,6 +96,12 @@ class Browser:
     def close(self) -> None:
         self.http.close()
 
+    def __enter__(self) -> Browser:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
     @property
     def session(self) -> str | None:
         return self.http.cookies.get("tabadol_session")

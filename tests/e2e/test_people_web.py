@@ -412,3 +412,41 @@ def test_streams_are_counted_per_person_signed_in(people_node: Node) -> None:
         assert [open_stream(sara, stack) for _ in range(MAX_STREAMS_PER_READER)] == [200] * 4
         assert open_stream(sara, stack) == 429
         assert open_stream(omid, stack) == 200
+
+
+def test_over_tls_the_session_cookie_is_host_only(
+    tmp_path: Path, live_server_factory: Callable[..., LiveServer]
+) -> None:
+    """Behind a TLS proxy (`public_url` https) the secrets are `__Host-` cookies, Secure: a
+    cookie of the plain name (which a sibling subdomain could plant) is not a session."""
+    path = tmp_path / "node"
+    links = make_node(path, {PUBLISHER: "publisher"})
+    server = live_server_factory(path, env={"TABADOL_PUBLIC_URL": "https://node.example"})
+
+    def posted(page_path: str, fields: dict[str, str]) -> httpx.Response:
+        """GET the form, POST it with its CSRF token and the cookie it set (sent by hand:
+        a client keeps a Secure cookie for https only, and this proxy's inside is http)."""
+        page = httpx.get(f"{server.url}{page_path}")
+        pre = page.headers["set-cookie"]
+        assert pre.startswith("__Host-tabadol_csrf=")
+        token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert token is not None
+        return httpx.post(
+            f"{server.url}{page_path}",
+            data={**fields, "csrf": token.group(1)},
+            headers={"Cookie": pre.split(";", 1)[0]},
+        )
+
+    password = PASSWORDS[PUBLISHER]
+    enrolled = posted(f"/enrol/{links[PUBLISHER]}", {"password": password, "confirm": password})
+    assert enrolled.status_code == 200, enrolled.text
+    signed = posted("/sign-in", {"email": PUBLISHER, "password": password})
+    assert signed.status_code == 303, signed.text
+    cookie = signed.headers["set-cookie"]
+    assert cookie.startswith("__Host-tabadol_session=")
+    assert "secure" in cookie.lower()
+    assert "domain" not in cookie.lower()
+    secret = cookie.split(";", 1)[0].split("=", 1)[1]
+    me = f"{server.url}/api/v1/me"
+    assert httpx.get(me, headers={"Cookie": f"__Host-tabadol_session={secret}"}).status_code == 200
+    assert httpx.get(me, headers={"Cookie": f"tabadol_session={secret}"}).status_code == 401

@@ -130,7 +130,8 @@ def test_reads_and_bearer_requests_need_no_token(guarded: TestClient) -> None:
 )
 def test_the_session_cookie_attributes(settings: Settings, secure: bool) -> None:
     """HttpOnly, SameSite=Strict, Path=/; Secure exactly when browsers reach the node
-    over TLS. Clearing it sends the same attributes with an expiry in the past."""
+    over TLS, and then the `__Host-` name (no sibling subdomain can set it). Clearing it
+    sends the same name and attributes with an expiry in the past."""
     response = Response()
     cookies.set_session(response, SECRET, settings)
     cookies.clear_session(response, settings)
@@ -141,5 +142,8 @@ def test_the_session_cookie_attributes(settings: Settings, secure: bool) -> None
         assert "samesite=strict" in attributes
         assert "path=/" in attributes
         assert ("secure" in attributes) is secure
-    assert set_session.startswith(f"tabadol_session={SECRET};")
+    name = "__Host-tabadol_session" if secure else "tabadol_session"
+    assert set_session.startswith(f"{name}={SECRET};")
+    assert cleared.startswith(f"{name}=")
+    assert "domain=" not in set_session.lower()
     assert "max-age=0" in cleared.lower()

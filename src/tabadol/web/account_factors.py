@@ -32,6 +32,7 @@ from tabadol.node.node import Node
 from tabadol.usecases.people import own_factors, passkeys, totp
 from tabadol.web import auth, csrf
 from tabadol.web.account_pages import ACCOUNT, render_account
+from tabadol.web.api import RowId
 from tabadol.web.enrol_pages import problem_of
 from tabadol.web.forms import blocking, read_form, refused, see_other, signed_in, to_sign_in
 
@@ -127,7 +128,7 @@ async def remove_totp(request: Request) -> Response:
 
 
 @router.post(ACCOUNT + "/passkeys/{passkey_id}/remove")
-async def remove_passkey(request: Request, passkey_id: int) -> Response:
+async def remove_passkey(request: Request, passkey_id: RowId) -> Response:
     return await _act(request, _remove_passkey, passkey_id)
 
 

@@ -23,6 +23,7 @@ from tabadol.domain.timestamps import format_us
 from tabadol.node.node import Node
 from tabadol.usecases.people import own_factors, personal_tokens, sessions, totp
 from tabadol.web import auth, cookies
+from tabadol.web.api import RowId
 from tabadol.web.enrol_pages import qr_of
 from tabadol.web.forms import blocking, read_form, refused, see_other, signed_in, to_sign_in
 from tabadol.web.templating import render, settings_of
@@ -159,7 +160,7 @@ async def create_token(request: Request) -> Response:
 
 
 @router.post(ACCOUNT + "/tokens/{token_id}/revoke")
-async def revoke_token(request: Request, token_id: int) -> Response:
+async def revoke_token(request: Request, token_id: RowId) -> Response:
     principal, form = await _person_form(request)
     if form is None:
         return refused(request)
@@ -177,7 +178,7 @@ async def revoke_token(request: Request, token_id: int) -> Response:
 
 
 @router.post(ACCOUNT + "/sessions/{session_id}/revoke")
-async def revoke_session(request: Request, session_id: int) -> Response:
+async def revoke_session(request: Request, session_id: RowId) -> Response:
     principal, form = await _person_form(request)
     if form is None:
         return refused(request)

@@ -11,10 +11,12 @@ is a 401 in the API's error format (pages redirect to the sign-in form instead).
 
 from __future__ import annotations
 
+import ipaddress
 from urllib.parse import quote
 
 from starlette.requests import Request
 
+from tabadol.config import Network, proxy_networks
 from tabadol.domain.errors import Forbidden, Unauthorized
 from tabadol.domain.model import Principal, PrincipalKind
 from tabadol.node.node import Node
@@ -65,8 +67,39 @@ def api_principal(request: Request, *, anonymous: bool = False) -> Principal:
 
 
 def client_address(request: Request) -> str:
-    """The peer's address as the socket saw it (forwarded headers are never trusted)."""
-    return request.client.host if request.client else ""
+    """The client's address: the socket's, or — when the socket's is a trusted proxy
+    (`trusted_proxies`) — the nearest `X-Forwarded-For` address that is not one. Every
+    browser behind a proxy would otherwise share one sign-in counter (and one lock)."""
+    peer = request.client.host if request.client else ""
+    proxies = proxy_networks(node_of(request).settings.trusted_proxies)
+    if not proxies or not _within(peer, proxies):
+        return peer
+    hops = [
+        hop.strip()
+        for header in request.headers.getlist("x-forwarded-for")
+        for hop in header.split(",")
+    ]
+    for hop in reversed(hops):  # the nearest hop first: only proxies we trust appended
+        if _within(hop, proxies):
+            continue
+        return hop if _is_address(hop) else peer  # a proxy appends addresses only
+    return peer
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _within(address: str, networks: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
 
 
 def user_agent(request: Request) -> str:

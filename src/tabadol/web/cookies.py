@@ -5,7 +5,10 @@ random secret for a browser that has no session yet (the sign-in and enrolment f
 their CSRF token to it); `tabadol_lang` the interface language. The two secrets are
 HttpOnly (no script reads them), `SameSite=Strict` (no other site's page sends them), on
 `Path=/`, and `Secure` whenever the node is reached over TLS: it serves TLS itself
-(`tls_cert_file`) or its `public_url` is https (a TLS-terminating proxy in front).
+(`tls_cert_file`) or its `public_url` is https (a TLS-terminating proxy in front). Over TLS
+the two secrets are named with the `__Host-` prefix, which browsers accept only from this
+very host (Secure, Path=/, no Domain): a page on a sibling subdomain, same-site to
+`SameSite`, cannot plant one (a planted session would sign the victim in as the attacker).
 """
 
 from __future__ import annotations
@@ -29,6 +32,15 @@ def secure(settings: Settings) -> bool:
     return bool(settings.tls_cert_file) or settings.public_url.lower().startswith("https://")
 
 
+def _named(name: str, settings: Settings | None) -> str:
+    return f"__Host-{name}" if settings is not None and secure(settings) else name
+
+
+def _settings_of(request: Request) -> Settings | None:
+    node = getattr(request.app.state, "node", None)
+    return node.settings if node is not None else None
+
+
 def _set_secret(
     response: Response, name: str, value: str, settings: Settings, max_age: int | None
 ) -> None:
@@ -47,22 +59,23 @@ def set_session(
     response: Response, secret: str, settings: Settings, max_age: int | None = None
 ) -> None:
     """Hand the browser its session secret (a browser-session cookie unless `max_age`)."""
-    _set_secret(response, SESSION_COOKIE, secret, settings, max_age)
+    _set_secret(response, _named(SESSION_COOKIE, settings), secret, settings, max_age)
 
 
 def clear_session(response: Response, settings: Settings) -> None:
     """Tell the browser to forget its session secret (sign-out, revoked or expired)."""
+    name = _named(SESSION_COOKIE, settings)
     response.delete_cookie(
-        SESSION_COOKIE, path="/", secure=secure(settings), httponly=True, samesite="strict"
+        name, path="/", secure=secure(settings), httponly=True, samesite="strict"
     )
 
 
 def session_secret(request: Request) -> str | None:
-    return request.cookies.get(SESSION_COOKIE) or None
+    return request.cookies.get(_named(SESSION_COOKIE, _settings_of(request))) or None
 
 
 def presession_secret(request: Request) -> str | None:
-    return request.cookies.get(PRESESSION_COOKIE) or None
+    return request.cookies.get(_named(PRESESSION_COOKIE, _settings_of(request))) or None
 
 
 def new_presession_secret() -> str:
@@ -71,7 +84,7 @@ def new_presession_secret() -> str:
 
 def set_presession(response: Response, secret: str, settings: Settings) -> None:
     """Hand a browser without a session the secret its forms' CSRF tokens are bound to."""
-    _set_secret(response, PRESESSION_COOKIE, secret, settings, PRESESSION_SECONDS)
+    _set_secret(response, _named(PRESESSION_COOKIE, settings), secret, settings, PRESESSION_SECONDS)
 
 
 def set_language(response: Response, lang: str, settings: Settings) -> None:

@@ -17,14 +17,13 @@ import logging
 import re
 import time
 import uuid
-from urllib.parse import quote
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tabadol.domain.errors import TabadolError
 from tabadol.web.errors import ABORTED, render_error
-from tabadol.web.logs import REQUEST_ID
+from tabadol.web.logs import REQUEST_ID, logged_path
 
 log = logging.getLogger("tabadol.web")
 access = logging.getLogger("tabadol.access")
@@ -41,7 +40,6 @@ SECURITY_HEADERS = {
 }
 HSTS = "max-age=31536000"
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-_ENROL_SECRET = re.compile(r"^/+enrol/+[^/]+", re.I)
 
 
 def request_id(scope: Scope) -> str:
@@ -53,17 +51,6 @@ def request_id(scope: Scope) -> str:
             if _CLIENT_ID.match(text):
                 return text
     return uuid.uuid4().hex
-
-
-def _path(scope: Scope) -> str:
-    """The path as sent (percent-encoded: one line, whatever it names), never the query,
-    and never the secret of an enrolment link: `/enrol/<secret>` is logged `/enrol/…`."""
-    decoded = str(scope["path"])
-    enrol = _ENROL_SECRET.match(decoded)  # matched decoded: `/%65nrol/…` routes there too
-    if enrol is not None:
-        return "/enrol/…" + quote(decoded[enrol.end() :])
-    raw = scope.get("raw_path")
-    return raw.decode("latin-1") if isinstance(raw, bytes) else decoded
 
 
 class Edge:
@@ -95,7 +82,7 @@ class Edge:
             await self.app(scope, receive, send_with_headers)
         except Exception:
             if not status:  # nothing answered it yet: log it and answer 500
-                log.exception("unexpected error on %s %s", scope["method"], _path(scope))
+                log.exception("unexpected error on %s %s", scope["method"], logged_path(scope))
                 failed = render_error(scope["path"], TabadolError("the server could not complete"
                                                                   " the request"))  # fmt: skip
                 await failed(scope, receive, send_with_headers)
@@ -111,7 +98,7 @@ def _access_line(scope: Scope, status: int | None, seconds: float) -> None:
     client = scope.get("client")
     fields = {
         "method": scope["method"],
-        "path": _path(scope),
+        "path": logged_path(scope),
         "status": status,
         "duration_ms": round(seconds * 1000, 1),
         "client": client[0] if client else None,

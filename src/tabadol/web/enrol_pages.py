@@ -20,7 +20,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tabadol.domain.errors import InvalidInput, NotFound
+from tabadol.domain.errors import Conflict, InvalidInput, NotFound
 from tabadol.node.node import Node
 from tabadol.usecases.people import enrolment, passkeys, passwords, totp, weak_passwords
 from tabadol.web import auth, csrf
@@ -38,10 +38,11 @@ PROBLEMS = (  # what a refusal of the use case says, as the page words it
     ("the code does not match", "totp-code"),
     ("the TOTP secret is not", "totp-code"),
     (passkeys.NOT_ACCEPTED, "passkey"),
+    ("this passkey is registered already", "passkey"),
 )
 
 
-def problem_of(error: InvalidInput) -> str:
+def problem_of(error: InvalidInput | Conflict) -> str:
     for start, code in PROBLEMS:
         if error.description.startswith(start):
             return code
@@ -130,7 +131,7 @@ async def enrol_submit(request: Request, secret: str) -> Response:
         await blocking(_enrol, node, secret, auth.request_origin(request), bound, form)
     except NotFound:
         return _gone(request)
-    except InvalidInput as exc:
+    except (InvalidInput, Conflict) as exc:  # Conflict: that passkey is registered already
         try:
             view = await blocking(enrolment.open_link, node, secret)
         except NotFound:

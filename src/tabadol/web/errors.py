@@ -17,6 +17,7 @@ from tabadol.domain.errors import (
     NotFound,
     TabadolError,
 )
+from tabadol.web.logs import logged_path
 from tabadol.web.media import TAXII_21
 
 log = logging.getLogger("tabadol.web")
@@ -93,5 +94,5 @@ async def on_disconnect(request: Request, exc: Exception) -> Response:
 
 
 async def on_unexpected(request: Request, exc: Exception) -> Response:
-    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    log.exception("unexpected error on %s %s", request.method, logged_path(request.scope))
     return error_response(request, TabadolError("the server could not complete the request"))

@@ -15,10 +15,13 @@ from __future__ import annotations
 import contextvars
 import datetime as dt
 import logging
+import re
 import sys
 from typing import Any, TextIO
+from urllib.parse import quote
 
 import orjson
+from starlette.types import Scope
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "request_id"}
@@ -91,3 +94,17 @@ def configure_logging(level: str, fmt: str, stream: TextIO | None = None) -> Non
         logger.handlers.clear()
         logger.propagate = True
         logger.setLevel(logging.NOTSET)
+
+
+_ENROL_SECRET = re.compile(r"^/+enrol/+[^/]+", re.I)
+
+
+def logged_path(scope: Scope) -> str:
+    """The path as sent (percent-encoded: one line, whatever it names), never the query,
+    and never the secret of an enrolment link: `/enrol/<secret>` is logged `/enrol/…`."""
+    decoded = str(scope["path"])
+    enrol = _ENROL_SECRET.match(decoded)  # matched decoded: `/%65nrol/…` routes there too
+    if enrol is not None:
+        return "/enrol/…" + quote(decoded[enrol.end() :])
+    raw = scope.get("raw_path")
+    return raw.decode("latin-1") if isinstance(raw, bytes) else decoded

@@ -37,13 +37,20 @@ FACTOR = "/sign-in/factor"
 
 
 def _form(
-    request: Request, next_path: str, problem: str = "", status: int = 200, wait: int = 0
+    request: Request,
+    next_path: str,
+    problem: str = "",
+    status: int = 200,
+    wait: int = 0,
+    *,
+    session_ending: bool = False,
 ) -> Response:
     response = render(
         request,
         "sign_in.html",
         {"next": auth.safe_next(next_path), "problem": problem, "wait": wait, "email": ""},
         status_code=status,
+        session_ending=session_ending,
     )
     if wait:
         response.headers["Retry-After"] = str(wait)
@@ -79,10 +86,18 @@ async def sign_in_submit(request: Request) -> Response:
         return _form(request, target, "wrong", 401)
     except Forbidden:
         return message(request, "sign-in", "factor-missing", 403)
+    await _end_previous_session(request)
     where = target if started.complete else f"{FACTOR}?next={_quoted(target)}"
     response = see_other(where)
     cookies.set_session(response, started.secret, settings_of(request))
     return response
+
+
+async def _end_previous_session(request: Request) -> None:
+    """A browser signing in again leaves no live session behind its new cookie."""
+    previous = await signed_in(request)
+    if previous is not None:
+        await blocking(sessions.sign_out, auth.node_of(request), previous)
 
 
 def _quoted(path: str) -> str:
@@ -110,7 +125,7 @@ def _factor_page(
 
 
 def _restart(request: Request, problem: str = "pending-expired") -> Response:
-    response = _form(request, auth.HOME, problem, 401)
+    response = _form(request, auth.HOME, problem, 401, session_ending=True)
     cookies.clear_session(response, settings_of(request))
     return response
 

@@ -68,12 +68,16 @@ def render(
     template: str,
     context: Mapping[str, Any] | None = None,
     status_code: int = 200,
+    *,
+    session_ending: bool = False,
 ) -> HTMLResponse:
     """`template` rendered for this request, with the page headers and, for a browser that
-    has no cookie secret yet, the pre-session cookie its forms' CSRF token is bound to."""
+    has no cookie secret yet, the pre-session cookie its forms' CSRF token is bound to.
+    `session_ending`: the response clears the session cookie, so the forms are bound to a
+    new pre-session (a token bound to the ending session would refuse the next submit)."""
     settings = settings_of(request)
     lang = i18n.choose(request)
-    secret = csrf.bound_secret(request)
+    secret = None if session_ending else csrf.bound_secret(request)
     minted = None
     if secret is None:
         secret = minted = cookies.new_presession_secret()

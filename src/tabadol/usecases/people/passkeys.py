@@ -60,11 +60,15 @@ def relying_party(settings: Settings, request_origin: str) -> RelyingParty:
     """From `public_url` when set, else from the origin the request was sent to
     (`scheme://host[:port]`). InvalidInput when the host is an IP address (no passkeys)."""
     base = settings.public_url.strip() or request_origin
-    parts = urlsplit(base)
-    host = (parts.hostname or "").lower()
+    try:  # the origin comes from the request's Host header: anything may be in it
+        parts = urlsplit(base)
+        host = (parts.hostname or "").lower()
+        netloc = parts.netloc
+    except ValueError:
+        raise InvalidInput("passkeys need the node to be reached by a domain name") from None
     if not host or host.replace(".", "").isdigit() or ":" in host:
         raise InvalidInput("passkeys need the node to be reached by a domain name, not an address")
-    return RelyingParty(host, f"{parts.scheme}://{parts.netloc}".lower(), settings.node_name)
+    return RelyingParty(host, f"{parts.scheme}://{netloc}".lower(), settings.node_name)
 
 
 def binding(purpose: str, *secrets_: str) -> bytes:

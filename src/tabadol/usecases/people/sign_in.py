@@ -51,6 +51,7 @@ from tabadol.usecases.people import sessions
 from tabadol.usecases.people.factors import FactorProof, factors_of, second_factor_required
 from tabadol.usecases.people.passwords import verify_password
 
+NOT_AN_ADDRESS = "(not an e-mail address)"
 WRONG = "the e-mail address or the password is wrong"
 FACTOR_WRONG = "the second factor was not accepted"
 PENDING_EXPIRED = "this sign-in has expired: start again with your password"
@@ -192,7 +193,10 @@ def sign_in(node: Node, email: str, password: str, *, address: str, user_agent: 
     ok, rehash = verify_password(node.settings, stored.password_hash if stored else None, password)
     if person is None or not ok or person.status is not PersonStatus.ACTIVE:
         reason = "disabled" if ok and person is not None else "bad-credentials"
-        _fail(node, reservation, person, address, claimed, reason=reason, factor="password")
+        # The log keeps what was typed only when it is an address: a password typed into the
+        # e-mail field must not land in the audit log.
+        shown = typed if typed is not None else NOT_AN_ADDRESS
+        _fail(node, reservation, person, address, shown, reason=reason, factor="password")
         raise Unauthorized(WRONG)
     if rehash is not None:
         node.store.set_password_hash(person.id, rehash)
