@@ -19,7 +19,7 @@ def detect_language(text: str) -> str | None:
     is one word), then Persian or Arabic by their own letters; None for neither script."""
     arabic_script = latin = persian = arabic = 0
     for word in text.split():
-        if any("\u0600" <= ch <= "\u06ff" for ch in word):
+        if any("\u0600" <= ch <= "\u06ff" and ch.isalpha() for ch in word):
             arabic_script += 1
             persian += sum(ch in _PERSIAN for ch in word)
             arabic += sum(ch in _ARABIC for ch in word)
