@@ -104,7 +104,7 @@ def _form_view(
         "org": principal.org.name if principal.org else "",
         "channels": views,
         "tlps": _tlp_options(),
-        "languages": LANGUAGES,
+        "text_languages": LANGUAGES,
         "field": {
             "kind": "report",
             "title": "",
