@@ -16,12 +16,7 @@ import typer
 
 from tabadol.cli.common import DEFAULT_DATA, BreakGlassReason, DataDir, err, fail, guarded, node_at
 from tabadol.client.remote import RemoteNode
-from tabadol.domain.audit import operator_as_org
-from tabadol.domain.model import Role
 from tabadol.node.node import Node
-from tabadol.usecases.membership.break_glass import break_glass_event
-from tabadol.usecases.membership.lookup import require_org
-from tabadol.usecases.membership.principals import OPERATOR, org_principal
 from tabadol.usecases.publishing import authoring
 
 report_app = typer.Typer(no_args_is_help=True, help="Write reports and notes without STIX.")
@@ -54,13 +49,7 @@ def _text(text: str | None, text_file: Path | None) -> str:
 def _local(node: Node, org_name: str, draft: authoring.Draft, reason: str | None) -> str:
     """The operator publishes as the org: the draft checked, the break-glass step (when the
     org has its own admins) recorded, then the envelope published."""
-    org = require_org(node, org_name)
-    principal = org_principal(node, org, Role.PUBLISHER)
-    events = break_glass_event(node, OPERATOR, org, "report.new", reason, collection=draft.channel)
-    authoring.check_draft(node, principal, draft)
-    if events:
-        node.store.append_audit(events, node.clock())
-    published = authoring.publish_draft(node, principal, draft, actor=operator_as_org(principal))
+    published = authoring.publish_as_operator(node, org_name, draft, reason)
     _said(published.indicators, published.sealed)
     return published.id
 

@@ -18,7 +18,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tabadol.domain.errors import Forbidden, Refused
+from tabadol.domain.errors import Forbidden, InvalidInput, Refused
 from tabadol.domain.model import Principal
 from tabadol.domain.tlp import TLP
 from tabadol.text.extract import Indicator
@@ -44,7 +44,7 @@ _MAX_FIELDS = authoring.MAX_INDICATORS + 2 * len(_FIELDS)
 _FORM = "application/x-www-form-urlencoded"
 
 
-class _Unreadable(Exception):
+class _Unreadable(InvalidInput):
     """A form that cannot be read: `problem` says why (a page words it)."""
 
     def __init__(self, problem: str) -> None:
