@@ -40,7 +40,7 @@ def _admin(web_server: WebServer, org: str, email: str) -> str:
 
 
 def _password_step(page: Page, url: str, email: str) -> None:
-    page.goto(f"{url}/sign-in", wait_until="load", timeout=WAIT_MS)
+    page.goto(f"{url}/sign-in?next=/account", wait_until="load", timeout=WAIT_MS)
     page.fill("#email", email)
     page.fill("#password", PASSWORD)
     with page.expect_navigation(timeout=WAIT_MS):

@@ -48,7 +48,7 @@ def people_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PeopleSe
 
 
 def _sign_in_password(page: Page, url: str, email: str) -> None:
-    page.goto(f"{url}/sign-in", wait_until="load", timeout=WAIT_MS)
+    page.goto(f"{url}/sign-in?next=/account", wait_until="load", timeout=WAIT_MS)
     page.fill("#email", email)
     page.fill("#password", PASSWORD)
     with page.expect_navigation(timeout=WAIT_MS):
@@ -134,7 +134,7 @@ def test_enrol_and_sign_in_with_totp_in_each_language(
         page.click("#enrol button[type=submit]")
     assert page.locator(".notice").count() == 1
 
-    page.goto(f"{url}/sign-in", wait_until="load", timeout=WAIT_MS)
+    page.goto(f"{url}/sign-in?next=/account", wait_until="load", timeout=WAIT_MS)
     screenshot(page, f"sign-in-{lang}")
     _sign_in_password(page, url, email)
     assert page.get_attribute("html", "dir") == direction

@@ -125,7 +125,7 @@ def test_the_life_of_a_person(people_node: Node) -> None:
 
     sara = node.browser()
     step = sara.sign_in(PUBLISHER, PASSWORDS[PUBLISHER])
-    assert (step.status_code, step.headers["location"]) == (303, "/account")
+    assert (step.status_code, step.headers["location"]) == (303, "/inbox")
     whoami = sara.get("/api/v1/whoami").json()
     assert (whoami["org"], whoami["role"]) == ("Pardis CERT", "publisher")
 
@@ -375,10 +375,10 @@ def test_signing_out_ends_the_session_for_pages_and_api(people_node: Node) -> No
 @pytest.mark.parametrize(
     ("next_path", "location"),
     [
-        ("//evil.example/x", "/account"),
-        ("https://evil.example/", "/account"),
-        ("/\\evil.example", "/account"),
-        ("javascript:alert(1)", "/account"),
+        ("//evil.example/x", "/inbox"),
+        ("https://evil.example/", "/inbox"),
+        ("/\\evil.example", "/inbox"),
+        ("javascript:alert(1)", "/inbox"),
         ("/account?tab=tokens", "/account?tab=tokens"),
     ],
 )

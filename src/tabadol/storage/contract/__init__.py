@@ -3,10 +3,11 @@
 It is split by role, one protocol each: `OrgDirectory` and `GroupDirectory` (directory.py),
 `PeopleDirectory` (people.py), `KeyStore` (keys.py), `ObjectStore` (objects.py),
 `ListingStore` (listing.py), `SearchStore` (search.py), `AuditStore` (audit.py), `PeerStore`
-and `FeedStore` (federation.py). `Store` is all of them: what a node holds, and what each engine (SQLite, PostgreSQL) implements; the same contract tests run on
-both. Every read of objects takes a `Visibility` from the policy and applies it inside the
-query; every write that changes who may do what, or what is stored, takes the audit events
-that record it and appends them in the SAME transaction (with a signed tree head).
+and `FeedStore` (federation.py). `Store` is all of them: what a node holds, and what each
+engine (SQLite, PostgreSQL) implements; the same contract tests run on both. Every read of
+objects takes a `Visibility` from the policy and applies it inside the query; every write
+that changes who may do what, or what is stored, takes the audit events that record it and
+appends them in the SAME transaction (with a signed tree head).
 """
 
 from __future__ import annotations
