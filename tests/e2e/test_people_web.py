@@ -115,8 +115,8 @@ def test_the_life_of_a_person(people_node: Node) -> None:
     assert step.headers["location"].startswith("/sign-in/factor")
     pending = admin.session
     assert admin.get("/api/v1/whoami").status_code == 401  # pending: not signed in yet
-    done = admin.factor(next_code(totp_secret))
-    assert (done.status_code, done.headers["location"]) == (303, "/account")
+    done = admin.factor(next_code(totp_secret))  # its form fetched without `next`:
+    assert (done.status_code, done.headers["location"]) == (303, "/inbox")  # the landing
     assert admin.session not in (None, pending)
     account = admin.get("/account")
     assert account.status_code == 200

@@ -92,6 +92,8 @@ def _item_view(
     shown: dict[str, Any] = {"view": view, "tab": tab}
     if tab == "indicators":
         shown["indicators"] = item.indicators(node, principal, view, start)
+    elif tab == "provenance":
+        shown["provenance"] = item.provenance(node, view)
     elif tab == "correlations":
         shown["correlations"] = correlate.correlations(node, principal, view.stix_id)
     return shown
