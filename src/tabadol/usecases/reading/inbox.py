@@ -164,7 +164,7 @@ def title_of(obj: dict[str, Any]) -> str:
     return ""
 
 
-def _opened(node: Node, principal: Principal, rows: list[ListedRow]) -> dict[int, bytes]:
+def opened_bodies(node: Node, principal: Principal, rows: list[ListedRow]) -> dict[int, bytes]:
     """Each row's body as the reader receives it (sealed ones opened where they may be)."""
     stored = [
         StoredRow(r.date_added, r.stix_id, r.version_us, "2.1", r.body, r.sealed, r.tlp)
@@ -182,7 +182,7 @@ def entries_of(
 ) -> list[Entry]:
     collections = {c.id: c for c in node.store.list_collections()}
     orgs = node.store.orgs_by_ids({r.author_org for r in rows})
-    bodies = _opened(node, principal, rows)
+    bodies = opened_bodies(node, principal, rows)
     entries = []
     for row in rows:
         body = bodies.get(row.date_added, row.body)

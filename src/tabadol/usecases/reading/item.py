@@ -25,7 +25,7 @@ from tabadol.domain.model import Collection, Principal
 from tabadol.domain.sealed import lookup_ids
 from tabadol.node.node import Node
 from tabadol.storage.contract import ListedRow, ListingFilter, StoredRow
-from tabadol.usecases.reading.inbox import title_of
+from tabadol.usecases.reading.inbox import opened_bodies, title_of
 from tabadol.usecases.reading.read import Page, visible, with_content
 
 MAX_VERSIONS = 500  # the newest shown; an item with more says so
@@ -206,7 +206,8 @@ class IndicatorsPage:
 
 def indicators(node: Node, principal: Principal, view: ItemView, start: int) -> IndicatorsPage:
     """A page of the indicators a report names, from position `start` of its list: each
-    read by id through the reader's visibility (one not readable here is named only)."""
+    read by id through the reader's visibility, sealed ones opened where the reader is a
+    recipient (one not readable here is named only)."""
     refs = view.obj.get("object_refs")
     named = (
         [r for r in refs if isinstance(r, str) and r.startswith("indicator--")]
@@ -217,10 +218,13 @@ def indicators(node: Node, principal: Principal, view: ItemView, start: int) -> 
     page = named[start : start + INDICATORS_PAGE]
     found: dict[str, dict[str, Any]] = {}
     if page:
-        rows = node.store.list_recent(
-            visible(node, principal), ListingFilter(ids=frozenset(page)), None, len(page) * 4
-        )
-        readable = [r for r in rows if not r.sealed]
-        for row in readable:
-            found.setdefault(row.stix_id, orjson.loads(row.body))
+        ids = frozenset().union(*(lookup_ids(i) for i in page))
+        rows = node.store.list_recent(visible(node, principal), ListingFilter(ids=ids), None, 400)
+        bodies = opened_bodies(node, principal, rows)
+        for row in rows:
+            body = bodies.get(row.date_added, row.body)
+            if row.sealed and body is row.body:
+                continue  # sealed, and not for this reader to open
+            obj = orjson.loads(body)
+            found.setdefault(str(obj.get("id")), obj)
     return IndicatorsPage([IndicatorRef(i, found.get(i)) for i in page], start, len(named))
