@@ -11,12 +11,10 @@ from tabadol.storage.sql.rows import RowMap
 _LISTED = RowMap(ListedRow, convert={"sealed": bool})
 
 
-def listing_query(
-    visible: Visibility, flt: ListingFilter, before: int | None, limit: int
-) -> tuple[str, tuple[object, ...]]:
-    """SELECT a page of the visible versions, newest first (parameters, never text)."""
-    where, params = in_clause("collection_id", visible.collection_ids)
-    clauses, args = [where], list(params)
+def _conditions(flt: ListingFilter, before: int | None) -> tuple[list[str], list[object]]:
+    """The filter's conditions on one channel's rows, with their parameters."""
+    clauses: list[str] = []
+    args: list[object] = []
     if not flt.every_version:
         clauses.append("is_last = 1")
     for column, values in (
@@ -41,14 +39,37 @@ def listing_query(
         if value is not None:
             clauses.append(bound)
             args.append(value)
-    # By id the rows are few: found by id and sorted (the unary plus keeps SQLite off a walk
-    # of the date_added index, as in `object_query`).
+    return clauses, args
+
+
+def listing_query(
+    visible: Visibility, flt: ListingFilter, before: int | None, limit: int
+) -> tuple[str, tuple[object, ...]]:
+    """SELECT a page of the visible versions, newest first (parameters, never text).
+
+    One subquery per channel, each newest first with the page's limit, merged: a channel's
+    rows come from its `(collection_id, …, date_added)` index in order, where one query over
+    `collection_id IN (…)` sorted every visible row to keep the newest few. By id the rows
+    are few: found by id and sorted (the unary plus keeps SQLite off a walk of the
+    date_added index, as in `object_query`)."""
+    clauses, args = _conditions(flt, before)
     order = "+date_added" if flt.ids else "date_added"
-    sql = (
-        f"SELECT {_LISTED.select} FROM objects WHERE {' AND '.join(clauses)}"
-        f" ORDER BY {order} DESC LIMIT ?"
+    parts: list[str] = []
+    params: list[object] = []
+    for collection_id in sorted(visible.collection_ids):
+        where = " AND ".join(["collection_id = ?", *clauses])
+        parts.append(
+            f"SELECT * FROM (SELECT {_LISTED.select} FROM objects WHERE {where}"
+            f" ORDER BY {order} DESC LIMIT ?) AS c{len(parts)}"
+        )
+        params += [collection_id, *args, limit]
+    if len(parts) == 1:
+        return parts[0], tuple(params)
+    merged = " UNION ALL ".join(parts)
+    return f"SELECT * FROM ({merged}) AS merged ORDER BY date_added DESC LIMIT ?", (
+        *params,
+        limit,
     )
-    return sql, (*args, limit)
 
 
 class SqlListing(SqlRole):
