@@ -176,6 +176,8 @@ def main() -> int:
                 "/inbox?tlp=TLP:CLEAR&type=report",
                 f"/inbox?org={ORG}&type=note",
                 "/inbox?from=2024-01-01&to=2024-02-01",
+                "/inbox?tlp=TLP:RED",
+                "/inbox?org=No such org",
             ]
             http.get("/inbox")  # warm: templates compiled, catalogues read
             results = {
@@ -184,6 +186,7 @@ def main() -> int:
                 "load": summary,
                 "inbox": timed(http, ["/inbox"] * n),
                 "inbox_filtered": timed(http, [filters[i % len(filters)] for i in range(n)]),
+                "inbox_by_filter": {f: timed(http, [f] * max(10, n // 4)) for f in filters},
                 "search": timed(
                     http,
                     [
