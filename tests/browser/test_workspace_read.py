@@ -108,6 +108,10 @@ def test_inbox_and_item_right_to_left_first(
     assert page.locator("#signature .ok").count() == 1
     assert _computed(page, "#key-id", "direction") == "ltr"
     screenshot(page, f"item-provenance-{lang}")
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=made.url)
+    page.click("button.copy")
+    page.wait_for_selector("button.copy[data-copied]", timeout=WAIT_MS)
+    assert page.evaluate("navigator.clipboard.readText()") == page.inner_text("#key-id")
 
 
 def test_a_hostile_name_renders_as_text(
