@@ -114,6 +114,8 @@ def test_a_group_item_is_seen_by_the_group_and_by_no_one_outside_it(
     assert report_id in _ids(inbox.text)
     page = partner.get(f"/items/{report_id}")
     assert page.status_code == 200
+    assert page.headers["cache-control"] == "no-store"
+    assert "script-src 'self';" in page.headers["content-security-policy"]
     assert PERSIAN_NAME in page.text
     assert '<bdi dir="ltr" class="ioc">۱۹۲.۰.۲.۴۴</bdi>' in page.text
     assert '<bdi dir="ltr" class="ioc">evil.example/path</bdi>' in page.text
