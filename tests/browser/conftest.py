@@ -71,8 +71,11 @@ def chromium_path() -> str | None:
     return found
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
+    """Chromium for this package's tests, closed when they are done: Playwright's sync API
+    keeps an event loop running in the main thread while it is open, and later tests that
+    start one of their own (`asyncio.run`) must not find it."""
     path = chromium_path()
     if path is None:
         message = "Debian's chromium is not installed (`make chromium` installs it)"
@@ -98,7 +101,7 @@ class WebServer:
         return f"http://localhost:{self.server.port}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebServer]:
     """One node for the browser tests of the session (its pages hold no state yet)."""
     data = tmp_path_factory.mktemp("browser-node") / "node"

@@ -5,7 +5,6 @@ English, screenshotted. No CSP violation on any page."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,10 +18,9 @@ from tabadol.usecases.membership.principals import OPERATOR
 from tabadol.usecases.people import accounts, enrolment, totp
 
 from .conftest import VirtualAuthenticator, Watched, WebServer
+from .people_steps import LOCALES, WAIT_MS, password_step, totp_step
 
-WAIT_MS = 20_000  # a bound on waiting for a page, never an assertion on its speed
 PASSWORD = "a long passphrase for the account"
-LOCALES = {"fa": ("fa-IR", "rtl"), "ar": ("ar-IQ", "rtl"), "en": ("en-GB", "ltr")}
 
 
 def _admin(web_server: WebServer, org: str, email: str) -> str:
@@ -39,22 +37,6 @@ def _admin(web_server: WebServer, org: str, email: str) -> str:
     return secret
 
 
-def _password_step(page: Page, url: str, email: str) -> None:
-    page.goto(f"{url}/sign-in?next=/account", wait_until="load", timeout=WAIT_MS)
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    with page.expect_navigation(timeout=WAIT_MS):
-        page.click("form[action='/sign-in'] button[type=submit]")
-    assert "/sign-in/factor" in page.url
-
-
-def _totp_step(page: Page, secret: str) -> None:
-    page.fill("#code", pyotp.TOTP(secret).at(int(time.time()) + 30))
-    with page.expect_navigation(timeout=WAIT_MS):
-        page.click("#totp-sign-in button[type=submit]")
-    assert page.url.endswith("/account")
-
-
 def test_an_admin_adds_a_passkey_signs_in_with_it_and_drops_the_app(
     web_server: WebServer,
     open_page: Callable[..., Watched],
@@ -66,9 +48,9 @@ def test_an_admin_adds_a_passkey_signs_in_with_it_and_drops_the_app(
     watched = open_page()
     page = watched.page
     url = web_server.localhost_url  # WebAuthn refuses an IP address as relying party
-    _password_step(page, url, email)
+    password_step(page, url, email, PASSWORD)
     authenticator = virtual_authenticator(page)
-    _totp_step(page, secret)
+    totp_step(page, secret)
     assert page.inner_text("#totp-state") == "Set up."
     page.fill("#passkey-label", "work laptop")
     with page.expect_navigation(timeout=WAIT_MS):
@@ -80,7 +62,7 @@ def test_an_admin_adds_a_passkey_signs_in_with_it_and_drops_the_app(
 
     with page.expect_navigation(timeout=WAIT_MS):
         page.click("#sign-out button")
-    _password_step(page, url, email)
+    password_step(page, url, email, PASSWORD)
     with page.expect_navigation(timeout=WAIT_MS):
         page.click("#use-passkey")
     assert page.url.endswith("/account")
@@ -115,8 +97,8 @@ def test_the_account_page_in_each_language(
     secret = _admin(web_server, f"Factors {lang}", email)
     watched = open_page(locale)
     page = watched.page
-    _password_step(page, web_server.localhost_url, email)
-    _totp_step(page, secret)
+    password_step(page, web_server.localhost_url, email, PASSWORD)
+    totp_step(page, secret)
     assert page.get_attribute("html", "dir") == direction
     assert page.evaluate("getComputedStyle(document.querySelector('main')).direction") == (
         direction

@@ -5,7 +5,6 @@ violation, and a screenshot of each."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -14,14 +13,13 @@ import pytest
 from playwright.sync_api import Page
 
 from ..conftest import LiveServer, free_port
-from ..e2e.people_web import make_node
+from ..e2e.people_web import make_node, next_code
 from .conftest import VirtualAuthenticator, Watched
+from .people_steps import LOCALES, WAIT_MS, password_step
 
-WAIT_MS = 20_000  # a bound on waiting for a page, never an assertion on its speed
 PASSWORD = "a long passphrase for the browser"
 PASSKEY_ADMIN = "parisa@pardis.example"
 TOTP_PEOPLE = {lang: f"totp-{lang}@pardis.example" for lang in ("fa", "ar", "en")}
-LOCALES = {"fa": ("fa-IR", "rtl"), "ar": ("ar-IQ", "rtl"), "en": ("en-GB", "ltr")}
 
 
 class PeopleServer:
@@ -47,15 +45,6 @@ def people_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PeopleSe
         server.stop()
 
 
-def _sign_in_password(page: Page, url: str, email: str) -> None:
-    page.goto(f"{url}/sign-in?next=/account", wait_until="load", timeout=WAIT_MS)
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    with page.expect_navigation(timeout=WAIT_MS):
-        page.click("form[action='/sign-in'] button[type=submit]")
-    assert "/sign-in/factor" in page.url
-
-
 def test_an_admin_enrols_with_a_passkey_and_signs_in_with_it(
     people_server: PeopleServer,
     open_page: Callable[..., Watched],
@@ -77,7 +66,7 @@ def test_an_admin_enrols_with_a_passkey_and_signs_in_with_it(
     assert "Your account is ready" in page.inner_text("main")
     assert len(authenticator.credentials()) == 1
 
-    _sign_in_password(page, url, PASSKEY_ADMIN)
+    password_step(page, url, PASSKEY_ADMIN, PASSWORD)
     assert page.locator("#use-passkey").is_visible()
     assert page.locator("#code").count() == 0  # no TOTP set up: only the passkey is offered
     screenshot(page, "factor-passkey")
@@ -93,7 +82,7 @@ def test_an_admin_enrols_with_a_passkey_and_signs_in_with_it(
     assert page.url.endswith("/sign-in")
     page.goto(f"{url}/account", timeout=WAIT_MS)
     assert "/sign-in?next=/account" in page.url  # signed out: the account page sends back
-    _sign_in_password(page, url, PASSKEY_ADMIN)
+    password_step(page, url, PASSKEY_ADMIN, PASSWORD)
     with page.expect_navigation(timeout=WAIT_MS):
         page.click("#use-passkey")
     assert page.url.endswith("/account")
@@ -136,9 +125,9 @@ def test_enrol_and_sign_in_with_totp_in_each_language(
 
     page.goto(f"{url}/sign-in?next=/account", wait_until="load", timeout=WAIT_MS)
     screenshot(page, f"sign-in-{lang}")
-    _sign_in_password(page, url, email)
+    password_step(page, url, email, PASSWORD)
     assert page.get_attribute("html", "dir") == direction
-    page.fill("#code", pyotp.TOTP(secret).at(int(time.time()) + 30))
+    page.fill("#code", next_code(secret))
     screenshot(page, f"factor-{lang}")
     with page.expect_navigation(timeout=WAIT_MS):
         page.click("#totp-sign-in button[type=submit]")

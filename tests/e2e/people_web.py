@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import httpx
 import pyotp
@@ -18,6 +19,8 @@ from tabadol.cli.main import app
 from tabadol.node.node import open_node
 from tabadol.usecases.membership.principals import OPERATOR
 from tabadol.usecases.people import accounts
+
+from ..conftest import LiveServer
 
 ORG = "Pardis CERT"
 ADMIN = "ali@pardis.example"
@@ -140,3 +143,40 @@ class Browser:
     def api_csrf(self) -> str:
         """The CSRF token of this browser's session (as a page carries it for scripts)."""
         return csrf_of(self.get("/account").text)
+
+
+@dataclass
+class PeopleNode:
+    """A served node of `make_node`, and the browsers a test opened on it (closed after)."""
+
+    path: Path
+    server: LiveServer
+    links: dict[str, str]
+    opened: list[Browser] = field(default_factory=list)
+
+    def browser(self) -> Browser:
+        made = Browser(self.server.url)
+        self.opened.append(made)
+        return made
+
+    def close(self) -> None:
+        for browser in self.opened:
+            browser.close()
+
+    @classmethod
+    def serve(cls, path: Path, live_server_factory: Callable[..., LiveServer]) -> Self:
+        """Ali (admin), Sara (publisher) and Omid (reader) invited on a node at `path`,
+        served."""
+        links = make_node(path, {ADMIN: "admin", PUBLISHER: "publisher", READER: "reader"})
+        return cls(path, live_server_factory(path), links)
+
+
+def enrol_ali_and_sara(node: PeopleNode) -> tuple[Browser, str]:
+    """Ali (admin, TOTP) and Sara (publisher, password only) enrolled: the browser that did
+    it, and Ali's TOTP secret."""
+    browser = node.browser()
+    done, secret = browser.enrol(node.links[ADMIN], PASSWORDS[ADMIN], totp=True)
+    assert done.status_code == 200, done.text
+    done, _ = browser.enrol(node.links[PUBLISHER], PASSWORDS[PUBLISHER], totp=False)
+    assert done.status_code == 200, done.text
+    return browser, secret

@@ -19,11 +19,11 @@ from .people_web import (
     ADMIN,
     PASSWORDS,
     PUBLISHER,
-    READER,
     Browser,
+    PeopleNode,
     audit_actors,
     csrf_of,
-    make_node,
+    enrol_ali_and_sara,
     next_code,
     totp_secret_of,
 )
@@ -31,16 +31,7 @@ from .people_web import (
 SARA = f"org:Pardis CERT/person:{PUBLISHER}"
 
 
-class People:
-    def __init__(self, path: Path, server: LiveServer, links: dict[str, str]) -> None:
-        self.path, self.server, self.links = path, server, links
-        self.opened: list[Browser] = []
-
-    def browser(self) -> Browser:
-        made = Browser(self.server.url)
-        self.opened.append(made)
-        return made
-
+class People(PeopleNode):
     def age_sessions(self, minutes: int) -> None:
         """Every session as if it had started `minutes` earlier (still in use now)."""
         with sqlite3.connect(self.path / "tabadol.db") as db:
@@ -49,22 +40,14 @@ class People:
 
 @pytest.fixture
 def people(tmp_path: Path, live_server_factory: Callable[..., LiveServer]) -> Iterator[People]:
-    path = tmp_path / "node"
-    links = make_node(path, {ADMIN: "admin", PUBLISHER: "publisher", READER: "reader"})
-    made = People(path, live_server_factory(path), links)
+    made = People.serve(tmp_path / "node", live_server_factory)
     yield made
-    for browser in made.opened:
-        browser.close()
+    made.close()
 
 
 def _enrolled(people: People) -> str:
     """Ali (admin, TOTP) and Sara (publisher, password only) enrolled; Ali's TOTP secret."""
-    browser = people.browser()
-    done, secret = browser.enrol(people.links[ADMIN], PASSWORDS[ADMIN], totp=True)
-    assert done.status_code == 200, done.text
-    done, _ = browser.enrol(people.links[PUBLISHER], PASSWORDS[PUBLISHER], totp=False)
-    assert done.status_code == 200, done.text
-    return secret
+    return enrol_ali_and_sara(people)[1]
 
 
 def _sara(people: People, password: str = PASSWORDS[PUBLISHER]) -> Browser:

@@ -10,7 +10,6 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,9 @@ from .people_web import (
     PUBLISHER,
     READER,
     Browser,
+    PeopleNode,
     audit_actors,
+    enrol_ali_and_sara,
     make_node,
     next_code,
     operator_acts,
@@ -37,18 +38,7 @@ TAXII = "application/taxii+json;version=2.1"
 WRONG = "The email address or the password is wrong."
 
 
-@dataclass
-class Node:
-    path: Path
-    server: LiveServer
-    links: dict[str, str]
-    opened: list[Browser] = field(default_factory=list)
-
-    def browser(self) -> Browser:
-        made = Browser(self.server.url)
-        self.opened.append(made)
-        return made
-
+class Node(PeopleNode):
     def objects_url(self) -> str:
         node = open_node(self.path)
         try:
@@ -59,22 +49,9 @@ class Node:
 
 @pytest.fixture
 def people_node(tmp_path: Path, live_server_factory: Callable[..., LiveServer]) -> Iterator[Node]:
-    path = tmp_path / "node"
-    links = make_node(path, {ADMIN: "admin", PUBLISHER: "publisher", READER: "reader"})
-    made = Node(path, live_server_factory(path), links)
+    made = Node.serve(tmp_path / "node", live_server_factory)
     yield made
-    for browser in made.opened:
-        browser.close()
-
-
-def _enrolled(node: Node) -> tuple[Browser, str]:
-    """Ali (admin, TOTP) and Sara (publisher, password only) enrolled; Ali's TOTP secret."""
-    browser = node.browser()
-    done, secret = browser.enrol(node.links[ADMIN], PASSWORDS[ADMIN], totp=True)
-    assert done.status_code == 200, done.text
-    done, _ = browser.enrol(node.links[PUBLISHER], PASSWORDS[PUBLISHER], totp=False)
-    assert done.status_code == 200, done.text
-    return browser, secret
+    made.close()
 
 
 def _publish(
@@ -107,7 +84,7 @@ def test_the_life_of_a_person(people_node: Node) -> None:
     personal token (audited by name), lose the publisher role, be disabled (the session is
     refused at once and an open stream ends), be removed."""
     node = people_node
-    _, totp_secret = _enrolled(node)
+    _, totp_secret = enrol_ali_and_sara(node)
 
     admin = node.browser()
     step = admin.sign_in(ADMIN, PASSWORDS[ADMIN], "/account")
@@ -197,7 +174,7 @@ def test_the_life_of_a_person(people_node: Node) -> None:
 def test_unknown_email_and_wrong_password_get_one_answer(people_node: Node) -> None:
     """The same status and the same page, byte for byte, for an address nobody has and for
     a person's address with a wrong password."""
-    _enrolled(people_node)
+    enrol_ali_and_sara(people_node)
     browser = people_node.browser()
     unknown = browser.sign_in("nobody@pardis.example", "some long password here")
     wrong = browser.sign_in(PUBLISHER, "not sara's long passphrase")
@@ -209,7 +186,7 @@ def test_unknown_email_and_wrong_password_get_one_answer(people_node: Node) -> N
 
 def test_brute_force_is_locked_out_even_with_the_right_password(people_node: Node) -> None:
     """Five wrong passwords, then the right one: 429 with Retry-After and the wait."""
-    _enrolled(people_node)
+    enrol_ali_and_sara(people_node)
     browser = people_node.browser()
     for attempt in range(5):
         answer = browser.sign_in(PUBLISHER, f"wrong password number {attempt}")
@@ -224,7 +201,7 @@ def test_brute_force_is_locked_out_even_with_the_right_password(people_node: Nod
 
 def test_a_used_enrolment_link_is_gone_and_writes_nothing(people_node: Node) -> None:
     """The link works once: again it is a clear 410 page, a new password is not set."""
-    _enrolled(people_node)
+    enrol_ali_and_sara(people_node)
     browser = people_node.browser()
     link = people_node.links[PUBLISHER]
     page = browser.get(f"/enrol/{link}")
@@ -279,7 +256,7 @@ def test_a_session_cookie_planted_before_sign_in_is_never_the_one_after(
 ) -> None:
     """Session fixation: a cookie set before sign-in is replaced at each stage, and the
     planted value authenticates nothing."""
-    _, totp_secret = _enrolled(people_node)
+    _, totp_secret = enrol_ali_and_sara(people_node)
     browser = people_node.browser()
     planted = "planted-by-someone-else-0123456789abcdefghij"
     browser.http.cookies.set("tabadol_session", planted, domain="127.0.0.1", path="/")
@@ -296,7 +273,7 @@ def test_a_session_cookie_planted_before_sign_in_is_never_the_one_after(
 
 
 def _signed_in(node: Node) -> Browser:
-    _enrolled(node)
+    enrol_ali_and_sara(node)
     browser = node.browser()
     assert browser.sign_in(PUBLISHER, PASSWORDS[PUBLISHER]).status_code == 303
     return browser
@@ -384,7 +361,7 @@ def test_signing_out_ends_the_session_for_pages_and_api(people_node: Node) -> No
 )
 def test_next_is_a_path_on_this_node(people_node: Node, next_path: str, location: str) -> None:
     """No open redirect: `next` is followed only when it is a local path."""
-    _enrolled(people_node)
+    enrol_ali_and_sara(people_node)
     browser = people_node.browser()
     answer = browser.sign_in(PUBLISHER, PASSWORDS[PUBLISHER], next_path)
     assert (answer.status_code, answer.headers["location"]) == (303, location)

@@ -5,9 +5,6 @@ operator reading sessions without a trace."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from tabadol.domain.errors import (
@@ -40,7 +37,6 @@ from .people_setup import (
     code_now,
     invite,
     link_secret,
-    open_people_node,
     principal_of,
     signed_in,
 )
@@ -49,17 +45,6 @@ from .people_setup import (
 @pytest.fixture(params=["sqlite", "postgres"])
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
-
-
-@pytest.fixture
-def pnode(data_dir: Path, clock: ManualClock) -> Iterator[Node]:
-    with open_people_node(data_dir, clock) as node:
-        yield node
-
-
-@pytest.fixture
-def org(pnode: Node) -> Org:
-    return organizations.add_org(pnode, "Pardis CERT")
 
 
 def _refused_entries(node: Node) -> int:

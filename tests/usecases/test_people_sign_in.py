@@ -59,7 +59,7 @@ def test_a_reader_signs_in_with_the_password_alone(pnode: Node, org: Org) -> Non
 def test_unknown_address_wrong_password_and_invited_get_one_answer(pnode: Node, org: Org) -> None:
     """An unknown address, a wrong password, a person still invited: the same error, the
     same message; each refusal audited as anonymous (nobody proved who they are), the
-    address claimed in its detail."""
+    address claimed in its detail (text that is no address is not kept)."""
     invite(pnode, org, "r@pardis.example", "reader")
     accounts.invite(pnode, OPERATOR, org.name, "invited@pardis.example", "reader")
     errors = [
@@ -82,7 +82,7 @@ def test_unknown_address_wrong_password_and_invited_get_one_answer(pnode: Node, 
         "nobody@pardis.example",
         "r@pardis.example",
         "invited@pardis.example",
-        "not an address",
+        sign_in.NOT_AN_ADDRESS,  # what was typed is no address: it may be a password
     ]
     log = b"".join(e.entry for e in pnode.store.audit_entries(limit=1000))
     assert b"not the password" not in log

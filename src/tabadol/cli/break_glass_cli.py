@@ -6,11 +6,20 @@ acknowledge each once seen, through the node's API with their token (`--url`, `-
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 
-from tabadol.cli.common import DEFAULT_DATA, DataDir, fail, guarded, node_at, out
+from tabadol.cli.common import (
+    DEFAULT_DATA,
+    AdminToken,
+    AdminUrl,
+    DataDir,
+    fail,
+    guarded,
+    node_at,
+    out,
+)
 from tabadol.client.remote import RemoteNode
 from tabadol.domain.timestamps import format_us
 from tabadol.usecases.membership import break_glass
@@ -20,13 +29,6 @@ break_glass_app = typer.Typer(
     no_args_is_help=True,
     help="Steps the operator took as an org that has its own admins (shown to them).",
 )
-OptionalUrl = Annotated[
-    str | None,
-    typer.Option(envvar="TABADOL_URL", help="As an org admin: the node, http://host:8470"),
-]
-OptionalToken = Annotated[
-    str | None, typer.Option(envvar="TABADOL_TOKEN", help="As an org admin: your token.")
-]
 
 
 def _print(steps: list[dict[str, Any]], org: str) -> None:
@@ -46,7 +48,7 @@ def _print(steps: list[dict[str, Any]], org: str) -> None:
 
 @break_glass_app.command("list")
 def list_steps(
-    org: str, data: DataDir = DEFAULT_DATA, url: OptionalUrl = None, token: OptionalToken = None
+    org: str, data: DataDir = DEFAULT_DATA, url: AdminUrl = None, token: AdminToken = None
 ) -> None:
     """The break-glass steps taken as ORG that its admins have not acknowledged: from the
     data directory (operator) or, with --url and --token, as an admin of ORG."""
@@ -77,7 +79,7 @@ def list_steps(
 
 
 @break_glass_app.command("ack")
-def acknowledge(org: str, entry: int, url: OptionalUrl = None, token: OptionalToken = None) -> None:
+def acknowledge(org: str, entry: int, url: AdminUrl = None, token: AdminToken = None) -> None:
     """As an admin of ORG: mark a break-glass step as seen (the audit log keeps it)."""
     if not (url and token):
         raise fail("acknowledging is for the org's admins: give --url and --token")

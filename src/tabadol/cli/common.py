@@ -30,6 +30,13 @@ BreakGlassReason = Annotated[
         help="Acting as an org that has its own admins: why (recorded, shown to them).",
     ),
 ]
+AdminUrl = Annotated[  # the commands an org's admin runs through the API, not on the data
+    str | None,
+    typer.Option(envvar="TABADOL_URL", help="As an org admin: the node, http://host:8470"),
+]
+AdminToken = Annotated[
+    str | None, typer.Option(envvar="TABADOL_TOKEN", help="As an org admin: your token.")
+]
 
 
 def fail(message: str) -> typer.Exit:

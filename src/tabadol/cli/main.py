@@ -1,7 +1,8 @@
 """The `tabadol` command: a thin skin over the use cases; every error is one line, exit 1.
 
 The commands live by concern in the sibling modules (`serve_cli`, `org_cli`, `user_cli`,
-`trust_cli`, `peer_cli`, `transfer_cli`, `client_cli`); this module registers them on the one app.
+`trust_cli`, `peer_cli`, `transfer_cli`, `client_cli`, `report_cli`); this module registers
+them on the one app.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from tabadol.cli import (
     ops_cli,
     org_cli,
     peer_cli,
+    report_cli,
     serve_cli,
     transfer_cli,
     trust_cli,
@@ -41,6 +43,7 @@ app.add_typer(org_cli.token_app, name="token")
 app.add_typer(user_cli.user_app, name="user")
 app.add_typer(org_cli.group_app, name="group")
 app.add_typer(org_cli.collection_app, name="collection")
+app.add_typer(report_cli.report_app, name="report")
 app.add_typer(break_glass_cli.break_glass_app, name="break-glass")
 app.add_typer(trust_cli.key_app, name="key")
 app.add_typer(trust_cli.audit_app, name="audit")

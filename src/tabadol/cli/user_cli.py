@@ -20,6 +20,8 @@ from rich.table import Table
 
 from tabadol.cli.common import (
     DEFAULT_DATA,
+    AdminToken,
+    AdminUrl,
     BreakGlassReason,
     DataDir,
     err,
@@ -38,13 +40,6 @@ user_app = typer.Typer(
     no_args_is_help=True,
     help="People of an org: invite, list, roles, disable, remove, reset, sessions.",
 )
-Url = Annotated[
-    str | None,
-    typer.Option(envvar="TABADOL_URL", help="As an org admin: the node, http://host:8470"),
-]
-Token = Annotated[
-    str | None, typer.Option(envvar="TABADOL_TOKEN", help="As an org admin: your token.")
-]
 Role = Annotated[str, typer.Argument(help="admin, publisher or reader.", show_default=False)]
 
 
@@ -101,8 +96,8 @@ def add(
     role: Annotated[str, typer.Option(help="admin, publisher or reader.")],
     name: Annotated[str, typer.Option(help="The person's name, as listings show it.")] = "",
     data: DataDir = DEFAULT_DATA,
-    url: Url = None,
-    token: Token = None,
+    url: AdminUrl = None,
+    token: AdminToken = None,
     break_glass: BreakGlassReason = None,
 ) -> None:
     """Invite a person into ORG. Their one-time enrolment link is the last line printed."""
@@ -119,7 +114,7 @@ def add(
 
 @user_app.command("list")
 def list_people(
-    org: str, data: DataDir = DEFAULT_DATA, url: Url = None, token: Token = None
+    org: str, data: DataDir = DEFAULT_DATA, url: AdminUrl = None, token: AdminToken = None
 ) -> None:
     """The people of ORG: role, status, second factors, last sign-in."""
 
@@ -151,8 +146,8 @@ def role(
     email: str,
     new_role: Role,
     data: DataDir = DEFAULT_DATA,
-    url: Url = None,
-    token: Token = None,
+    url: AdminUrl = None,
+    token: AdminToken = None,
     break_glass: BreakGlassReason = None,
 ) -> None:
     """Give the person another role, from their next request on."""
@@ -184,8 +179,8 @@ def disable(
     org: str,
     email: str,
     data: DataDir = DEFAULT_DATA,
-    url: Url = None,
-    token: Token = None,
+    url: AdminUrl = None,
+    token: AdminToken = None,
     break_glass: BreakGlassReason = None,
 ) -> None:
     """The person signs in and acts no more: their sessions, personal tokens and open
@@ -200,8 +195,8 @@ def enable(
     org: str,
     email: str,
     data: DataDir = DEFAULT_DATA,
-    url: Url = None,
-    token: Token = None,
+    url: AdminUrl = None,
+    token: AdminToken = None,
     break_glass: BreakGlassReason = None,
 ) -> None:
     """A disabled person may sign in again (their old sessions and tokens stay ended)."""
@@ -215,8 +210,8 @@ def remove(
     org: str,
     email: str,
     data: DataDir = DEFAULT_DATA,
-    url: Url = None,
-    token: Token = None,
+    url: AdminUrl = None,
+    token: AdminToken = None,
     break_glass: BreakGlassReason = None,
 ) -> None:
     """Delete the person and their credentials (the audit log keeps naming them)."""
@@ -236,8 +231,8 @@ def reset(
     org: str,
     email: str,
     data: DataDir = DEFAULT_DATA,
-    url: Url = None,
-    token: Token = None,
+    url: AdminUrl = None,
+    token: AdminToken = None,
     break_glass: BreakGlassReason = None,
 ) -> None:
     """A new one-time link to set a new password (the last line printed); the person's
@@ -258,8 +253,8 @@ def list_sessions(
     org: str,
     email: str,
     data: DataDir = DEFAULT_DATA,
-    url: Url = None,
-    token: Token = None,
+    url: AdminUrl = None,
+    token: AdminToken = None,
     break_glass: BreakGlassReason = None,
 ) -> None:
     """The person's sessions, live and ended, oldest first."""
@@ -296,8 +291,8 @@ def revoke_session(
     email: str,
     session_id: Annotated[int, typer.Argument(min=1, max=2**63 - 1)],
     data: DataDir = DEFAULT_DATA,
-    url: Url = None,
-    token: Token = None,
+    url: AdminUrl = None,
+    token: AdminToken = None,
     break_glass: BreakGlassReason = None,
 ) -> None:
     """End one live session of the person (its id from `tabadol user sessions`)."""

@@ -12,84 +12,21 @@ account page again, saying why; a change done goes back to it (303).
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tabadol.domain.errors import (
-    Conflict,
-    Forbidden,
-    InvalidInput,
-    NotFound,
-    TooManyRequests,
-    Unauthorized,
-)
+from tabadol.domain.errors import Forbidden, InvalidInput, Unauthorized
 from tabadol.domain.model import Principal
 from tabadol.node.node import Node
 from tabadol.usecases.people import own_factors, passkeys, totp
 from tabadol.web import auth, csrf
-from tabadol.web.account_pages import ACCOUNT, render_account
+from tabadol.web.account_pages import ACCOUNT, run_form
 from tabadol.web.api import RowId
-from tabadol.web.enrol_pages import problem_of
-from tabadol.web.forms import blocking, read_form, refused, see_other, signed_in, to_sign_in
+from tabadol.web.forms import blocking, signed_in
 
 router = APIRouter(include_in_schema=False)
-Refusal = Forbidden | Conflict | InvalidInput | NotFound | TooManyRequests
-
-
-def _code(exc: Refusal) -> str:
-    if isinstance(exc, Forbidden) and "recent sign-in" in exc.description:
-        return "recent"
-    if isinstance(exc, Conflict) and exc.description == own_factors.LAST_FACTOR:
-        return "last-factor"
-    if isinstance(exc, TooManyRequests):
-        return "locked"
-    if isinstance(exc, InvalidInput):
-        if exc.description == own_factors.WRONG_PASSWORD:
-            return "wrong-current"
-        if exc.description == "the two passwords differ":
-            return "mismatch"
-        return problem_of(exc)
-    return "invalid"
-
-
-async def _refusal(
-    request: Request, principal: Principal, exc: Refusal, form: dict[str, str]
-) -> Response:
-    wait = int(getattr(exc, "retry_after", 0) or 0)
-    response = await render_account(
-        request,
-        principal,
-        exc.http_status,
-        problem=_code(exc),
-        detail=exc.description,
-        wait=wait,
-        totp_secret=form.get("totp_secret", ""),
-    )
-    if wait:
-        response.headers["Retry-After"] = str(wait)
-    return response
-
-
-async def _act(request: Request, act: Any, *args: Any) -> Response:
-    """Read the form (CSRF), find the signed-in person, run `act(node, principal, form,
-    *args)` in a worker thread; back to the account page, or the page saying why not."""
-    form = await read_form(request)
-    if form is None:
-        return refused(request)
-    principal = await signed_in(request)
-    if principal is None:
-        return to_sign_in(request)
-    try:
-        await blocking(act, auth.node_of(request), principal, form, *args)
-    except Unauthorized:
-        return to_sign_in(request)
-    except (Forbidden, Conflict, InvalidInput, NotFound, TooManyRequests) as exc:
-        return await _refusal(request, principal, exc, form)
-    return see_other(ACCOUNT)
 
 
 def _set_totp(node: Node, principal: Principal, form: dict[str, str]) -> None:
@@ -119,22 +56,22 @@ def _binding(request: Request) -> bytes:
 
 @router.post(ACCOUNT + "/totp")
 async def set_totp(request: Request) -> Response:
-    return await _act(request, _set_totp)
+    return await run_form(request, _set_totp)
 
 
 @router.post(ACCOUNT + "/totp/remove")
 async def remove_totp(request: Request) -> Response:
-    return await _act(request, _remove_totp)
+    return await run_form(request, _remove_totp)
 
 
 @router.post(ACCOUNT + "/passkeys/{passkey_id}/remove")
 async def remove_passkey(request: Request, passkey_id: RowId) -> Response:
-    return await _act(request, _remove_passkey, passkey_id)
+    return await run_form(request, _remove_passkey, passkey_id)
 
 
 @router.post(ACCOUNT + "/password")
 async def change_password(request: Request) -> Response:
-    return await _act(request, _password)
+    return await run_form(request, _password)
 
 
 @router.post(ACCOUNT + "/passkeys")
@@ -147,7 +84,7 @@ async def add_passkey(request: Request) -> Response:
             node, principal, rp, bound, form.get("passkey", ""), form.get("label", "")
         )
 
-    return await _act(request, add)
+    return await run_form(request, add)
 
 
 @router.post(ACCOUNT + "/passkeys/options")

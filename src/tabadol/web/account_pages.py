@@ -16,7 +16,14 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tabadol.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from tabadol.domain.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+)
 from tabadol.domain.model import Principal, Role
 from tabadol.domain.people import role_at_most
 from tabadol.domain.timestamps import format_us
@@ -24,7 +31,7 @@ from tabadol.node.node import Node
 from tabadol.usecases.people import own_factors, personal_tokens, sessions, totp
 from tabadol.web import auth, cookies
 from tabadol.web.api import RowId
-from tabadol.web.enrol_pages import qr_of
+from tabadol.web.enrol_pages import problem_of, qr_of
 from tabadol.web.forms import blocking, read_form, refused, see_other, signed_in, to_sign_in
 from tabadol.web.templating import render, settings_of
 
@@ -125,6 +132,64 @@ async def account_page(request: Request) -> Response:
     return await render_account(request, principal)
 
 
+Refusal = Forbidden | Conflict | InvalidInput | NotFound | TooManyRequests
+
+
+def _code(exc: Refusal) -> str:
+    """The `problem` the page names the refusal by (`_problem.html`)."""
+    if isinstance(exc, Forbidden) and "recent sign-in" in exc.description:
+        return "recent"
+    if isinstance(exc, Conflict) and exc.description == own_factors.LAST_FACTOR:
+        return "last-factor"
+    if isinstance(exc, TooManyRequests):
+        return "locked"
+    if isinstance(exc, InvalidInput):
+        if exc.description == own_factors.WRONG_PASSWORD:
+            return "wrong-current"
+        if exc.description == "the two passwords differ":
+            return "mismatch"
+        return problem_of(exc)
+    return "invalid"
+
+
+async def _refusal(
+    request: Request, principal: Principal, exc: Refusal, form: dict[str, str]
+) -> Response:
+    wait = int(getattr(exc, "retry_after", 0) or 0)
+    response = await render_account(
+        request,
+        principal,
+        exc.http_status,
+        problem=_code(exc),
+        detail=exc.description,
+        wait=wait,
+        totp_secret=form.get("totp_secret", ""),
+    )
+    if wait:
+        response.headers["Retry-After"] = str(wait)
+    return response
+
+
+async def run_form(request: Request, act: Any, *args: Any) -> Response:
+    """A form of the page that changes something and comes back to it (factors, password,
+    revoking a token or a session): read it (CSRF), find the signed-in person, run
+    `act(node, principal, form, *args)` in a worker thread; back to the account page, or the
+    page saying why not."""
+    form = await read_form(request)
+    if form is None:
+        return refused(request)
+    principal = await signed_in(request)
+    if principal is None:
+        return to_sign_in(request)
+    try:
+        await blocking(act, auth.node_of(request), principal, form, *args)
+    except Unauthorized:
+        return to_sign_in(request)
+    except (Forbidden, Conflict, InvalidInput, NotFound, TooManyRequests) as exc:
+        return await _refusal(request, principal, exc, form)
+    return see_other(ACCOUNT)
+
+
 async def _person_form(request: Request) -> tuple[Principal | None, dict[str, str] | None]:
     form = await read_form(request)
     if form is None:
@@ -159,38 +224,24 @@ async def create_token(request: Request) -> Response:
     return await render_account(request, principal, 201, new_secret=secret)
 
 
+def _revoke_token(node: Node, principal: Principal, _form: dict[str, str], token_id: int) -> None:
+    personal_tokens.revoke_personal_token(node, principal, token_id)
+
+
+def _revoke_session(
+    node: Node, principal: Principal, _form: dict[str, str], session_id: int
+) -> None:
+    sessions.revoke_own_session(node, principal, session_id)
+
+
 @router.post(ACCOUNT + "/tokens/{token_id}/revoke")
 async def revoke_token(request: Request, token_id: RowId) -> Response:
-    principal, form = await _person_form(request)
-    if form is None:
-        return refused(request)
-    if principal is None:
-        return to_sign_in(request)
-    try:
-        await blocking(
-            personal_tokens.revoke_personal_token, auth.node_of(request), principal, token_id
-        )
-    except (NotFound, Conflict) as exc:
-        return await render_account(
-            request, principal, exc.http_status, problem="invalid", detail=exc.description
-        )
-    return see_other(ACCOUNT)
+    return await run_form(request, _revoke_token, token_id)
 
 
 @router.post(ACCOUNT + "/sessions/{session_id}/revoke")
 async def revoke_session(request: Request, session_id: RowId) -> Response:
-    principal, form = await _person_form(request)
-    if form is None:
-        return refused(request)
-    if principal is None:
-        return to_sign_in(request)
-    try:
-        await blocking(sessions.revoke_own_session, auth.node_of(request), principal, session_id)
-    except NotFound as exc:
-        return await render_account(
-            request, principal, 404, problem="invalid", detail=exc.description
-        )
-    return see_other(ACCOUNT)
+    return await run_form(request, _revoke_session, session_id)
 
 
 @router.post(ACCOUNT + "/sign-out-everywhere")

@@ -13,18 +13,33 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from starlette.responses import HTMLResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tabadol.domain.errors import InvalidInput, RequestTooLarge, TabadolError
 from tabadol.web.errors import ABORTED, render_error
 
 API_BODY_LIMIT = 64 * 1024  # bytes: an org, a token request, a key, a revocation reason
+# A written report or note (its text up to 1 MiB, percent-encoded by a browser's form, or
+# JSON-escaped): its pages and the native API's route, which say when the text is too long.
+WRITE_BODY_LIMIT = 8 * 1024 * 1024
+WRITE_PAGES = frozenset({"/write", "/write/publish"})
+WRITE_ROUTES = WRITE_PAGES | {"/api/v1/reports"}
 _TAXII_POST = re.compile(r"^/taxii2/root/collections/[^/]+/objects/$")
+_TOO_LARGE_PAGE = (
+    b'<!doctype html><html lang="en"><meta charset="utf-8"><title>tabadol</title>'
+    b"<p>The form is too large for this node: nothing was published.</p>"
+    b'<p><a href="/write">Back to the form</a></p></html>'
+)
 
 
 def body_limit(method: str, path: str, taxii_limit: int) -> int:
     """The largest body the route at `method path` accepts."""
-    return taxii_limit if method == "POST" and _TAXII_POST.match(path) else API_BODY_LIMIT
+    if method == "POST" and _TAXII_POST.match(path):
+        return taxii_limit
+    if method == "POST" and path in WRITE_ROUTES:
+        return WRITE_BODY_LIMIT
+    return API_BODY_LIMIT
 
 
 class BodyLimit:
@@ -46,6 +61,10 @@ class BodyLimit:
         try:
             body = await self._read(scope, receive, limit)
         except TabadolError as error:
+            if scope["path"] in WRITE_PAGES:  # a browser's form: a page, not JSON
+                page = HTMLResponse(_TOO_LARGE_PAGE, error.http_status, {"Connection": "close"})
+                await page(scope, receive, send)
+                return
             await render_error(scope["path"], error)(scope, receive, send)
             return
         if body is None:

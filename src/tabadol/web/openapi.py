@@ -97,6 +97,7 @@ STATUSES: dict[tuple[str, str], tuple[int, ...]] = {
     ("post", "/api/v1/collections/{collection_id}/objects/{object_id}/indicators"): (
         *NATIVE, 403, 404,
     ),
+    ("post", "/api/v1/reports"): (*NATIVE, 403),
     ("get", "/api/v1/changes"): NATIVE,
     ("get", "/api/v1/stream"): (*NATIVE, 429),
     ("get", "/federation/v1/node"): ANY,

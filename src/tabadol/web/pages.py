@@ -1,5 +1,5 @@
 """The pages people use in a browser (server-rendered, `web.templating`): signing in and
-out, enrolment, the account; the workspace (`workspace_pages`)."""
+out, enrolment, the account, writing, reading (the inbox and an item's page)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,16 @@ from tabadol.web import (
     enrol_pages,
     sign_in_pages,
     workspace_pages,
+    write_pages,
 )
 
 router = APIRouter(include_in_schema=False)
-for _module in (sign_in_pages, enrol_pages, account_pages, account_factors, workspace_pages):
+for _module in (
+    sign_in_pages,
+    enrol_pages,
+    account_pages,
+    account_factors,
+    write_pages,
+    workspace_pages,
+):
     router.include_router(_module.router)

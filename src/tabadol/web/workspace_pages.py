@@ -110,5 +110,5 @@ async def item_page(request: Request, stix_id: str) -> Response:
     try:
         shown = await blocking(_item_view, auth.node_of(request), principal, stix_id, tab, start)
     except NotFound:
-        return message(request, "not-found", "not-found", 404)
+        return message(request, "not-found", "no-item", 404)
     return render(request, "item.html", _context(tabs=TABS, **shown))

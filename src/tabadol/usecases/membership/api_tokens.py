@@ -99,9 +99,15 @@ def revoke_token(node: Node, actor: Principal, token_id: int) -> Token:
     event = AuditEvent(
         "token.revoke", actor_of(actor), detail={"token": token_id, "prefix": token.prefix}
     )
+    return revoke_recorded(node, token_id, event, "no token of that id that you manage")
+
+
+def revoke_recorded(node: Node, token_id: int, event: AuditEvent, missing: str) -> Token:
+    """Revoke a token the caller may revoke, recording `event`: the token as it is now.
+    Conflict when it is revoked already; NotFound (`missing`) when it went meanwhile."""
     if not node.store.revoke_token(token_id, node.clock(), audit=[event]):
         raise Conflict(f"token {token_id} is already revoked")
     revoked = node.store.token_by_id(token_id)
     if revoked is None:
-        raise NotFound("no token of that id that you manage")
+        raise NotFound(missing)
     return revoked

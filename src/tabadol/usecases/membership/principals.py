@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 
 from tabadol.domain.errors import Forbidden, InvalidInput, Unauthorized
 from tabadol.domain.model import Org, Principal, PrincipalKind, Role, Token
@@ -67,16 +68,34 @@ def person_principal(
     group_ids: frozenset[int] | None = None,
 ) -> Principal:
     """A person acting for their org: to the policy an org principal with `role`."""
-    return Principal(
-        kind=PrincipalKind.ORG,
-        org=org,
-        role=role,
-        group_ids=node.store.group_ids_of(org.id) if group_ids is None else group_ids,
-        token_id=token_id,
+    return replace(
+        org_principal(node, org, role, token_id, group_ids),
         person_id=person.id,
         person_email=person.email,
         session_id=session_id,
     )
+
+
+def _person_live(person: Person, org: Org) -> bool:
+    """Active, and of `org` (never another org's)."""
+    return person.status is PersonStatus.ACTIVE and person.org_id == org.id
+
+
+def _token_principal(
+    node: Node,
+    token: Token,
+    org: Org,
+    person: Person | None,
+    group_ids: frozenset[int] | None = None,
+) -> Principal | None:
+    """Who a live token of `org` acts as: the org, or its person (with the lower of the
+    token's role and theirs); None when that person is no longer live."""
+    if token.person_id is None:
+        return org_principal(node, org, Role(token.role), token.id, group_ids)
+    if person is None or not _person_live(person, org):
+        return None
+    role = effective_role(Role(token.role), person.role)
+    return person_principal(node, org, person, role, token_id=token.id, group_ids=group_ids)
 
 
 def token_live(token: Token, now: int) -> bool:
@@ -101,17 +120,10 @@ def authenticate(node: Node, authorization: str | None) -> Principal:
         return Principal(kind=PrincipalKind.NODE_ADMIN, token_id=token.id)
     if bearer.org is None:  # its org is gone
         raise Unauthorized("unknown or revoked token")
-    if token.person_id is None:
-        return org_principal(node, bearer.org, Role(token.role), token.id, bearer.group_ids)
-    person = bearer.person
-    if person is None or person.status is not PersonStatus.ACTIVE:
-        raise Unauthorized("unknown or revoked token")  # its person is disabled or removed
-    if person.org_id != token.org_id:
-        raise Unauthorized("unknown or revoked token")  # never another org's person
-    role = effective_role(Role(token.role), person.role)
-    return person_principal(
-        node, bearer.org, person, role, token_id=token.id, group_ids=bearer.group_ids
-    )
+    principal = _token_principal(node, token, bearer.org, bearer.person, bearer.group_ids)
+    if principal is None:  # its person is disabled, removed or another org's
+        raise Unauthorized("unknown or revoked token")
+    return principal
 
 
 def member_or_operator(principal: Principal) -> bool:
@@ -148,24 +160,17 @@ def refreshed(node: Node, principal: Principal) -> Principal | None:
     if org is None or principal.role is None:
         return None
     now = node.clock()
-    if principal.person_id is None:
+    if principal.session_id is None:
         token = node.store.token_by_id(principal.token_id or 0)
         if token is None or not token_live(token, now):
             return None
-        return org_principal(node, org, principal.role, token.id)
-    person = node.store.person_by_id(principal.person_id)
-    if person is None or person.status is not PersonStatus.ACTIVE or person.org_id != org.id:
+        person = None if token.person_id is None else node.store.person_by_id(token.person_id)
+        return _token_principal(node, token, org, person)
+    person = node.store.person_by_id(principal.person_id or 0)
+    session = node.store.session_by_id(principal.session_id)
+    if person is None or not _person_live(person, org) or not session_live(session, now):
         return None
-    if principal.session_id is not None:
-        session = node.store.session_by_id(principal.session_id)
-        if not session_live(session, now):
-            return None
-        return person_principal(node, org, person, person.role, session_id=principal.session_id)
-    token = node.store.token_by_id(principal.token_id or 0)
-    if token is None or not token_live(token, now):
-        return None
-    role = effective_role(Role(token.role), person.role)
-    return person_principal(node, org, person, role, token_id=token.id)
+    return person_principal(node, org, person, person.role, session_id=principal.session_id)
 
 
 def session_live(session: PersonSession | None, now: int) -> bool:

@@ -14,10 +14,11 @@ from __future__ import annotations
 import secrets
 
 from tabadol.domain.audit import AuditEvent, actor_of
-from tabadol.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from tabadol.domain.errors import Forbidden, InvalidInput, NotFound
 from tabadol.domain.model import Principal, Role, Token
 from tabadol.domain.people import DAY, role_at_most
 from tabadol.node.node import Node
+from tabadol.usecases.membership.api_tokens import revoke_recorded
 from tabadol.usecases.membership.names import check_text
 from tabadol.usecases.membership.principals import (
     TOKEN_PREFIX,
@@ -28,6 +29,7 @@ from tabadol.usecases.membership.principals import (
 from tabadol.usecases.people.accounts import person_detail
 
 MAX_LABEL = 200
+_NOT_YOURS = "no token of yours with that id"
 
 
 def _person_of(node: Node, principal: Principal) -> int:
@@ -89,12 +91,7 @@ def revoke_personal_token(node: Node, principal: Principal, token_id: int) -> To
     person_id = _person_of(node, principal)
     token = node.store.token_by_id(token_id)
     if token is None or token.person_id != person_id:
-        raise NotFound("no token of yours with that id")
+        raise NotFound(_NOT_YOURS)
     detail = {**person_detail(principal), "token": token_id, "prefix": token.prefix}
     event = AuditEvent("person.token.revoke", actor_of(principal), detail=detail)
-    if not node.store.revoke_token(token_id, node.clock(), audit=[event]):
-        raise Conflict(f"token {token_id} is already revoked")
-    revoked = node.store.token_by_id(token_id)
-    if revoked is None:
-        raise NotFound("no token of yours with that id")
-    return revoked
+    return revoke_recorded(node, token_id, event, _NOT_YOURS)

@@ -61,7 +61,7 @@ def _id(kind: str, source: str, indicator: Indicator) -> str:
     return f"{kind}--{uuid.UUID(bytes=digest, version=4)}"
 
 
-def _derived(
+def derived_objects(
     source: Mapping[str, Any], indicator: Indicator, stamp: str, author: str
 ) -> list[dict[str, Any]]:
     """The indicator (or vulnerability, for a CVE) and its relationship to the source, by
@@ -130,7 +130,9 @@ def derive_indicators(
     found = extract(searchable_text(source))
     assert principal.org is not None
     author = principal.org.identity_id
-    objects = [obj for indicator in found for obj in _derived(source, indicator, stamp, author)]
+    objects = [
+        obj for indicator in found for obj in derived_objects(source, indicator, stamp, author)
+    ]
     if principal.org.custody is Custody.NODE:
         objects += _listing_them(source, objects, node.clock())
     return publish_objects(node, principal, collection, objects)

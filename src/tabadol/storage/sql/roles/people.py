@@ -3,7 +3,7 @@ counters are in `sessions.py`. Every write takes its audit events in its own tra
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from tabadol.domain.audit import AuditEvent
 from tabadol.domain.errors import Conflict
@@ -31,20 +31,24 @@ def end_access_txn(conn: Connection, person_id: int, now: int) -> None:
     """Every live session and personal token of the person revoked, and their unused links
     dropped, now."""
     conn.execute("DELETE FROM person_links WHERE person_id = ? AND used IS NULL", (person_id,))
-    conn.execute(
-        "UPDATE person_sessions SET revoked = ? WHERE person_id = ? AND revoked IS NULL",
-        (now, person_id),
-    )
+    _end_sessions_txn(conn, person_id, now)
     revoke_tokens_txn(conn, person_id, now, made_by_them=True)
 
 
-def _end_other_sessions_txn(conn: Connection, person_id: int, keep: int | None, now: int) -> None:
+def _end_sessions_txn(
+    conn: Connection, person_id: int, now: int, *, keep: int | None = None
+) -> None:
     """Every live session of the person but `keep` (None: every one) revoked now."""
     conn.execute(
         "UPDATE person_sessions SET revoked = ? WHERE person_id = ? AND revoked IS NULL"
         " AND id <> ?",
         (now, person_id, -1 if keep is None else keep),
     )
+
+
+def _ending_sessions_but(keep: int | None) -> Callable[[Connection, int, int], None]:
+    """`_end_sessions_txn` keeping `keep`, for `SqlPeople._update_person`'s `then`."""
+    return lambda conn, person_id, now: _end_sessions_txn(conn, person_id, now, keep=keep)
 
 
 def revoke_tokens_txn(conn: Connection, person_id: int, now: int, *, made_by_them: bool) -> None:
@@ -181,17 +185,18 @@ class SqlPeople(SqlRole):
         now: int,
         audit: Sequence[AuditEvent],
         *,
-        end_access: bool = False,
+        then: Callable[[Connection, int, int], None] | None = None,
     ) -> bool:
-        """SET `sets` on the person's row; when it is there, end their access (if asked) and
-        append the audit events, in the same transaction."""
+        """SET `sets` on the person's row; when it is there, run `then(conn, person_id, now)`
+        (what the change ends: sessions, access) and append the audit events, in the same
+        transaction."""
 
         def txn(conn: Connection) -> bool:
             cur = conn.execute(f"UPDATE people SET {sets} WHERE id = ?", (*values, person_id))
             if cur.rowcount != 1:
                 return False
-            if end_access:
-                end_access_txn(conn, person_id, now)
+            if then is not None:
+                then(conn, person_id, now)
             self._audit_txn(conn, audit, now)
             return True
 
@@ -216,7 +221,7 @@ class SqlPeople(SqlRole):
             (status.value,),
             now,
             audit,
-            end_access=status is PersonStatus.DISABLED,
+            then=end_access_txn if status is PersonStatus.DISABLED else None,
         )
 
     def remove_person(self, person_id: int, now: int, *, audit: Sequence[AuditEvent] = ()) -> bool:
@@ -234,12 +239,9 @@ class SqlPeople(SqlRole):
     def add_link(
         self, person_id: int, link: NewLink, now: int, *, audit: Sequence[AuditEvent] = ()
     ) -> EnrolmentLink:
-        def txn(conn: Connection) -> EnrolmentLink:
-            made = _insert_link_txn(conn, person_id, link, now)
-            self._audit_txn(conn, audit, now)
-            return made
-
-        return self._db.run_write(txn)
+        return self._write_audited(
+            lambda conn: _insert_link_txn(conn, person_id, link, now), audit, now
+        )
 
     def link_by_secret(self, secret_hash: bytes) -> tuple[EnrolmentLink, Person] | None:
         row = (
@@ -277,10 +279,7 @@ class SqlPeople(SqlRole):
                     "UPDATE people SET totp_wrapped = ?, totp_last_step = ? WHERE id = ?",
                     (redemption.totp_wrapped, redemption.totp_step, person_id),
                 )
-            conn.execute(
-                "UPDATE person_sessions SET revoked = ? WHERE person_id = ? AND revoked IS NULL",
-                (now, person_id),
-            )
+            _end_sessions_txn(conn, person_id, now)
             revoke_tokens_txn(conn, person_id, now, made_by_them=False)
             if redemption.passkey is not None:
                 _insert_passkey_txn(conn, person_id, redemption.passkey, now)
@@ -299,19 +298,14 @@ class SqlPeople(SqlRole):
         end_sessions_but: int | None = None,
         audit: Sequence[AuditEvent] = (),
     ) -> bool:
-        def txn(conn: Connection) -> bool:
-            cur = conn.execute(
-                "UPDATE people SET totp_wrapped = ?, totp_last_step = ? WHERE id = ?",
-                (totp_wrapped, step, person_id),
-            )
-            if cur.rowcount != 1:
-                return False
-            if end_sessions_but is not None:
-                _end_other_sessions_txn(conn, person_id, end_sessions_but, now)
-            self._audit_txn(conn, audit, now)
-            return True
-
-        return self._db.run_write(txn)
+        return self._update_person(
+            person_id,
+            "totp_wrapped = ?, totp_last_step = ?",
+            (totp_wrapped, step),
+            now,
+            audit,
+            then=None if end_sessions_but is None else _ending_sessions_but(end_sessions_but),
+        )
 
     def change_password(
         self,
@@ -322,17 +316,14 @@ class SqlPeople(SqlRole):
         end_sessions_but: int | None,
         audit: Sequence[AuditEvent] = (),
     ) -> bool:
-        def txn(conn: Connection) -> bool:
-            cur = conn.execute(
-                "UPDATE people SET password_hash = ? WHERE id = ?", (password_hash, person_id)
-            )
-            if cur.rowcount != 1:
-                return False
-            _end_other_sessions_txn(conn, person_id, end_sessions_but, now)
-            self._audit_txn(conn, audit, now)
-            return True
-
-        return self._db.run_write(txn)
+        return self._update_person(
+            person_id,
+            "password_hash = ?",
+            (password_hash,),
+            now,
+            audit,
+            then=_ending_sessions_but(end_sessions_but),
+        )
 
     def remove_factor(
         self,
@@ -379,7 +370,7 @@ class SqlPeople(SqlRole):
                 )
             else:
                 conn.execute("DELETE FROM passkeys WHERE id = ?", (passkey_id,))
-            _end_other_sessions_txn(conn, person_id, end_sessions_but, now)
+            _end_sessions_txn(conn, person_id, now, keep=end_sessions_but)
             self._audit_txn(conn, audit, now)
             return FactorRemoval.REMOVED
 
@@ -388,12 +379,9 @@ class SqlPeople(SqlRole):
     def add_passkey(
         self, person_id: int, passkey: NewPasskey, now: int, *, audit: Sequence[AuditEvent] = ()
     ) -> Passkey:
-        def txn(conn: Connection) -> Passkey:
-            added = _insert_passkey_txn(conn, person_id, passkey, now)
-            self._audit_txn(conn, audit, now)
-            return added
-
-        return self._db.run_write(txn)
+        return self._write_audited(
+            lambda conn: _insert_passkey_txn(conn, person_id, passkey, now), audit, now
+        )
 
     def passkeys_of(self, person_id: int) -> list[Passkey]:
         rows = self._db.reader().execute(

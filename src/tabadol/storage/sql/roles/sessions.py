@@ -69,12 +69,9 @@ class SqlSessions(SqlRole):
     def create_session(
         self, person_id: int, new: NewSession, now: int, *, audit: Sequence[AuditEvent] = ()
     ) -> PersonSession:
-        def txn(conn: Connection) -> PersonSession:
-            made = _insert_session_txn(conn, person_id, new, now)
-            self._audit_txn(conn, audit, now)
-            return made
-
-        return self._db.run_write(txn)
+        return self._write_audited(
+            lambda conn: _insert_session_txn(conn, person_id, new, now), audit, now
+        )
 
     def complete_session(
         self,

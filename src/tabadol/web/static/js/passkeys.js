@@ -32,6 +32,18 @@ function descriptors(list) {
   return (list || []).map((d) => ({ ...d, id: fromB64url(d.id) }));
 }
 
+// The credential as the node reads it (WebAuthn's JSON form), `response` already encoded.
+function asJson(credential, response) {
+  return {
+    id: credential.id,
+    rawId: toB64url(credential.rawId),
+    type: credential.type,
+    response,
+    clientExtensionResults: credential.getClientExtensionResults(),
+    authenticatorAttachment: credential.authenticatorAttachment,
+  };
+}
+
 async function register(form) {
   const o = await options(form);
   const publicKey = {
@@ -42,18 +54,11 @@ async function register(form) {
   };
   const credential = await navigator.credentials.create({ publicKey });
   const r = credential.response;
-  return {
-    id: credential.id,
-    rawId: toB64url(credential.rawId),
-    type: credential.type,
-    response: {
-      clientDataJSON: toB64url(r.clientDataJSON),
-      attestationObject: toB64url(r.attestationObject),
-      transports: r.getTransports ? r.getTransports() : [],
-    },
-    clientExtensionResults: credential.getClientExtensionResults(),
-    authenticatorAttachment: credential.authenticatorAttachment,
-  };
+  return asJson(credential, {
+    clientDataJSON: toB64url(r.clientDataJSON),
+    attestationObject: toB64url(r.attestationObject),
+    transports: r.getTransports ? r.getTransports() : [],
+  });
 }
 
 async function authenticate(form) {
@@ -65,19 +70,12 @@ async function authenticate(form) {
   };
   const credential = await navigator.credentials.get({ publicKey });
   const r = credential.response;
-  return {
-    id: credential.id,
-    rawId: toB64url(credential.rawId),
-    type: credential.type,
-    response: {
-      clientDataJSON: toB64url(r.clientDataJSON),
-      authenticatorData: toB64url(r.authenticatorData),
-      signature: toB64url(r.signature),
-      userHandle: r.userHandle ? toB64url(r.userHandle) : null,
-    },
-    clientExtensionResults: credential.getClientExtensionResults(),
-    authenticatorAttachment: credential.authenticatorAttachment,
-  };
+  return asJson(credential, {
+    clientDataJSON: toB64url(r.clientDataJSON),
+    authenticatorData: toB64url(r.authenticatorData),
+    signature: toB64url(r.signature),
+    userHandle: r.userHandle ? toB64url(r.userHandle) : null,
+  });
 }
 
 function wire(buttonId, formOf, ceremony, check) {
