@@ -42,6 +42,9 @@ def test_newest_first_latest_versions_within_the_visibility(store: Store) -> Non
     only_members = Visibility(frozenset({members.id}))
 
     assert _ids(store, only_members) == [old, rel, new]  # old's second version is the newest
+    both = Visibility(frozenset({members.id, group.id}))
+    assert _ids(store, both) == [old, rel, new, hidden]  # channels merged, newest first
+    assert _ids(store, both, limit=2) == [old, rel]
     assert hidden not in _ids(store, Visibility(frozenset({members.id})))
     assert _ids(store, Visibility(frozenset()), ListingFilter()) == []
     assert _ids(store, only_members, ListingFilter(skip_types=frozenset({"relationship"}))) == [
@@ -62,11 +65,12 @@ def test_newest_first_latest_versions_within_the_visibility(store: Store) -> Non
 
 def test_pages_by_cursor_and_date_bounds(store: Store) -> None:
     (a,) = setup_orgs(store, "A")
-    members = channel(store, "members")
+    members, group = channel(store, "members"), channel(store, "group")
     made = [sid() for _ in range(5)]
-    for i, stix_id in enumerate(made):
-        store.write_versions(members.id, a, [new_version(stix_id, T0)], T0 + i)
-    vis = Visibility(frozenset({members.id}))
+    for i, stix_id in enumerate(made):  # alternately in two channels
+        where = members if i % 2 else group
+        store.write_versions(where.id, a, [new_version(stix_id, T0)], T0 + i)
+    vis = Visibility(frozenset({members.id, group.id}))
     first = store.list_recent(vis, ListingFilter(), None, 2)
     second = store.list_recent(vis, ListingFilter(), first[-1].date_added, 2)
     third = store.list_recent(vis, ListingFilter(), second[-1].date_added, 2)
