@@ -12,8 +12,9 @@ LOCALES = {"fa": ("fa-IR", "rtl"), "ar": ("ar-IQ", "rtl"), "en": ("en-GB", "ltr"
 
 
 def password_step(page: Page, url: str, email: str, password: str) -> None:
-    """The e-mail and password on the sign-in form, on to the second-factor page."""
-    page.goto(f"{url}/sign-in", wait_until="load", timeout=WAIT_MS)
+    """The e-mail and password on the sign-in form (coming back to the account page), on to
+    the second-factor page."""
+    page.goto(f"{url}/sign-in?next=/account", wait_until="load", timeout=WAIT_MS)
     page.fill("#email", email)
     page.fill("#password", password)
     with page.expect_navigation(timeout=WAIT_MS):

@@ -123,7 +123,7 @@ def test_enrol_and_sign_in_with_totp_in_each_language(
         page.click("#enrol button[type=submit]")
     assert page.locator(".notice").count() == 1
 
-    page.goto(f"{url}/sign-in", wait_until="load", timeout=WAIT_MS)
+    page.goto(f"{url}/sign-in?next=/account", wait_until="load", timeout=WAIT_MS)
     screenshot(page, f"sign-in-{lang}")
     password_step(page, url, email, PASSWORD)
     assert page.get_attribute("html", "dir") == direction

@@ -87,7 +87,7 @@ def _signed_in(open_page: Callable[..., Watched], url: str, lang: str = "fa") ->
     page.fill("#password", PASSWORD)
     with page.expect_navigation(timeout=WAIT_MS):
         page.click("form[action='/sign-in'] button[type=submit]")
-    assert page.url.endswith("/account"), page.url
+    assert page.url.endswith("/inbox"), page.url  # the landing page
     return page
 
 

@@ -25,7 +25,8 @@ from tabadol.usecases.people import sessions
 from tabadol.web import cookies, csrf
 
 MAX_NEXT = 2000
-HOME = "/account"
+HOME = "/inbox"  # where a person lands after signing in
+AFTER_FORM = "/account"  # after a form posted with an ended session (it answers POST only)
 
 
 def node_of(request: Request) -> Node:

@@ -84,7 +84,7 @@ async def signed_in(request: Request) -> Principal | None:
 def to_sign_in(request: Request) -> Response:
     """Back to the sign-in form, coming back here after (to the account page after a form:
     its address answers POST only); a dead session cookie is cleared."""
-    back = request.url.path if request.method == "GET" else auth.HOME
+    back = request.url.path if request.method == "GET" else auth.AFTER_FORM
     response = see_other(auth.sign_in_url(back))
     if cookies.session_secret(request) is not None:
         cookies.clear_session(response, settings_of(request))

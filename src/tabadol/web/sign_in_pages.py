@@ -5,7 +5,7 @@ Each stage hands the browser a new session cookie (the pending session's after t
 a complete session's after the factor): a cookie planted before sign-in is never the one
 that acts. One page and one status (401) for an unknown address and a wrong password; 429
 with `Retry-After` while locked out. After signing in the browser goes to `next` when it is
-a path on this node, else to the account page (`auth.safe_next`).
+a path on this node, else to the inbox (`auth.safe_next`).
 """
 
 from __future__ import annotations

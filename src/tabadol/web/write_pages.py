@@ -25,14 +25,11 @@ from tabadol.text.extract import Indicator
 from tabadol.text.language import LANGUAGES
 from tabadol.usecases.publishing import authoring
 from tabadol.usecases.publishing.admission import SEALED_TLPS
-from tabadol.usecases.reading.read import exists, visible
 from tabadol.web import auth, cookies, csrf
 from tabadol.web.forms import blocking, message, see_other, signed_in, to_sign_in
 from tabadol.web.templating import render, settings_of
 
 router = APIRouter(include_in_schema=False)
-# Answers /items/{id} until a page of its own serves it: registered after every other page.
-fallback_router = APIRouter(include_in_schema=False)
 WRITE = "/write"
 PUBLISH = "/write/publish"
 FORM_PATHS = frozenset({WRITE, PUBLISH})
@@ -253,19 +250,3 @@ async def publish(request: Request) -> Response:
     except Refused as exc:
         return await _write_form(request, principal, fields, 409, "refused", exc.description)
     return see_other("/items/" + quote(published.id, safe=""))
-
-
-@fallback_router.get("/items/{stix_id}")
-async def published_item(request: Request, stix_id: str) -> Response:
-    """A published item's confirmation, for a reader who may read it (any other id, or an
-    item this person may not read, is the same 404)."""
-    principal = await signed_in(request)
-    if principal is None:
-        return to_sign_in(request)
-    node = auth.node_of(request)
-    seen = len(stix_id) <= 200 and await blocking(
-        lambda: exists(node, visible(node, principal), stix_id)
-    )
-    if not seen:
-        return message(request, "not-found", "no-item", 404)
-    return render(request, "item_published.html", {"item_id": stix_id})

@@ -2,12 +2,12 @@
 
 It is split by role, one protocol each: `OrgDirectory` and `GroupDirectory` (directory.py),
 `PeopleDirectory` (people.py), `KeyStore` (keys.py), `ObjectStore` (objects.py),
-`SearchStore` (search.py), `AuditStore` (audit.py), `PeerStore` and `FeedStore`
-(federation.py). `Store` is all of them: what a node
-holds, and what each engine (SQLite, PostgreSQL) implements; the same contract tests run on
-both. Every read of objects takes a `Visibility` from the policy and applies it inside the
-query; every write that changes who may do what, or what is stored, takes the audit events
-that record it and appends them in the SAME transaction (with a signed tree head).
+`ListingStore` (listing.py), `SearchStore` (search.py), `AuditStore` (audit.py), `PeerStore`
+and `FeedStore` (federation.py). `Store` is all of them: what a node holds, and what each
+engine (SQLite, PostgreSQL) implements; the same contract tests run on both. Every read of
+objects takes a `Visibility` from the policy and applies it inside the query; every write
+that changes who may do what, or what is stored, takes the audit events that record it and
+appends them in the SAME transaction (with a signed tree head).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from tabadol.storage.contract.federation import (
     SyncPut,
 )
 from tabadol.storage.contract.keys import KeyStore
+from tabadol.storage.contract.listing import ListedRow, ListingFilter, ListingStore
 from tabadol.storage.contract.objects import (
     AuditBuilder,
     ContentMatch,
@@ -63,6 +64,9 @@ __all__ = [
     "FeedStore",
     "GroupDirectory",
     "KeyStore",
+    "ListedRow",
+    "ListingFilter",
+    "ListingStore",
     "NewLink",
     "NewPasskey",
     "NewSession",
@@ -96,6 +100,7 @@ class Store(
     PeopleDirectory,
     KeyStore,
     ObjectStore,
+    ListingStore,
     SearchStore,
     AuditStore,
     PeerStore,

@@ -298,4 +298,11 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX webauthn_challenges_by_expiry ON webauthn_challenges(expires);
     """,
+    # 7: as SQLite's migration 9: the inbox filtered by author org or TLP, newest first
+    """
+    CREATE INDEX objects_last_by_author ON objects(collection_id, author_org, date_added)
+        WHERE is_last = 1;
+    CREATE INDEX objects_last_by_tlp ON objects(collection_id, tlp, date_added)
+        WHERE is_last = 1;
+    """,
 ]

@@ -7,6 +7,7 @@ from tabadol.storage.sql.roles.challenges import SqlChallenges
 from tabadol.storage.sql.roles.directory import SqlGroupDirectory, SqlOrgDirectory
 from tabadol.storage.sql.roles.federation import SqlFeed, SqlPeers
 from tabadol.storage.sql.roles.keys import SqlKeys
+from tabadol.storage.sql.roles.listing import SqlListing
 from tabadol.storage.sql.roles.objects import SqlObjects
 from tabadol.storage.sql.roles.people import SqlPeople
 from tabadol.storage.sql.roles.sessions import SqlSessions
@@ -20,6 +21,7 @@ class SqlStore(
     SqlChallenges,
     SqlKeys,
     SqlObjects,
+    SqlListing,
     SqlAudit,
     SqlPeers,
     SqlFeed,

@@ -270,4 +270,12 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX webauthn_challenges_by_expiry ON webauthn_challenges(expires);
     """,
+    # 9: a person's inbox filtered by author org or TLP, newest first: each channel's latest
+    # versions of one author (or one TLP) walked in date order, never the whole channel
+    """
+    CREATE INDEX objects_last_by_author ON objects(collection_id, author_org, date_added)
+        WHERE is_last = 1;
+    CREATE INDEX objects_last_by_tlp ON objects(collection_id, tlp, date_added)
+        WHERE is_last = 1;
+    """,
 ]
